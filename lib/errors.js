@@ -1,0 +1,76 @@
+'use strict'
+// Error classes with Bun.SQL's names, codes and fields.
+//
+// A PostgreSQL server error: PostgresError with code 'ERR_POSTGRES_SERVER_ERROR' (or
+// 'ERR_POSTGRES_SYNTAX_ERROR' for SQLSTATE 42601) and the SQLSTATE in `errno`, as Bun does.
+// A client-side failure (connection closed, refused, protocol violation...): PostgresError with
+// an ERR_POSTGRES_* code and no errno.
+
+class SQLError extends Error {
+  constructor(message, options) {
+    super(message, options)
+    this.name = 'SQLError'
+  }
+}
+
+class PostgresError extends SQLError {
+  constructor(message, fields) {
+    super(message)
+    this.name = 'PostgresError'
+    if (fields) {
+      for (const key of Object.keys(fields)) {
+        if (fields[key] !== undefined) this[key] = fields[key]
+      }
+    }
+  }
+}
+
+class MySQLError extends SQLError {
+  constructor(message, fields) {
+    super(message)
+    this.name = 'MySQLError'
+    if (fields) {
+      for (const key of Object.keys(fields)) {
+        if (fields[key] !== undefined) this[key] = fields[key]
+      }
+    }
+  }
+}
+
+// Names of the C layer's error codes (src/base/base_err.c) -> Bun.SQL codes.
+const clientCodes = {
+  DB_ECLOSED: 'CONNECTION_CLOSED',
+  ECONNRESET: 'CONNECTION_CLOSED',
+  EPIPE: 'CONNECTION_CLOSED',
+  EOF: 'CONNECTION_CLOSED',
+  ECONNREFUSED: 'CONNECTION_REFUSED',
+  DB_ETIMEDOUT: 'CONNECTION_TIMEOUT',
+  ETIMEDOUT: 'CONNECTION_TIMEOUT',
+  DB_EPROTO: 'UNEXPECTED_MESSAGE',
+  DB_ESYNC: 'INVALID_MESSAGE_LENGTH',
+  DB_EAUTH: 'SASL_SIGNATURE_MISMATCH',
+  DB_EAUTHMETHOD: 'UNSUPPORTED_AUTHENTICATION_METHOD',
+  DB_EARG: 'INVALID_QUERY_BINDING',
+}
+
+function serverErrorCode(sqlstate) {
+  return sqlstate === '42601' ? 'ERR_POSTGRES_SYNTAX_ERROR' : 'ERR_POSTGRES_SERVER_ERROR'
+}
+
+// fields: the ErrorResponse fields from C ({ errno, message, severity, detail, ... }).
+function postgresServerError(fields) {
+  const { message, ...rest } = fields
+  return new PostgresError(message || 'server error', { code: serverErrorCode(fields.errno), ...rest })
+}
+
+// [errorName, message, serverFields | null] from C.
+function postgresClientError(name, message, serverFields) {
+  if (serverFields && serverFields.errno) {
+    // The connection ended because of a server error (bad password, no such database...).
+    return postgresServerError(serverFields)
+  }
+  const code = 'ERR_POSTGRES_' + (clientCodes[name] || 'CONNECTION_FAILED')
+  return new PostgresError(message, { code })
+}
+
+module.exports = { SQLError, PostgresError, MySQLError, postgresServerError, postgresClientError }

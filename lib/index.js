@@ -1,0 +1,29 @@
+'use strict'
+// uvsql: Bun.SQL's API on a native PostgreSQL client and pool.
+
+const { SQL } = require('./sql.js')
+const { SQLError, PostgresError, MySQLError } = require('./errors.js')
+
+SQL.SQLError = SQLError
+SQL.PostgresError = PostgresError
+SQL.MySQLError = MySQLError
+
+// The default instance, configured from the environment on first use (like Bun's `sql`).
+let defaultInstance = null
+function getDefault() {
+  if (defaultInstance === null) defaultInstance = new SQL()
+  return defaultInstance
+}
+
+function sql(strings, ...values) {
+  return getDefault()(strings, ...values)
+}
+for (const method of ['unsafe', 'close', 'end']) {
+  sql[method] = (...args) => {
+    if (method !== 'unsafe' && defaultInstance === null) return Promise.resolve()
+    return getDefault()[method](...args)
+  }
+}
+Object.defineProperty(sql, 'options', { get: () => getDefault().options, enumerable: false })
+
+module.exports = { SQL, sql, postgres: SQL, SQLError, PostgresError, MySQLError, default: SQL }

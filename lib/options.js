@@ -1,0 +1,156 @@
+'use strict'
+// Options with Bun.SQL's names, aliases, units and precedence:
+// explicit option > URL > environment > default. Timeouts are in seconds.
+
+const path = require('node:path')
+
+const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL']
+
+function pick(...values) {
+  for (const v of values) if (v !== undefined && v !== null && v !== '') return v
+  return undefined
+}
+
+function seconds(name, value, fallback) {
+  if (value === undefined || value === null) return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0 || n > 2 ** 31) {
+    const err = new RangeError(`option '${name}' must be a number of seconds between 0 and 2^31, got ${value}`)
+    err.code = 'ERR_INVALID_ARG_VALUE'
+    throw err
+  }
+  return n
+}
+
+function invalid(message) {
+  const err = new TypeError(message)
+  err.code = 'ERR_INVALID_ARG_VALUE'
+  return err
+}
+
+function parseUrl(url) {
+  let u
+  try {
+    u = new URL(url.includes('://') ? url : 'postgres://' + url)
+  } catch {
+    throw invalid('invalid connection URL')
+  }
+  const protocol = u.protocol.replace(/:$/, '')
+  if (!['postgres', 'postgresql', 'unix'].includes(protocol)) {
+    const err = new TypeError(`unsupported URL scheme '${protocol}:' (this version of uvsql speaks PostgreSQL only)`)
+    err.code = 'ERR_INVALID_ARG_VALUE'
+    throw err
+  }
+  const params = {}
+  for (const [k, v] of u.searchParams) params[k] = v
+  return {
+    hostname: u.hostname ? decodeURIComponent(u.hostname.replace(/^\[|\]$/g, '')) : undefined,
+    port: u.port ? Number(u.port) : undefined,
+    username: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: u.pathname && u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : undefined,
+    params,
+  }
+}
+
+// new SQL(url), new SQL(url, options), new SQL(options)
+function normalizeArgs(a, b) {
+  if (typeof a === 'string' || a instanceof URL) return { ...(b || {}), url: String(a) }
+  if (a && typeof a === 'object') return { ...a }
+  if (a === undefined || a === null) return { ...(b || {}) }
+  throw invalid('SQL() expects a URL string or an options object')
+}
+
+function parseOptions(a, b, env = process.env) {
+  const o = normalizeArgs(a, b)
+  const explicitTarget = ['hostname', 'host', 'port', 'username', 'user', 'password', 'pass', 'database', 'db']
+    .some((k) => o[k] !== undefined)
+  let url = o.url
+  if (url === undefined && !explicitTarget) {
+    url = pick(...URL_ENV_VARS.map((k) => env[k]))
+  }
+  const fromUrl = url !== undefined ? parseUrl(String(url)) : { params: {} }
+  const urlParams = { ...fromUrl.params }
+
+  const sslmode = pick(o.sslmode, urlParams.sslmode, env.PGSSLMODE)
+  delete urlParams.sslmode
+  const tls = pick(o.tls, o.ssl)
+  if ((tls !== undefined && tls !== false && tls !== 'disable' && tls !== 'prefer' && tls !== 'allow') ||
+      (sslmode !== undefined && !['disable', 'prefer', 'allow'].includes(sslmode))) {
+    const err = new Error('TLS is not supported by this version of uvsql yet (sslmode=' + (sslmode || 'require') + ')')
+    err.code = 'ERR_POSTGRES_TLS_NOT_AVAILABLE'
+    throw err
+  }
+
+  const hostOpt = pick(o.hostname, o.host)
+  let socketPath = pick(o.path, urlParams.path)
+  let hostname = pick(hostOpt, urlParams.host, fromUrl.hostname, env.PGHOST, 'localhost')
+  delete urlParams.path
+  delete urlParams.host
+  if (typeof hostname === 'string' && hostname.startsWith('/')) {
+    socketPath = socketPath || hostname
+  }
+  const port = Number(pick(o.port, fromUrl.port, env.PGPORT, 5432))
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`invalid port: ${port}`)
+  if (socketPath && !/\.s\.PGSQL\.\d+$/.test(socketPath)) {
+    socketPath = path.join(socketPath, '.s.PGSQL.' + port)
+  }
+  const username = pick(o.username, o.user, fromUrl.username, env.PGUSERNAME, env.PGUSER, env.USER, env.USERNAME, 'postgres')
+  const password = pick(o.password, o.pass, fromUrl.password, env.PGPASSWORD)
+  if (typeof password === 'function') {
+    const err = new TypeError('a password function is not supported by this version of uvsql yet')
+    err.code = 'ERR_INVALID_ARG_TYPE'
+    throw err
+  }
+  const database = pick(o.database, o.db, fromUrl.database, env.PGDATABASE, username)
+  const max = Number(pick(o.max, 10))
+  if (!Number.isInteger(max) || max < 1) throw invalid(`option 'max' must be a positive integer, got ${o.max}`)
+
+  const connection = { ...urlParams, ...(o.connection || {}) }
+  const params = []
+  for (const [k, v] of Object.entries(connection)) {
+    if (v === undefined || v === null) continue
+    params.push(String(k), String(v))
+  }
+
+  const options = {
+    adapter: 'postgres',
+    hostname: socketPath ? undefined : String(hostname),
+    port,
+    path: socketPath,
+    username: String(username),
+    database: String(database),
+    max,
+    idleTimeout: seconds('idleTimeout', pick(o.idleTimeout, o.idle_timeout), 0),
+    maxLifetime: seconds('maxLifetime', pick(o.maxLifetime, o.max_lifetime), 0),
+    connectionTimeout: seconds('connectionTimeout',
+      pick(o.connectionTimeout, o.connection_timeout, o.connectTimeout, o.connect_timeout), 30),
+    bigint: Boolean(o.bigint),
+    prepare: o.prepare !== false,
+    connection,
+    onconnect: typeof o.onconnect === 'function' ? o.onconnect : undefined,
+    onclose: typeof o.onclose === 'function' ? o.onclose : undefined,
+  }
+  // The password is kept out of the enumerable options so that util.inspect and JSON never
+  // show it.
+  Object.defineProperty(options, 'password', { value: password === undefined ? undefined : String(password), enumerable: false })
+  Object.defineProperty(options, 'startupParams', { value: params, enumerable: false })
+  return options
+}
+
+// What the native pool needs.
+function nativeConfig(options) {
+  return {
+    host: options.path ? undefined : options.hostname,
+    port: options.port,
+    path: options.path,
+    user: options.username,
+    password: options.password,
+    database: options.database,
+    params: options.startupParams,
+    max: options.max,
+    connectTimeoutMs: Math.round(options.connectionTimeout * 1000),
+  }
+}
+
+module.exports = { parseOptions, nativeConfig }

@@ -1,0 +1,89 @@
+'use strict'
+// The JS face of one native pool. It holds no connections, counters, timers or retries (those
+// live in C); only the map from query id to the promise that waits for it.
+
+const { binding } = require('./binding.js')
+const { nativeConfig } = require('./options.js')
+const { postgresServerError, postgresClientError, PostgresError } = require('./errors.js')
+
+const KIND_ROWS = 0
+const KIND_SERVER_ERROR = 1
+
+class NativePool {
+  constructor(options) {
+    this.options = options
+    this.handle = null // created on first use
+    this.waiting = new Map() // id -> { onRows, onError }
+    this.nextId = 1
+    this.closed = false
+    this.closePromise = null
+    this.resolveClose = null
+  }
+
+  ensureHandle() {
+    if (this.handle === null) {
+      this.handle = binding().poolCreate(
+        nativeConfig(this.options),
+        (batch) => this.onResults(batch),
+        () => this.onClosed(),
+      )
+    }
+    return this.handle
+  }
+
+  // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err).
+  send(text, params, types, sink) {
+    if (this.closed) {
+      sink.onError(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
+      return
+    }
+    const id = this.nextId++
+    if (this.nextId > Number.MAX_SAFE_INTEGER) this.nextId = 1
+    try {
+      binding().poolQuery(this.ensureHandle(), id, text, params, types)
+    } catch (err) {
+      sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
+      return
+    }
+    this.waiting.set(id, sink)
+  }
+
+  onResults(batch) {
+    for (let i = 0; i < batch.length; i += 3) {
+      const sink = this.waiting.get(batch[i])
+      if (sink === undefined) continue
+      this.waiting.delete(batch[i])
+      const kind = batch[i + 1]
+      const payload = batch[i + 2]
+      if (kind === KIND_ROWS) {
+        sink.onRows(payload)
+      } else if (kind === KIND_SERVER_ERROR) {
+        sink.onError(postgresServerError(payload))
+      } else {
+        sink.onError(postgresClientError(payload[0], payload[1], payload[2]))
+      }
+    }
+  }
+
+  onClosed() {
+    if (this.resolveClose) this.resolveClose()
+  }
+
+  // timeout: undefined = wait for running queries; 0 = close at once.
+  close(timeout) {
+    this.closed = true
+    if (this.handle === null) return Promise.resolve()
+    if (this.closePromise === null) {
+      this.closePromise = new Promise((resolve) => { this.resolveClose = resolve })
+    }
+    const done = binding().poolClose(this.handle, timeout === 0)
+    if (done) this.resolveClose()
+    return this.closePromise
+  }
+
+  stats() {
+    return this.handle === null ? null : binding().poolStats(this.handle)
+  }
+}
+
+module.exports = { NativePool }

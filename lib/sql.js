@@ -1,0 +1,65 @@
+'use strict'
+// The SQL class: `new SQL(url | options)` returns a tagged-template function with methods.
+
+const { parseOptions } = require('./options.js')
+const { NativePool } = require('./pool.js')
+const { Query } = require('./query.js')
+const { encodeParams, bindingError } = require('./params.js')
+const { PostgresError } = require('./errors.js')
+
+// A call counts as a tagged template only when its strings array is frozen and has `raw`, so a
+// parsed-JSON array cannot pose as one.
+function isTemplateStrings(strings) {
+  return Array.isArray(strings) && Object.isFrozen(strings) && Array.isArray(strings.raw)
+}
+
+function compileTemplate(strings, values) {
+  let text = strings[0]
+  for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
+  return { text, values }
+}
+
+function SQL(a, b) {
+  if (!new.target) return new SQL(a, b)
+  const options = parseOptions(a, b)
+  const pool = new NativePool(options)
+
+  function makeQuery(text, values) {
+    let encoded
+    try {
+      encoded = encodeParams(values)
+    } catch (err) {
+      // Surfaces when the query is awaited, like a server error; nothing is sent.
+      return new Query(pool, text, null, null, err)
+    }
+    return new Query(pool, text, encoded.params, encoded.types, null)
+  }
+
+  function sql(strings, ...values) {
+    if (!isTemplateStrings(strings)) {
+      throw new PostgresError(
+        'sql() helpers are not supported by this version of uvsql yet; use sql`...` with ${values}',
+        { code: 'ERR_POSTGRES_NOT_TAGGED_CALL' })
+    }
+    const { text } = compileTemplate(strings, values)
+    return makeQuery(text, values)
+  }
+
+  Object.setPrototypeOf(sql, SQL.prototype)
+  Object.defineProperty(sql, 'options', { value: options, enumerable: false })
+
+  sql.unsafe = (text, values = []) => {
+    if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
+    return makeQuery(text, Array.isArray(values) ? values : [])
+  }
+  sql.close = (opts = {}) => pool.close(opts && opts.timeout)
+  sql.end = sql.close
+  sql[Symbol.asyncDispose] = () => pool.close()
+  // Undocumented: the native pool's counters, for tests and diagnostics.
+  Object.defineProperty(sql, '_stats', { value: () => pool.stats(), enumerable: false })
+  return sql
+}
+
+Object.setPrototypeOf(SQL.prototype, Function.prototype)
+
+module.exports = { SQL }

@@ -1,0 +1,744 @@
+/* The pool as JS sees it: create, query, close; results delivered in batches.
+ *
+ * C decides and JS is told: query events from the pool are recorded in C (js_query_t) and
+ * completed queries wait in an outbox; at the end of each I/O callback (pool_handler_t.flush)
+ * the outbox goes to JS as ONE call, `onResults(batch)`, so no microtask can run between two
+ * of our JS calls from the same native callback. The batch is a flat array:
+ *   [id, kind, payload, id, kind, payload, ...]
+ *   kind 0 (rows):   payload = [command, names[], oids[], rows Buffer | null, rowCount]
+ *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
+ *   kind 2 (client): payload = [errorName, message, serverFields | null]
+ * The rows Buffer holds the DataRow bodies back to back (u16 count, then int32 length + bytes
+ * per cell, -1 = NULL); lib/ decodes it with a decoder generated once per row shape.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/base_err.h"
+#include "../pool/pool.h"
+#include "js.h"
+
+/* The ErrorResponse fields JS gets, in pg_error_t order, with the names Bun.SQL uses. */
+#define JS_ERR_NFIELDS 17
+static const char *const err_field_names[JS_ERR_NFIELDS] = {
+  "severity", "errno", "message", "detail", "hint", "position", "internalPosition",
+  "internalQuery", "where", "schema", "table", "column", "dataType", "constraint", "file",
+  "line", "routine",
+};
+
+typedef struct {
+  char *field[JS_ERR_NFIELDS]; /* owned, NULL when absent */
+} js_pgerr_t;
+
+typedef struct js_query_s {
+  list_node_t node;   /* in the outbox once done */
+  double id;          /* JS-side identity */
+  int kind;           /* 0 rows, 1 server error, 2 client error */
+  int status;
+  char *message;      /* owned: client error text */
+  js_pgerr_t *err;    /* owned: the server's ErrorResponse */
+  buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
+  uint16_t nfields;
+  int has_fields;
+  buf_t rows;         /* owned: DataRow bodies */
+  uint32_t nrows;
+  char *command;      /* owned */
+} js_query_t;
+
+typedef struct js_pool_s {
+  napi_env env;
+  pool_t pool;
+  int pool_live;
+  napi_ref on_results; /* strong while the pool lives */
+  napi_ref on_closed;
+  napi_async_context async_ctx;
+  list_node_t outbox;  /* js_query_t */
+  int closed;          /* on_closed delivered: the pool is gone */
+  int js_gone;         /* the JS handle was collected */
+  int env_gone;        /* the environment is being torn down: no more JS calls */
+} js_pool_t;
+
+static void js_pool_env_cleanup(void *arg);
+
+/* Frees the struct once both the pool and the JS handle are gone. */
+static void js_pool_free(js_pool_t *jp) {
+  if (!jp->env_gone) {
+    napi_remove_env_cleanup_hook(jp->env, js_pool_env_cleanup, jp);
+  }
+  free(jp);
+}
+
+static void js_pgerr_free(js_pgerr_t *e) {
+  if (e == NULL) {
+    return;
+  }
+  for (int i = 0; i < JS_ERR_NFIELDS; i++) {
+    free(e->field[i]);
+  }
+  free(e);
+}
+
+static char *dup_slice(slice_t s) {
+  if (s.p == NULL) {
+    return NULL;
+  }
+  char *d = malloc(s.n + 1);
+  if (d != NULL) {
+    memcpy(d, s.p, s.n);
+    d[s.n] = '\0';
+  }
+  return d;
+}
+
+static js_pgerr_t *js_pgerr_copy(const pg_error_t *e) {
+  js_pgerr_t *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    return NULL;
+  }
+  const slice_t *src[JS_ERR_NFIELDS] = {
+    &e->severity, &e->code, &e->message, &e->detail, &e->hint, &e->position,
+    &e->internal_position, &e->internal_query, &e->where, &e->schema, &e->table, &e->column,
+    &e->data_type, &e->constraint, &e->file, &e->line, &e->routine,
+  };
+  for (int i = 0; i < JS_ERR_NFIELDS; i++) {
+    c->field[i] = dup_slice(*src[i]);
+  }
+  return c;
+}
+
+static void js_query_free(js_query_t *jq) {
+  free(jq->message);
+  js_pgerr_free(jq->err);
+  buf_destroy(&jq->fields);
+  buf_destroy(&jq->rows);
+  free(jq->command);
+  free(jq);
+}
+
+/* ---- pool events ------------------------------------------------------------------------ */
+
+static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n) {
+  js_query_t *jq = q->data;
+  (void)ctx;
+  buf_clear(&jq->fields);
+  jq->has_fields = 1;
+  jq->nfields = n;
+  for (uint16_t i = 0; i < n; i++) {
+    if (buf_put_u32be(&jq->fields, f[i].type_oid) < 0 ||
+        buf_put_u32be(&jq->fields, (uint32_t)f[i].name.n) < 0 ||
+        buf_append(&jq->fields, f[i].name.p, f[i].name.n) < 0) {
+      jq->nfields = 0;
+      return;
+    }
+  }
+}
+
+static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
+  js_query_t *jq = q->data;
+  (void)ctx;
+  if (buf_append(&jq->rows, body, n) == 0) {
+    jq->nrows++;
+  }
+}
+
+static void on_command(void *ctx, pool_query_t *q, slice_t tag) {
+  js_query_t *jq = q->data;
+  (void)ctx;
+  free(jq->command);
+  jq->command = dup_slice(tag);
+}
+
+static void on_query_error(void *ctx, pool_query_t *q, const pg_error_t *e) {
+  js_query_t *jq = q->data;
+  (void)ctx;
+  if (jq->err == NULL) {
+    jq->err = js_pgerr_copy(e);
+  }
+}
+
+static void on_query_done(void *ctx, pool_query_t *q, int status, const char *message,
+                          const pg_error_t *err) {
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  q->data = NULL;
+  jq->status = status;
+  if (jq->err != NULL) {
+    jq->kind = 1;
+  } else if (status < 0) {
+    jq->kind = 2;
+    jq->message = dup_slice((slice_t){(const uint8_t *)message, message ? strlen(message) : 0});
+    if (err != NULL) {
+      jq->err = js_pgerr_copy(err);
+    }
+  } else {
+    jq->kind = 0;
+  }
+  list_push_back(&jp->outbox, &jq->node);
+}
+
+static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
+  napi_value arr, names, oids, rows, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 5, &arr));
+  NAPI_CALL(env, napi_create_array_with_length(env, jq->nfields, &names));
+  NAPI_CALL(env, napi_create_array_with_length(env, jq->nfields, &oids));
+  reader_t r;
+  reader_init(&r, buf_begin(&jq->fields), buf_size(&jq->fields));
+  for (uint32_t i = 0; i < jq->nfields; i++) {
+    uint32_t oid = reader_u32be(&r);
+    uint32_t len = reader_u32be(&r);
+    slice_t name = reader_bytes(&r, len);
+    NAPI_CALL(env, napi_create_uint32(env, oid, &v));
+    NAPI_CALL(env, napi_set_element(env, oids, i, v));
+    napi_value s = js_string(env, (const char *)name.p, name.n);
+    if (s == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_set_element(env, names, i, s));
+  }
+  if (jq->command != NULL) {
+    NAPI_CALL(env, napi_create_string_utf8(env, jq->command, NAPI_AUTO_LENGTH, &v));
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &v));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  if (jq->has_fields) {
+    NAPI_CALL(env, napi_set_element(env, arr, 1, names));
+    NAPI_CALL(env, napi_set_element(env, arr, 2, oids));
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &v));
+    NAPI_CALL(env, napi_set_element(env, arr, 1, v));
+    NAPI_CALL(env, napi_set_element(env, arr, 2, v));
+  }
+  if (jq->nrows > 0) {
+    void *data = NULL;
+    NAPI_CALL(env, napi_create_buffer_copy(env, buf_size(&jq->rows), buf_begin(&jq->rows),
+                                           &data, &rows));
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &rows));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, 3, rows));
+  NAPI_CALL(env, napi_create_uint32(env, jq->nrows, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 4, v));
+  return arr;
+}
+
+static napi_value build_server_error(napi_env env, const js_pgerr_t *e) {
+  napi_value obj, v;
+  NAPI_CALL(env, napi_create_object(env, &obj));
+  for (int i = 0; i < JS_ERR_NFIELDS; i++) {
+    if (e->field[i] == NULL) {
+      continue;
+    }
+    v = js_string(env, e->field[i], strlen(e->field[i]));
+    if (v == NULL) {
+      return NULL;
+    }
+    /* Our own fixed key names, never server-controlled ones. */
+    NAPI_CALL(env, napi_set_named_property(env, obj, err_field_names[i], v));
+  }
+  return obj;
+}
+
+static napi_value build_client_error(napi_env env, js_query_t *jq) {
+  napi_value arr, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_create_string_utf8(env, base_err_name(jq->status), NAPI_AUTO_LENGTH, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  const char *msg = jq->message != NULL ? jq->message : base_err_message(jq->status);
+  v = js_string(env, msg, strlen(msg));
+  if (v == NULL) {
+    return NULL;
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, 1, v));
+  if (jq->err != NULL) {
+    v = build_server_error(env, jq->err);
+    if (v == NULL) {
+      return NULL;
+    }
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &v));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, 2, v));
+  return arr;
+}
+
+/* Builds the batch array and frees the outbox entries. NULL with an exception on failure. */
+static napi_value build_batch(napi_env env, js_pool_t *jp) {
+  napi_value batch, v;
+  uint32_t i = 0;
+  NAPI_CALL(env, napi_create_array(env, &batch));
+  list_node_t *n;
+  while ((n = list_pop_front(&jp->outbox)) != NULL) {
+    js_query_t *jq = container_of(n, js_query_t, node);
+    napi_value payload;
+    if (jq->kind == 0) {
+      payload = build_rows_payload(env, jq);
+    } else if (jq->kind == 1) {
+      payload = build_server_error(env, jq->err);
+    } else {
+      payload = build_client_error(env, jq);
+    }
+    double id = jq->id;
+    int kind = jq->kind;
+    js_query_free(jq);
+    if (payload == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_create_double(env, id, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_create_int32(env, kind, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, payload));
+  }
+  return batch;
+}
+
+/* Calls a JS callback as a top-level async callback (microtasks drain after it, and
+ * AsyncLocalStorage context is kept); an exception goes to the process, like an uncaught one. */
+static void call_js(js_pool_t *jp, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = jp->env;
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) {
+    return;
+  }
+  /* The receiver must be an object: napi_make_callback converts it with ToObject. */
+  napi_get_global(env, &recv);
+  napi_status st = napi_make_callback(env, jp->async_ctx, recv, fn, argc, argv, &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (st == napi_pending_exception || pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+static void on_flush(void *ctx) {
+  js_pool_t *jp = ctx;
+  if (list_empty(&jp->outbox)) {
+    return;
+  }
+  if (jp->js_gone || jp->env_gone) {
+    /* Nobody is left to tell: drop the results. */
+    list_node_t *n;
+    while ((n = list_pop_front(&jp->outbox)) != NULL) {
+      js_query_free(container_of(n, js_query_t, node));
+    }
+    return;
+  }
+  napi_env env = jp->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    return;
+  }
+  napi_value batch = build_batch(env, jp);
+  if (batch != NULL) {
+    call_js(jp, jp->on_results, 1, &batch);
+  } else {
+    napi_value exc;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+      napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void js_pool_release(js_pool_t *jp) {
+  if (jp->pool_live) {
+    pool_destroy(&jp->pool);
+    jp->pool_live = 0;
+  }
+  if (jp->env_gone) {
+    return; /* the environment frees its references itself */
+  }
+  if (jp->on_results != NULL) {
+    napi_delete_reference(jp->env, jp->on_results);
+    jp->on_results = NULL;
+  }
+  if (jp->on_closed != NULL) {
+    napi_delete_reference(jp->env, jp->on_closed);
+    jp->on_closed = NULL;
+  }
+  if (jp->async_ctx != NULL) {
+    napi_async_destroy(jp->env, jp->async_ctx);
+    jp->async_ctx = NULL;
+  }
+}
+
+static void on_closed(void *ctx) {
+  js_pool_t *jp = ctx;
+  jp->closed = 1;
+  on_flush(jp);
+  if (!jp->js_gone && !jp->env_gone && jp->on_closed != NULL) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(jp->env, &scope) == napi_ok) {
+      call_js(jp, jp->on_closed, 0, NULL);
+      napi_close_handle_scope(jp->env, scope);
+    }
+  }
+  js_pool_release(jp);
+  if (jp->js_gone) {
+    js_pool_free(jp);
+  }
+}
+
+static const pool_handler_t js_pool_handler = {
+  .on_fields = on_fields,
+  .on_row = on_row,
+  .on_command = on_command,
+  .on_query_error = on_query_error,
+  .on_query_done = on_query_done,
+  .on_closed = on_closed,
+  .flush = on_flush,
+};
+
+/* ---- JS entry points -------------------------------------------------------------------- */
+
+static void js_pool_finalize(napi_env env, void *data, void *hint) {
+  js_pool_t *jp = data;
+  (void)env;
+  (void)hint;
+  jp->js_gone = 1;
+  if (!jp->pool_live) {
+    js_pool_free(jp);
+    return;
+  }
+  /* Collected with connections open: close them now; on_closed frees. */
+  if (pool_close(&jp->pool, 1) == 1) {
+    js_pool_release(jp);
+    js_pool_free(jp);
+  }
+}
+
+/* The environment is going away (process exit, worker end): close every connection at once
+ * without calling JS. The handle finalizer or on_closed, whichever runs last, frees. */
+static void js_pool_env_cleanup(void *arg) {
+  js_pool_t *jp = arg;
+  jp->env_gone = 1;
+  if (jp->pool_live && !jp->closed) {
+    if (pool_close(&jp->pool, 1) == 1) {
+      jp->closed = 1;
+      js_pool_release(jp);
+    }
+  }
+}
+
+static js_pool_t *unwrap_pool(napi_env env, napi_value v) {
+  void *p = NULL;
+  if (napi_unwrap(env, v, &p) != napi_ok || p == NULL) {
+    js_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a pool handle");
+    return NULL;
+  }
+  return p;
+}
+
+/* Reads config.params, an array of alternating keys and values, into a NULL-ended array. */
+static napi_status read_params(napi_env env, napi_value cfg, char ***out) {
+  napi_value arr;
+  bool is_array = false;
+  uint32_t n = 0;
+  *out = NULL;
+  napi_status st = napi_get_named_property(env, cfg, "params", &arr);
+  if (st != napi_ok) {
+    return st;
+  }
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array) {
+    return napi_ok;
+  }
+  napi_get_array_length(env, arr, &n);
+  char **params = calloc((size_t)n + 2, sizeof(char *));
+  if (params == NULL) {
+    return napi_generic_failure;
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    if ((st = napi_get_element(env, arr, i, &v)) != napi_ok ||
+        (st = js_get_string(env, v, &params[i], NULL)) != napi_ok) {
+      for (uint32_t j = 0; j < i; j++) {
+        free(params[j]);
+      }
+      free(params);
+      return st;
+    }
+  }
+  *out = params;
+  return napi_ok;
+}
+
+static void config_cleanup(pool_config_t *cfg) {
+  free(cfg->host);
+  free(cfg->path);
+  free(cfg->user);
+  if (cfg->password != NULL) {
+    memset(cfg->password, 0, strlen(cfg->password));
+    free(cfg->password);
+  }
+  free(cfg->database);
+  if (cfg->params != NULL) {
+    for (size_t i = 0; cfg->params[i] != NULL; i++) {
+      free(cfg->params[i]);
+    }
+    free(cfg->params);
+  }
+}
+
+/* poolCreate(config, onResults, onClosed) -> handle */
+static napi_value js_pool_create(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], handle, name;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    js_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "poolCreate(config, onResults, onClosed)");
+    return NULL;
+  }
+  pool_config_t cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  double port = 5432, max = 10, pipeline = 100, timeout = 30000;
+  if (js_get_string_prop(env, argv[0], "host", &cfg.host) != napi_ok ||
+      js_get_string_prop(env, argv[0], "path", &cfg.path) != napi_ok ||
+      js_get_string_prop(env, argv[0], "user", &cfg.user) != napi_ok ||
+      js_get_string_prop(env, argv[0], "password", &cfg.password) != napi_ok ||
+      js_get_string_prop(env, argv[0], "database", &cfg.database) != napi_ok ||
+      js_get_number_prop(env, argv[0], "port", 5432, &port) != napi_ok ||
+      js_get_number_prop(env, argv[0], "max", 10, &max) != napi_ok ||
+      js_get_number_prop(env, argv[0], "maxPipeline", 100, &pipeline) != napi_ok ||
+      js_get_number_prop(env, argv[0], "connectTimeoutMs", 30000, &timeout) != napi_ok ||
+      read_params(env, argv[0], &cfg.params) != napi_ok) {
+    config_cleanup(&cfg);
+    return NULL;
+  }
+  if (cfg.host == NULL && cfg.path == NULL) {
+    config_cleanup(&cfg);
+    js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "a host or a socket path is required");
+    return NULL;
+  }
+  if (!(port >= 1 && port <= 65535) || !(max >= 1 && max <= 65535) ||
+      !(pipeline >= 1 && pipeline <= 1000000) || !(timeout >= 0)) {
+    config_cleanup(&cfg);
+    js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "port, max or timeout out of range");
+    return NULL;
+  }
+  cfg.port = (uint16_t)port;
+  cfg.max = (uint32_t)max;
+  cfg.max_pipeline = (uint32_t)pipeline;
+  cfg.connect_timeout_ms = (uint64_t)timeout;
+
+  js_pool_t *jp = calloc(1, sizeof(*jp));
+  if (jp == NULL) {
+    config_cleanup(&cfg);
+    js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+    return NULL;
+  }
+  jp->env = env;
+  list_init(&jp->outbox);
+  uv_loop_t *loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      pool_init(&jp->pool, loop, &cfg, &js_pool_handler, jp) < 0) {
+    config_cleanup(&cfg);
+    free(jp);
+    js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "could not create the pool");
+    return NULL;
+  }
+  jp->pool_live = 1;
+  if (napi_create_reference(env, argv[1], 1, &jp->on_results) != napi_ok ||
+      napi_create_reference(env, argv[2], 1, &jp->on_closed) != napi_ok ||
+      napi_create_string_utf8(env, "uvsql.pool", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &jp->async_ctx) != napi_ok ||
+      napi_create_object(env, &handle) != napi_ok ||
+      napi_wrap(env, handle, jp, js_pool_finalize, NULL, NULL) != napi_ok ||
+      napi_add_env_cleanup_hook(env, js_pool_env_cleanup, jp) != napi_ok) {
+    js_pool_release(jp);
+    free(jp);
+    js_throw_status(env, napi_generic_failure, "poolCreate");
+    return NULL;
+  }
+  return handle;
+}
+
+/* poolQuery(handle, id, text, params[], types[]) -> undefined; throws when the pool is closed.
+ * params are strings (text format) or null; types are parameter type OIDs (0 = inferred). */
+static napi_value js_pool_query(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  if (jp->closed || !jp->pool_live) {
+    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+    return NULL;
+  }
+  double id;
+  NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
+  char *text = NULL;
+  size_t text_len = 0;
+  if (js_get_string(env, argv[2], &text, &text_len) != napi_ok) {
+    return NULL;
+  }
+  uint32_t nparams = 0;
+  bool is_array = false;
+  if (argc >= 4 && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array) {
+    napi_get_array_length(env, argv[3], &nparams);
+  }
+  if (nparams > 65535) {
+    free(text);
+    js_throw_error(env, "ERR_POSTGRES_INVALID_QUERY_BINDING",
+                   "a query can have at most 65535 parameters");
+    return NULL;
+  }
+  slice_t *values = calloc(nparams > 0 ? nparams : 1, sizeof(slice_t));
+  uint32_t *types = calloc(nparams > 0 ? nparams : 1, sizeof(uint32_t));
+  char **owned = calloc(nparams > 0 ? nparams : 1, sizeof(char *));
+  pool_query_t *q = NULL;
+  js_query_t *jq = NULL;
+  int ok = values != NULL && owned != NULL && types != NULL;
+  bool types_array = false;
+  if (ok && argc >= 5) {
+    napi_is_array(env, argv[4], &types_array);
+  }
+  for (uint32_t i = 0; ok && i < nparams; i++) {
+    napi_value v;
+    napi_valuetype t;
+    ok = napi_get_element(env, argv[3], i, &v) == napi_ok && napi_typeof(env, v, &t) == napi_ok;
+    if (!ok) {
+      break;
+    }
+    if (types_array) {
+      napi_value tv;
+      uint32_t oid = 0;
+      if (napi_get_element(env, argv[4], i, &tv) == napi_ok &&
+          napi_get_value_uint32(env, tv, &oid) == napi_ok) {
+        types[i] = oid;
+      }
+    }
+    if (t == napi_null || t == napi_undefined) {
+      continue; /* SQL NULL */
+    }
+    size_t len = 0;
+    ok = js_get_string(env, v, &owned[i], &len) == napi_ok;
+    if (ok) {
+      values[i].p = (const uint8_t *)owned[i];
+      values[i].n = len;
+    }
+  }
+  if (ok) {
+    jq = calloc(1, sizeof(*jq));
+    ok = jq != NULL;
+  }
+  if (ok) {
+    jq->id = id;
+    buf_init(&jq->fields);
+    buf_init(&jq->rows);
+    list_init(&jq->node);
+    q = pool_query_new(text, text_len, (uint16_t)nparams, types, values, jq);
+    ok = q != NULL;
+  }
+  int rc = 0;
+  if (ok) {
+    rc = pool_query_submit(&jp->pool, q);
+  }
+  for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
+    free(owned[i]);
+  }
+  free(owned);
+  free(values);
+  free(types);
+  free(text);
+  if (!ok || rc < 0) {
+    pool_query_free(q);
+    if (jq != NULL) {
+      js_query_free(jq);
+    }
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) {
+      if (rc == DB_ECLOSED) {
+        js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+      } else {
+        js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+      }
+    }
+    return NULL;
+  }
+  return NULL;
+}
+
+/* poolClose(handle, now) -> true when already closed (no onClosed call follows). */
+static napi_value js_pool_close(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  bool now = false;
+  if (argc >= 2) {
+    napi_get_value_bool(env, argv[1], &now);
+  }
+  int done = 1;
+  if (jp->pool_live && !jp->closed) {
+    jp->pool.in_callback++;
+    done = pool_close(&jp->pool, now ? 1 : 0);
+    jp->pool.in_callback--;
+    on_flush(jp); /* queries failed by an immediate close */
+    if (done) {
+      jp->closed = 1;
+      js_pool_release(jp);
+    }
+  }
+  NAPI_CALL(env, napi_get_boolean(env, done != 0, &result));
+  return result;
+}
+
+/* poolStats(handle) -> { empty, connecting, ready, busy, closing, waiting, live, ... } */
+static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj, v;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  NAPI_CALL(env, napi_create_object(env, &obj));
+  if (!jp->pool_live) {
+    return obj;
+  }
+  uint32_t counts[SLOT__COUNT];
+  pool_count_states(&jp->pool, counts);
+  const char *names[SLOT__COUNT] = {"empty", "connecting", "ready", "busy", "closing"};
+  for (int i = 0; i < SLOT__COUNT; i++) {
+    NAPI_CALL(env, napi_create_uint32(env, counts[i], &v));
+    NAPI_CALL(env, napi_set_named_property(env, obj, names[i], v));
+  }
+  const pool_stats_t *st = &jp->pool.stats;
+  struct {
+    const char *name;
+    double value;
+  } extra[] = {
+    {"waiting", jp->pool.nwaiting},     {"live", jp->pool.live_conns},
+    {"opened", (double)st->opened},     {"closed", (double)st->closed},
+    {"connectFailures", (double)st->connect_failures},
+    {"staleEvents", (double)st->stale_events}, {"queries", (double)st->queries},
+    {"badTransitions", (double)st->bad_transitions},
+  };
+  for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+    NAPI_CALL(env, napi_create_double(env, extra[i].value, &v));
+    NAPI_CALL(env, napi_set_named_property(env, obj, extra[i].name, v));
+  }
+  return obj;
+}
+
+napi_value js_pool_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"poolCreate", NULL, js_pool_create, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolQuery", NULL, js_pool_query, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolClose", NULL, js_pool_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolStats", NULL, js_pool_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+  return exports;
+}

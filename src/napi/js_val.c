@@ -1,0 +1,109 @@
+/* Conversions between JS values and C data, and error throwing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "js.h"
+
+void js_throw_status(napi_env env, napi_status st, const char *call) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    return;
+  }
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  const char *detail = info != NULL && info->error_message != NULL ? info->error_message
+                                                                    : "Node-API call failed";
+  char msg[256];
+  (void)st;
+  snprintf(msg, sizeof(msg), "uvsql internal error: %s (%s)", detail, call);
+  napi_throw_error(env, "ERR_UVSQL_INTERNAL", msg);
+}
+
+void js_throw_type_error(napi_env env, const char *code, const char *message) {
+  napi_throw_type_error(env, code, message);
+}
+
+void js_throw_error(napi_env env, const char *code, const char *message) {
+  napi_throw_error(env, code, message);
+}
+
+napi_status js_get_string(napi_env env, napi_value v, char **out, size_t *len) {
+  size_t n = 0;
+  *out = NULL;
+  napi_status st = napi_get_value_string_utf8(env, v, NULL, 0, &n);
+  if (st != napi_ok) {
+    return st;
+  }
+  char *s = malloc(n + 1);
+  if (s == NULL) {
+    napi_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+    return napi_generic_failure;
+  }
+  st = napi_get_value_string_utf8(env, v, s, n + 1, &n);
+  if (st != napi_ok) {
+    free(s);
+    return st;
+  }
+  *out = s;
+  if (len != NULL) {
+    *len = n;
+  }
+  return napi_ok;
+}
+
+napi_status js_get_string_prop(napi_env env, napi_value obj, const char *key, char **out) {
+  napi_value v;
+  napi_valuetype t;
+  *out = NULL;
+  napi_status st = napi_get_named_property(env, obj, key, &v);
+  if (st != napi_ok) {
+    return st;
+  }
+  if ((st = napi_typeof(env, v, &t)) != napi_ok) {
+    return st;
+  }
+  if (t == napi_undefined || t == napi_null) {
+    return napi_ok;
+  }
+  if (t != napi_string) {
+    char msg[128];
+    snprintf(msg, sizeof(msg), "option '%s' must be a string", key);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return napi_string_expected;
+  }
+  return js_get_string(env, v, out, NULL);
+}
+
+napi_status js_get_number_prop(napi_env env, napi_value obj, const char *key, double fallback,
+                               double *out) {
+  napi_value v;
+  napi_valuetype t;
+  *out = fallback;
+  napi_status st = napi_get_named_property(env, obj, key, &v);
+  if (st != napi_ok) {
+    return st;
+  }
+  if ((st = napi_typeof(env, v, &t)) != napi_ok) {
+    return st;
+  }
+  if (t == napi_undefined || t == napi_null) {
+    return napi_ok;
+  }
+  if (t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof(msg), "option '%s' must be a number", key);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+    return napi_number_expected;
+  }
+  return napi_get_value_double(env, v, out);
+}
+
+napi_value js_string(napi_env env, const char *p, size_t n) {
+  napi_value v = NULL;
+  if (napi_create_string_utf8(env, p != NULL ? p : "", p != NULL ? n : 0, &v) != napi_ok) {
+    return NULL;
+  }
+  return v;
+}

@@ -1,0 +1,156 @@
+/* The PostgreSQL protocol engine: sans-I/O, one state machine per connection.
+ *
+ * Bytes from the server go in through pg_conn_feed(); bytes for the server accumulate in
+ * pg_conn_output() and the owner writes them out; events come back synchronously through the
+ * pg_handler_t given at init. The engine never touches a socket, a timer or JS, so tests and
+ * fuzzers can drive it with plain bytes. Everything runs on one thread (the loop thread).
+ *
+ * Queries are pipelined: each pg_conn_query() appends Parse/Bind/Describe/Execute/Sync and is
+ * answered in order, each ending with exactly one on_query_done().
+ */
+#ifndef UVSQL_PG_H
+#define UVSQL_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/base_buf.h"
+#include "../base/base_list.h"
+#include "../base/base_reader.h"
+#include "../auth/auth_scram.h"
+
+typedef enum {
+  PG_ST_STARTUP,      /* startup message sent; waiting for an Authentication request */
+  PG_ST_SASL_FIRST,   /* SASLInitialResponse sent; waiting for SASLContinue */
+  PG_ST_SASL_FINAL,   /* SASLResponse sent; waiting for SASLFinal */
+  PG_ST_PASSWORD,     /* cleartext or MD5 password sent; waiting for AuthenticationOk */
+  PG_ST_AUTHED,       /* AuthenticationOk received; waiting for the first ReadyForQuery */
+  PG_ST_READY,        /* open for queries */
+  PG_ST_FAILED,       /* fatal error; every pending query was failed; input is ignored */
+  PG_ST_CLOSED,       /* Terminate sent */
+  PG_ST__COUNT
+} pg_state_t;
+
+/* One column of a RowDescription. `name` is borrowed for the duration of the callback. */
+typedef struct {
+  slice_t name;
+  uint32_t table_oid;
+  uint16_t column;
+  uint32_t type_oid;
+  int16_t type_len;
+  int32_t type_mod;
+  uint16_t format;
+} pg_field_t;
+
+/* ErrorResponse / NoticeResponse fields, borrowed for the duration of the callback.
+ * Absent fields have p == NULL. */
+typedef struct {
+  slice_t severity;  /* 'V' (non-localized) or else 'S' */
+  slice_t code;      /* 'C' SQLSTATE */
+  slice_t message;   /* 'M' */
+  slice_t detail;    /* 'D' */
+  slice_t hint;      /* 'H' */
+  slice_t position;  /* 'P' */
+  slice_t internal_position; /* 'p' */
+  slice_t internal_query;    /* 'q' */
+  slice_t where;     /* 'W' */
+  slice_t schema;    /* 's' */
+  slice_t table;     /* 't' */
+  slice_t column;    /* 'c' */
+  slice_t data_type; /* 'd' */
+  slice_t constraint; /* 'n' */
+  slice_t file;      /* 'F' */
+  slice_t line;      /* 'L' */
+  slice_t routine;   /* 'R' */
+} pg_error_t;
+
+/* Events, called synchronously from pg_conn_feed() (and from pg_conn_fail()).
+ * `query` is the opaque pointer given to pg_conn_query(). */
+typedef struct {
+  /* The handshake finished: the connection accepts queries. Called once. */
+  void (*on_ready)(void *ctx);
+  void (*on_fields)(void *ctx, void *query, const pg_field_t *fields, uint16_t n);
+  /* A DataRow whose cells were validated against the frame: `body` starts at the column
+   * count; every cell is int32 length (-1 = NULL) + bytes. */
+  void (*on_row)(void *ctx, void *query, const uint8_t *body, size_t n);
+  void (*on_command)(void *ctx, void *query, slice_t tag);
+  /* The server rejected this query (ErrorResponse). on_query_done still follows. */
+  void (*on_query_error)(void *ctx, void *query, const pg_error_t *err);
+  /* The query is over. status 0: answered (ReadyForQuery). status < 0: the connection failed
+   * before the answer was complete; `err` is then the server's ErrorResponse that ended the
+   * connection, if one did (else NULL), and pg_conn_error_message() says why. Exactly once per
+   * query. */
+  void (*on_query_done)(void *ctx, void *query, int status, const pg_error_t *err);
+  /* The connection is unusable (protocol violation, auth failure, server FATAL). Called once,
+   * before the pending queries are failed. `err` is set when the server sent an ErrorResponse. */
+  void (*on_fatal)(void *ctx, int code, const char *message, const pg_error_t *err);
+  /* Optional: ParameterStatus (name, value) and BackendKeyData. */
+  void (*on_parameter)(void *ctx, slice_t name, slice_t value);
+} pg_handler_t;
+
+typedef struct {
+  const char *user;     /* required */
+  const char *password; /* may be NULL */
+  const char *database; /* may be NULL: the server then uses the user name */
+  /* Extra startup parameters: key, value, key, value, ..., NULL. May be NULL. */
+  const char *const *params;
+} pg_config_t;
+
+typedef struct pg_conn_s {
+  pg_state_t state;
+  const pg_handler_t *handler; /* borrowed */
+  void *ctx;                   /* borrowed: handed back to every callback */
+  buf_t in;                    /* owned: bytes of an incomplete frame */
+  buf_t out;                   /* owned: bytes waiting to be written */
+  char *user;                  /* owned */
+  char *password;              /* owned; wiped on free */
+  int auth_answered;           /* an auth request was answered: a second one is a violation */
+  auth_scram_t scram;          /* valid in the SASL states */
+  int scram_live;
+  uint32_t backend_pid;
+  uint32_t backend_key;
+  char tx_status;              /* from the last ReadyForQuery: 'I', 'T' or 'E' */
+  list_node_t pending;         /* pg_pending_t, in the order sent */
+  uint32_t npending;
+  pg_field_t *fields;          /* owned scratch for RowDescription decoding */
+  uint16_t fields_cap;
+  int err;                     /* sticky error once FAILED */
+  char errmsg[256];
+} pg_conn_t;
+
+/* Allocates nothing that can fail except copies of the strings. Returns 0 or DB_ENOMEM. */
+int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, void *ctx);
+/* Fails nothing (no callbacks); frees and wipes. Pending queries must already be done. */
+void pg_conn_destroy(pg_conn_t *c);
+
+/* Queues the StartupMessage. */
+int pg_conn_start(pg_conn_t *c);
+
+/* Consumes server bytes. Returns 0, or < 0 once the connection failed (callbacks were made). */
+int pg_conn_feed(pg_conn_t *c, const uint8_t *p, size_t n);
+
+/* Queues an extended-protocol query with text parameters (values[i].p == NULL means NULL) of
+ * the given type OIDs (NULL or 0 entries: inferred by the server).
+ * Returns 0 and later calls on_query_done exactly once; or < 0 and never calls back. */
+int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t nparams,
+                  const uint32_t *types, const slice_t *values, void *query);
+
+/* Queues Terminate and moves to CLOSED. Pending queries are failed with DB_ECLOSED. */
+void pg_conn_terminate(pg_conn_t *c);
+
+/* Fails the connection from outside (socket closed, timeout): calls on_fatal, then fails every
+ * pending query with `code`. No-op when already FAILED/CLOSED. */
+void pg_conn_fail(pg_conn_t *c, int code, const char *message);
+
+static inline buf_t *pg_conn_output(pg_conn_t *c) {
+  return &c->out;
+}
+
+const char *pg_state_name(pg_state_t s);
+
+/* Why the connection failed or closed ("" while it is healthy). */
+static inline const char *pg_conn_error_message(const pg_conn_t *c) {
+  return c->errmsg;
+}
+
+#endif

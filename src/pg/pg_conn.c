@@ -1,0 +1,629 @@
+/* The PostgreSQL connection state machine: one handler per state, one place that moves state.
+ *
+ * Input is framed first (pg_frame_peek), then each whole frame is dispatched. Messages that may
+ * arrive at any time (NoticeResponse, ParameterStatus, NotificationResponse) are handled before
+ * the state's own handler; anything a state does not expect is a protocol violation, fatal to
+ * this connection only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../auth/auth_md5.h"
+#include "../base/base_err.h"
+#include "pg_int.h"
+
+/* One query sent and not yet answered by its ReadyForQuery. */
+typedef struct {
+  list_node_t node;
+  void *query; /* borrowed: the owner's opaque pointer */
+} pg_pending_t;
+
+/* Authentication request codes (AuthenticationXXX 'R' messages). */
+enum {
+  PG_AUTH_OK = 0,
+  PG_AUTH_CLEARTEXT = 3,
+  PG_AUTH_MD5 = 5,
+  PG_AUTH_SASL = 10,
+  PG_AUTH_SASL_CONTINUE = 11,
+  PG_AUTH_SASL_FINAL = 12,
+};
+
+static const char *const state_names[PG_ST__COUNT] = {
+  [PG_ST_STARTUP] = "STARTUP",   [PG_ST_SASL_FIRST] = "SASL_FIRST",
+  [PG_ST_SASL_FINAL] = "SASL_FINAL", [PG_ST_PASSWORD] = "PASSWORD",
+  [PG_ST_AUTHED] = "AUTHED",     [PG_ST_READY] = "READY",
+  [PG_ST_FAILED] = "FAILED",     [PG_ST_CLOSED] = "CLOSED",
+};
+
+const char *pg_state_name(pg_state_t s) {
+  return (unsigned)s < PG_ST__COUNT ? state_names[s] : "INVALID";
+}
+
+static char *dup_cstr(const char *s) {
+  if (s == NULL) {
+    return NULL;
+  }
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d != NULL) {
+    memcpy(d, s, n);
+  }
+  return d;
+}
+
+static void wipe_free(char *s) {
+  if (s != NULL) {
+    volatile char *v = s;
+    while (*v != '\0') {
+      *v++ = 0;
+    }
+    free(s);
+  }
+}
+
+int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, void *ctx) {
+  memset(c, 0, sizeof(*c));
+  c->state = PG_ST_STARTUP;
+  c->handler = h;
+  c->ctx = ctx;
+  buf_init(&c->in);
+  buf_init(&c->out);
+  list_init(&c->pending);
+  c->tx_status = 'I';
+  c->user = dup_cstr(cfg->user != NULL ? cfg->user : "");
+  c->password = dup_cstr(cfg->password);
+  if (c->user == NULL || (cfg->password != NULL && c->password == NULL)) {
+    pg_conn_destroy(c);
+    return DB_ENOMEM;
+  }
+  /* The startup message is built now, while cfg (borrowed) is still alive. */
+  int rc = pg_msg_startup(&c->out, c->user, cfg->database, cfg->params);
+  if (rc < 0) {
+    pg_conn_destroy(c);
+    return rc;
+  }
+  return 0;
+}
+
+void pg_conn_destroy(pg_conn_t *c) {
+  list_node_t *n;
+  while ((n = list_pop_front(&c->pending)) != NULL) {
+    free(container_of(n, pg_pending_t, node));
+  }
+  c->npending = 0;
+  if (c->scram_live) {
+    auth_scram_destroy(&c->scram);
+    c->scram_live = 0;
+  }
+  free(c->user);
+  c->user = NULL;
+  wipe_free(c->password);
+  c->password = NULL;
+  free(c->fields);
+  c->fields = NULL;
+  buf_destroy(&c->in);
+  /* Outgoing bytes may hold a password message. */
+  buf_wipe_destroy(&c->out);
+}
+
+int pg_conn_start(pg_conn_t *c) {
+  /* The startup message was queued by pg_conn_init; nothing else to do before the server
+   * answers. Kept as an explicit step so SSLRequest negotiation can slot in before it. */
+  return c->state == PG_ST_STARTUP ? 0 : DB_ESTATE;
+}
+
+/* ---- failure ---------------------------------------------------------------------------- */
+
+static void fail_pending(pg_conn_t *c, int code, const pg_error_t *err) {
+  list_node_t *n;
+  while ((n = list_pop_front(&c->pending)) != NULL) {
+    pg_pending_t *q = container_of(n, pg_pending_t, node);
+    void *query = q->query;
+    free(q);
+    c->npending--;
+    c->handler->on_query_done(c->ctx, query, code, err);
+  }
+}
+
+static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...) {
+  if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
+    return;
+  }
+  c->state = PG_ST_FAILED;
+  c->err = code;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+  va_end(ap);
+  if (c->scram_live) {
+    auth_scram_destroy(&c->scram);
+    c->scram_live = 0;
+  }
+  c->handler->on_fatal(c->ctx, code, c->errmsg, err);
+  fail_pending(c, code, err);
+}
+
+void pg_conn_fail(pg_conn_t *c, int code, const char *message) {
+  fail_with(c, code, NULL, "%s", message);
+}
+
+void pg_conn_terminate(pg_conn_t *c) {
+  if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
+    return;
+  }
+  int was_ready = c->state == PG_ST_READY;
+  c->state = PG_ST_CLOSED;
+  c->err = DB_ECLOSED;
+  snprintf(c->errmsg, sizeof(c->errmsg), "connection closed");
+  if (was_ready) {
+    buf_clear(&c->out); /* unsent queries are failed below; only Terminate goes out */
+    (void)pg_msg_terminate(&c->out);
+  }
+  fail_pending(c, DB_ECLOSED, NULL);
+}
+
+/* ---- queries ---------------------------------------------------------------------------- */
+
+int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t nparams,
+                  const uint32_t *types, const slice_t *values, void *query) {
+  if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
+    return c->err != 0 ? c->err : DB_ECLOSED;
+  }
+  pg_pending_t *q = malloc(sizeof(*q));
+  if (q == NULL) {
+    return DB_ENOMEM;
+  }
+  /* A query may be queued before the handshake ends: it goes out in order behind it. */
+  size_t mark = buf_size(&c->out);
+  int rc = pg_msg_parse(&c->out, "", text, text_len, nparams, types);
+  if (rc == 0) {
+    rc = pg_msg_bind(&c->out, "", "", nparams, values);
+  }
+  if (rc == 0) {
+    rc = pg_msg_describe(&c->out, 'P', "");
+  }
+  if (rc == 0) {
+    rc = pg_msg_execute(&c->out, "", 0);
+  }
+  if (rc == 0) {
+    rc = pg_msg_sync(&c->out);
+  }
+  if (rc < 0) {
+    c->out.len = c->out.head + mark; /* never leave a partial query on the wire */
+    free(q);
+    return rc;
+  }
+  q->query = query;
+  list_push_back(&c->pending, &q->node);
+  c->npending++;
+  return 0;
+}
+
+static void *front_query(const pg_conn_t *c) {
+  list_node_t *n = list_front(&c->pending);
+  return n != NULL ? container_of(n, pg_pending_t, node)->query : NULL;
+}
+
+/* ---- authentication --------------------------------------------------------------------- */
+
+static int need_password(pg_conn_t *c, const char *method) {
+  if (c->password == NULL) {
+    fail_with(c, DB_ENOPASSWORD, NULL,
+              "the server requested %s authentication but no password was given", method);
+    return DB_ENOPASSWORD;
+  }
+  return 0;
+}
+
+static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
+  int has_scram = 0;
+  for (;;) {
+    slice_t mech = reader_cstr(r);
+    if (r->err || mech.n == 0) {
+      break;
+    }
+    if (mech.n == 13 && memcmp(mech.p, "SCRAM-SHA-256", 13) == 0) {
+      has_scram = 1;
+    }
+  }
+  if (!reader_finished(r)) {
+    fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationSASL message");
+    return DB_EPROTO;
+  }
+  if (!has_scram) {
+    fail_with(c, DB_EAUTHMETHOD, NULL,
+              "the server offered no SASL mechanism this client supports (SCRAM-SHA-256)");
+    return DB_EAUTHMETHOD;
+  }
+  int rc = need_password(c, "SCRAM-SHA-256");
+  if (rc < 0) {
+    return rc;
+  }
+  rc = auth_scram_init(&c->scram, c->password);
+  if (rc < 0) {
+    fail_with(c, rc, NULL, "SCRAM initialisation failed");
+    return rc;
+  }
+  c->scram_live = 1;
+  buf_t first;
+  buf_init(&first);
+  rc = auth_scram_client_first(&c->scram, &first);
+  if (rc == 0) {
+    rc = pg_msg_sasl_initial(&c->out, "SCRAM-SHA-256", buf_begin(&first), buf_size(&first));
+  }
+  buf_wipe_destroy(&first);
+  if (rc < 0) {
+    fail_with(c, rc, NULL, "could not build the SCRAM client-first message");
+    return rc;
+  }
+  c->state = PG_ST_SASL_FIRST;
+  return 0;
+}
+
+static int auth_sasl_continue(pg_conn_t *c, reader_t *r) {
+  slice_t data = reader_bytes(r, reader_left(r));
+  buf_t final;
+  buf_init(&final);
+  int rc = auth_scram_client_final(&c->scram, data.p, data.n, &final);
+  if (rc == 0) {
+    rc = pg_msg_sasl_response(&c->out, buf_begin(&final), buf_size(&final));
+  }
+  buf_wipe_destroy(&final);
+  if (rc < 0) {
+    fail_with(c, rc == DB_ENOMEM ? rc : DB_EAUTH, NULL, "SCRAM authentication failed: %s",
+              auth_scram_error(&c->scram));
+    return rc;
+  }
+  c->state = PG_ST_SASL_FINAL;
+  return 0;
+}
+
+static int auth_sasl_final(pg_conn_t *c, reader_t *r) {
+  slice_t data = reader_bytes(r, reader_left(r));
+  int rc = auth_scram_verify_final(&c->scram, data.p, data.n);
+  if (rc < 0) {
+    fail_with(c, DB_EAUTH, NULL, "SCRAM server signature did not verify: %s",
+              auth_scram_error(&c->scram));
+    return DB_EAUTH;
+  }
+  auth_scram_destroy(&c->scram);
+  c->scram_live = 0;
+  c->state = PG_ST_PASSWORD; /* what remains is AuthenticationOk */
+  return 0;
+}
+
+/* An Authentication ('R') message. */
+static int on_auth(pg_conn_t *c, const uint8_t *body, size_t n) {
+  reader_t r;
+  reader_init(&r, body, n);
+  uint32_t code = reader_u32be(&r);
+  if (r.err) {
+    fail_with(c, DB_EPROTO, NULL, "malformed Authentication message");
+    return DB_EPROTO;
+  }
+  if (code == PG_AUTH_OK) {
+    if (c->state != PG_ST_STARTUP && c->state != PG_ST_PASSWORD) {
+      /* e.g. AuthenticationOk in the middle of SCRAM: the server skipped proving itself. */
+      fail_with(c, DB_EAUTH, NULL, "the server sent AuthenticationOk before SCRAM finished");
+      return DB_EAUTH;
+    }
+    if (!reader_finished(&r)) {
+      fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationOk message");
+      return DB_EPROTO;
+    }
+    c->state = PG_ST_AUTHED;
+    return 0;
+  }
+  switch (c->state) {
+    case PG_ST_STARTUP:
+      break;
+    case PG_ST_SASL_FIRST:
+      if (code == PG_AUTH_SASL_CONTINUE) {
+        return auth_sasl_continue(c, &r);
+      }
+      fail_with(c, DB_EPROTO, NULL, "expected SASLContinue, got authentication request %u",
+                code);
+      return DB_EPROTO;
+    case PG_ST_SASL_FINAL:
+      if (code == PG_AUTH_SASL_FINAL) {
+        return auth_sasl_final(c, &r);
+      }
+      fail_with(c, DB_EPROTO, NULL, "expected SASLFinal, got authentication request %u", code);
+      return DB_EPROTO;
+    default:
+      /* Each auth request is answered at most once: a repeat is a violation, not a loop. */
+      fail_with(c, DB_EPROTO, NULL, "unexpected authentication request %u in state %s", code,
+                pg_state_name(c->state));
+      return DB_EPROTO;
+  }
+  if (c->auth_answered) {
+    fail_with(c, DB_EPROTO, NULL, "the server repeated an authentication request");
+    return DB_EPROTO;
+  }
+  c->auth_answered = 1;
+  int rc;
+  switch (code) {
+    case PG_AUTH_CLEARTEXT:
+      if (!reader_finished(&r)) {
+        fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationCleartextPassword message");
+        return DB_EPROTO;
+      }
+      if ((rc = need_password(c, "cleartext password")) < 0) {
+        return rc;
+      }
+      rc = pg_msg_password(&c->out, c->password);
+      break;
+    case PG_AUTH_MD5: {
+      slice_t salt = reader_bytes(&r, 4);
+      if (!reader_finished(&r)) {
+        fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationMD5Password message");
+        return DB_EPROTO;
+      }
+      if ((rc = need_password(c, "MD5 password")) < 0) {
+        return rc;
+      }
+      char hashed[AUTH_MD5_PASSWORD_LEN + 1];
+      rc = auth_md5_password(c->user, c->password, salt.p, hashed);
+      if (rc == 0) {
+        rc = pg_msg_password(&c->out, hashed);
+      }
+      memset(hashed, 0, sizeof(hashed));
+      break;
+    }
+    case PG_AUTH_SASL:
+      return auth_sasl_start(c, &r);
+    default:
+      fail_with(c, DB_EAUTHMETHOD, NULL,
+                "the server requested authentication method %u, which is not supported", code);
+      return DB_EAUTHMETHOD;
+  }
+  if (rc < 0) {
+    fail_with(c, rc, NULL, "could not build the password message");
+    return rc;
+  }
+  c->state = PG_ST_PASSWORD;
+  return 0;
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
+  pg_error_t e;
+  if (pg_decode_error(body, n, &e) < 0) {
+    fail_with(c, DB_EPROTO, NULL, "malformed ErrorResponse");
+    return DB_EPROTO;
+  }
+  int fatal_sev = e.severity.p != NULL &&
+                  ((e.severity.n == 5 && memcmp(e.severity.p, "FATAL", 5) == 0) ||
+                   (e.severity.n == 5 && memcmp(e.severity.p, "PANIC", 5) == 0));
+  if (c->state != PG_ST_READY) {
+    /* Before ReadyForQuery every error ends the connection (bad password, no such database,
+     * too many connections...). */
+    fail_with(c, DB_ESERVER, &e, "%.*s", (int)(e.message.n > 200 ? 200 : e.message.n),
+              e.message.p != NULL ? (const char *)e.message.p : "server error");
+    return DB_ESERVER;
+  }
+  void *q = front_query(c);
+  if (q != NULL) {
+    c->handler->on_query_error(c->ctx, q, &e);
+  }
+  if (fatal_sev || q == NULL) {
+    fail_with(c, DB_ECLOSED, &e, "the server closed the connection: %.*s",
+              (int)(e.message.n > 200 ? 200 : e.message.n),
+              e.message.p != NULL ? (const char *)e.message.p : "");
+    return DB_ECLOSED;
+  }
+  return 0;
+}
+
+static int on_row_description(pg_conn_t *c, const uint8_t *body, size_t n) {
+  if (c->fields == NULL) {
+    c->fields = malloc(sizeof(pg_field_t) * PG_MAX_FIELDS);
+    if (c->fields == NULL) {
+      fail_with(c, DB_ENOMEM, NULL, "out of memory");
+      return DB_ENOMEM;
+    }
+    c->fields_cap = PG_MAX_FIELDS;
+  }
+  uint16_t count = 0;
+  if (pg_decode_row_description(body, n, c->fields, c->fields_cap, &count) < 0) {
+    fail_with(c, DB_EPROTO, NULL, "malformed RowDescription");
+    return DB_EPROTO;
+  }
+  c->handler->on_fields(c->ctx, front_query(c), c->fields, count);
+  return 0;
+}
+
+static int expect_empty(pg_conn_t *c, size_t n, const char *what) {
+  if (n != 0) {
+    fail_with(c, DB_EPROTO, NULL, "%s has an unexpected body", what);
+    return DB_EPROTO;
+  }
+  return 0;
+}
+
+/* Messages that answer a query; only valid in READY with a query pending. */
+static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
+  void *q = front_query(c);
+  if (q == NULL) {
+    fail_with(c, DB_EPROTO, NULL, "unexpected message '%c' with no query in flight", type);
+    return DB_EPROTO;
+  }
+  switch (type) {
+    case '1': return expect_empty(c, n, "ParseComplete");
+    case '2': return expect_empty(c, n, "BindComplete");
+    case '3': return expect_empty(c, n, "CloseComplete");
+    case 'n': return expect_empty(c, n, "NoData");
+    case 'I': return expect_empty(c, n, "EmptyQueryResponse");
+    case 's': return expect_empty(c, n, "PortalSuspended");
+    case 't': return 0; /* ParameterDescription: not requested yet */
+    case 'T': return on_row_description(c, body, n);
+    case 'D': {
+      uint16_t ncols;
+      if (pg_decode_data_row(body, n, &ncols) < 0) {
+        fail_with(c, DB_EPROTO, NULL, "malformed DataRow");
+        return DB_EPROTO;
+      }
+      c->handler->on_row(c->ctx, q, body, n);
+      return 0;
+    }
+    case 'C': {
+      reader_t r;
+      reader_init(&r, body, n);
+      slice_t tag = reader_cstr(&r);
+      if (!reader_finished(&r)) {
+        fail_with(c, DB_EPROTO, NULL, "malformed CommandComplete");
+        return DB_EPROTO;
+      }
+      c->handler->on_command(c->ctx, q, tag);
+      return 0;
+    }
+    case 'Z': {
+      if (n != 1 || (body[0] != 'I' && body[0] != 'T' && body[0] != 'E')) {
+        fail_with(c, DB_EPROTO, NULL, "malformed ReadyForQuery");
+        return DB_EPROTO;
+      }
+      c->tx_status = (char)body[0];
+      list_node_t *node = list_pop_front(&c->pending);
+      free(container_of(node, pg_pending_t, node));
+      c->npending--;
+      c->handler->on_query_done(c->ctx, q, 0, NULL);
+      return 0;
+    }
+    default:
+      fail_with(c, DB_EPROTO, NULL, "unexpected message type 0x%02x", type);
+      return DB_EPROTO;
+  }
+}
+
+static int dispatch(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
+  /* Asynchronous messages, valid in any state. */
+  switch (type) {
+    case 'N': /* NoticeResponse: validated, not yet surfaced */ {
+      pg_error_t e;
+      if (pg_decode_error(body, n, &e) < 0) {
+        fail_with(c, DB_EPROTO, NULL, "malformed NoticeResponse");
+        return DB_EPROTO;
+      }
+      return 0;
+    }
+    case 'S': {
+      reader_t r;
+      reader_init(&r, body, n);
+      slice_t name = reader_cstr(&r);
+      slice_t value = reader_cstr(&r);
+      if (!reader_finished(&r)) {
+        fail_with(c, DB_EPROTO, NULL, "malformed ParameterStatus");
+        return DB_EPROTO;
+      }
+      if (c->handler->on_parameter != NULL) {
+        c->handler->on_parameter(c->ctx, name, value);
+      }
+      return 0;
+    }
+    case 'A': /* NotificationResponse: LISTEN comes with the API issue */
+      return 0;
+    case 'E':
+      return on_error_response(c, body, n);
+    default:
+      break;
+  }
+  switch (c->state) {
+    case PG_ST_STARTUP:
+    case PG_ST_SASL_FIRST:
+    case PG_ST_SASL_FINAL:
+    case PG_ST_PASSWORD:
+      if (type == 'R') {
+        return on_auth(c, body, n);
+      }
+      if (type == 'v' && c->state == PG_ST_STARTUP) {
+        return 0; /* NegotiateProtocolVersion: we ask for 3.0 and no options */
+      }
+      break;
+    case PG_ST_AUTHED:
+      if (type == 'K') {
+        reader_t r;
+        reader_init(&r, body, n);
+        c->backend_pid = reader_u32be(&r);
+        c->backend_key = reader_u32be(&r);
+        if (!reader_finished(&r)) {
+          fail_with(c, DB_EPROTO, NULL, "malformed BackendKeyData");
+          return DB_EPROTO;
+        }
+        return 0;
+      }
+      if (type == 'Z') {
+        if (n != 1) {
+          fail_with(c, DB_EPROTO, NULL, "malformed ReadyForQuery");
+          return DB_EPROTO;
+        }
+        c->tx_status = (char)body[0];
+        c->state = PG_ST_READY;
+        c->handler->on_ready(c->ctx);
+        return 0;
+      }
+      break;
+    case PG_ST_READY:
+      return on_query_message(c, type, body, n);
+    default:
+      return c->err != 0 ? c->err : DB_ESTATE;
+  }
+  fail_with(c, DB_EPROTO, NULL, "unexpected message type 0x%02x during %s", type,
+            pg_state_name(c->state));
+  return DB_EPROTO;
+}
+
+/* Dispatches every whole frame in p[0..n); *used gets the bytes consumed. */
+static int process(pg_conn_t *c, const uint8_t *p, size_t n, size_t *used) {
+  size_t off = 0;
+  while (c->state != PG_ST_FAILED && c->state != PG_ST_CLOSED) {
+    ssize_t len = pg_frame_peek(p + off, n - off);
+    if (len == 0) {
+      break;
+    }
+    if (len < 0) {
+      fail_with(c, DB_ESYNC, NULL, "invalid message length from the server (type 0x%02x)",
+                p[off]);
+      break;
+    }
+    int rc = dispatch(c, p[off], p + off + 5, (size_t)len - 5);
+    off += (size_t)len;
+    if (rc < 0) {
+      break;
+    }
+  }
+  *used = off;
+  return c->state == PG_ST_FAILED ? c->err : 0;
+}
+
+int pg_conn_feed(pg_conn_t *c, const uint8_t *p, size_t n) {
+  if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
+    return c->err != 0 ? c->err : DB_ECLOSED;
+  }
+  size_t used = 0;
+  int rc;
+  if (buf_size(&c->in) == 0) {
+    /* Fast path: parse straight from the caller's bytes and keep only the tail. */
+    rc = process(c, p, n, &used);
+    if (rc == 0 && used < n && c->state != PG_ST_CLOSED) {
+      rc = buf_append(&c->in, p + used, n - used);
+      if (rc < 0) {
+        fail_with(c, rc, NULL, "out of memory buffering server data");
+      }
+    }
+    return rc;
+  }
+  rc = buf_append(&c->in, p, n);
+  if (rc < 0) {
+    fail_with(c, rc, NULL, "out of memory buffering server data");
+    return rc;
+  }
+  rc = process(c, buf_begin(&c->in), buf_size(&c->in), &used);
+  buf_consume(&c->in, used);
+  return rc;
+}

@@ -1,0 +1,387 @@
+/* The pool: slot state machine, dispatch of waiting queries, close.
+ *
+ * pool_slot_fire() is the only writer of slot->state. Side effects of entering a state live in
+ * slot_enter(); the table below lists every legal move, and anything else is refused (an assert
+ * in debug builds, a counted no-op in release builds) instead of corrupting the pool.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/base_err.h"
+#include "pool_conn.h"
+
+#define BAD SLOT__COUNT
+
+static const uint8_t slot_next[SLOT__COUNT][SLOT_EV__COUNT] = {
+  /*                  OPEN             READY       LEASE      DRAINED     DIED        CLOSE */
+  [SLOT_EMPTY]      = {SLOT_CONNECTING, BAD,        BAD,       BAD,        BAD,        BAD},
+  [SLOT_CONNECTING] = {BAD,             SLOT_READY, BAD,       BAD,        SLOT_EMPTY, SLOT_CLOSING},
+  [SLOT_READY]      = {BAD,             BAD,        SLOT_BUSY, BAD,        SLOT_EMPTY, SLOT_CLOSING},
+  [SLOT_BUSY]       = {BAD,             BAD,        SLOT_BUSY, SLOT_READY, SLOT_EMPTY, SLOT_CLOSING},
+  [SLOT_CLOSING]    = {BAD,             BAD,        BAD,       BAD,        SLOT_EMPTY, BAD},
+};
+
+static void pool_dispatch(pool_t *p);
+static void pool_check_closed(pool_t *p);
+
+static int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
+  pool_slot_t *s = &p->slots[index];
+  uint8_t next = slot_next[s->state][ev];
+  if (next == BAD) {
+    p->stats.bad_transitions++;
+    assert(!"illegal pool slot transition");
+    return DB_ESTATE;
+  }
+  if (ev == SLOT_EV_DIED) {
+    /* Every lease, timer and notification that names the old generation is now stale. */
+    s->gen++;
+    s->inflight = 0;
+    s->conn = NULL;
+  }
+  s->state = (pool_slot_state_t)next;
+  /* An idle connection must not keep the process alive; one with work (or connecting) must. */
+  if (s->conn != NULL) {
+    net_sock_set_ref(&s->conn->sock, next != SLOT_READY);
+  }
+  return 0;
+}
+
+/* ---- configuration and queries ---------------------------------------------------------- */
+
+static void wipe_free(char *s) {
+  if (s != NULL) {
+    volatile char *v = s;
+    while (*v != '\0') {
+      *v++ = 0;
+    }
+    free(s);
+  }
+}
+
+static void config_free(pool_config_t *cfg) {
+  free(cfg->host);
+  free(cfg->path);
+  free(cfg->user);
+  wipe_free(cfg->password);
+  free(cfg->database);
+  if (cfg->params != NULL) {
+    for (size_t i = 0; cfg->params[i] != NULL; i++) {
+      free(cfg->params[i]);
+    }
+    free(cfg->params);
+  }
+  memset(cfg, 0, sizeof(*cfg));
+}
+
+int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h,
+              void *ctx) {
+  memset(p, 0, sizeof(*p));
+  p->loop = loop;
+  p->cfg = *cfg;
+  memset(cfg, 0, sizeof(*cfg));
+  if (p->cfg.max == 0) {
+    p->cfg.max = 1;
+  }
+  if (p->cfg.max_pipeline == 0) {
+    p->cfg.max_pipeline = 1;
+  }
+  p->handler = h;
+  p->ctx = ctx;
+  list_init(&p->waiting);
+  p->slots = calloc(p->cfg.max, sizeof(pool_slot_t));
+  if (p->slots == NULL) {
+    config_free(&p->cfg);
+    return DB_ENOMEM;
+  }
+  return 0;
+}
+
+void pool_destroy(pool_t *p) {
+  list_node_t *n;
+  while ((n = list_pop_front(&p->waiting)) != NULL) {
+    pool_query_free(container_of(n, pool_query_t, node));
+  }
+  free(p->slots);
+  p->slots = NULL;
+  config_free(&p->cfg);
+}
+
+pool_query_t *pool_query_new(const char *text, size_t text_len, uint16_t nparams,
+                             const uint32_t *types, const slice_t *values, void *data) {
+  size_t total = 0;
+  for (uint16_t i = 0; i < nparams; i++) {
+    total += values[i].n;
+  }
+  pool_query_t *q = calloc(1, sizeof(*q));
+  if (q == NULL) {
+    return NULL;
+  }
+  q->text = malloc(text_len + 1);
+  q->values = calloc(nparams > 0 ? nparams : 1, sizeof(slice_t));
+  q->types = calloc(nparams > 0 ? nparams : 1, sizeof(uint32_t));
+  q->storage = malloc(total > 0 ? total : 1);
+  if (q->text == NULL || q->values == NULL || q->types == NULL || q->storage == NULL) {
+    pool_query_free(q);
+    return NULL;
+  }
+  memcpy(q->text, text, text_len);
+  q->text[text_len] = '\0';
+  q->text_len = text_len;
+  q->nparams = nparams;
+  size_t off = 0;
+  for (uint16_t i = 0; i < nparams; i++) {
+    q->types[i] = types != NULL ? types[i] : 0;
+    if (values[i].p == NULL) {
+      q->values[i].p = NULL; /* SQL NULL */
+      q->values[i].n = 0;
+      continue;
+    }
+    memcpy(q->storage + off, values[i].p, values[i].n);
+    q->values[i].p = q->storage + off;
+    q->values[i].n = values[i].n;
+    off += values[i].n;
+  }
+  q->data = data;
+  list_init(&q->node);
+  return q;
+}
+
+void pool_query_free(pool_query_t *q) {
+  if (q == NULL) {
+    return;
+  }
+  free(q->text);
+  free(q->values);
+  free(q->types);
+  free(q->storage);
+  free(q);
+}
+
+/* ---- dispatch --------------------------------------------------------------------------- */
+
+static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
+  pool_slot_t *s = &p->slots[index];
+  int rc = pg_conn_query(&s->conn->pg, q->text, q->text_len, q->nparams, q->types, q->values,
+                         q);
+  if (rc < 0) {
+    return rc;
+  }
+  s->inflight++;
+  pool_slot_fire(p, index, SLOT_EV_LEASE);
+  return 0;
+}
+
+/* The slot that should take the next query: an idle one first, else the least loaded busy one
+ * still under the pipeline bound. UINT32_MAX when none can. */
+static uint32_t pick_slot(const pool_t *p) {
+  uint32_t best = UINT32_MAX;
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    const pool_slot_t *s = &p->slots[i];
+    if (s->state == SLOT_READY) {
+      return i;
+    }
+    if (s->state == SLOT_BUSY && s->inflight < p->cfg.max_pipeline &&
+        (best == UINT32_MAX || s->inflight < p->slots[best].inflight)) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+static void fail_waiting(pool_t *p, int code, const char *message) {
+  list_node_t *n;
+  while ((n = list_pop_front(&p->waiting)) != NULL) {
+    pool_query_t *q = container_of(n, pool_query_t, node);
+    p->nwaiting--;
+    p->handler->on_query_done(p->ctx, q, code, message, NULL);
+    pool_query_free(q);
+  }
+}
+
+static void pool_dispatch(pool_t *p) {
+  uint32_t touched_first = UINT32_MAX;
+  while (!list_empty(&p->waiting)) {
+    uint32_t index = pick_slot(p);
+    if (index == UINT32_MAX) {
+      break;
+    }
+    pool_query_t *q = container_of(list_front(&p->waiting), pool_query_t, node);
+    list_remove(&q->node);
+    p->nwaiting--;
+    int rc = slot_send(p, index, q);
+    if (rc < 0) {
+      /* Cannot even be queued (ENOMEM, NUL in the text): fails alone. */
+      char msg[160];
+      snprintf(msg, sizeof(msg), rc == DB_EARG ? "query text contains a NUL byte"
+                                               : "could not queue the query: %s",
+               base_err_message(rc));
+      p->handler->on_query_done(p->ctx, q, rc, msg, NULL);
+      pool_query_free(q);
+      continue;
+    }
+    if (touched_first == UINT32_MAX) {
+      touched_first = index;
+    }
+    pool__conn_flush(p->slots[index].conn);
+  }
+  /* Still waiting: open more connections, one per waiting query, up to max. */
+  uint32_t connecting = 0;
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    connecting += p->slots[i].state == SLOT_CONNECTING;
+  }
+  for (uint32_t i = 0; i < p->cfg.max && connecting < p->nwaiting && !p->closing; i++) {
+    if (p->slots[i].state != SLOT_EMPTY) {
+      continue;
+    }
+    pool_slot_fire(p, i, SLOT_EV_OPEN);
+    int rc = pool__conn_open(p, i);
+    if (rc < 0) {
+      pool_slot_fire(p, i, SLOT_EV_DIED);
+      break;
+    }
+    p->stats.opened++;
+    connecting++;
+  }
+}
+
+int pool_query_submit(pool_t *p, pool_query_t *q) {
+  if (p->closing) {
+    return DB_ECLOSED;
+  }
+  p->stats.queries++;
+  list_push_back(&p->waiting, &q->node);
+  p->nwaiting++;
+  pool_dispatch(p);
+  return 0;
+}
+
+/* ---- connection events ------------------------------------------------------------------ */
+
+int pool__conn_current(const pool_conn_t *c) {
+  const pool_slot_t *s = &c->pool->slots[c->slot];
+  return s->gen == c->gen && s->conn == c;
+}
+
+void pool__on_conn_ready(pool_conn_t *c) {
+  pool_t *p = c->pool;
+  if (!pool__conn_current(c)) {
+    p->stats.stale_events++;
+    return;
+  }
+  pool_slot_fire(p, c->slot, SLOT_EV_READY);
+  if (p->closing && list_empty(&p->waiting)) {
+    pool_slot_fire(p, c->slot, SLOT_EV_CLOSE);
+    pool__conn_retire(c);
+    return;
+  }
+  pool_dispatch(p);
+}
+
+void pool__on_conn_died(pool_conn_t *c, int code, const char *message) {
+  pool_t *p = c->pool;
+  if (!pool__conn_current(c)) {
+    p->stats.stale_events++;
+    return;
+  }
+  pool_slot_state_t was = p->slots[c->slot].state;
+  pool_slot_fire(p, c->slot, SLOT_EV_DIED);
+  snprintf(p->last_error, sizeof(p->last_error), "%s", message);
+  if (was == SLOT_CONNECTING) {
+    p->stats.connect_failures++;
+    /* No retry yet (the pool issue adds backoff): if nothing else can serve the waiting
+     * queries, they fail with the reason this connection could not be made. */
+    int alive = 0;
+    for (uint32_t i = 0; i < p->cfg.max; i++) {
+      alive |= p->slots[i].state != SLOT_EMPTY;
+    }
+    if (!alive) {
+      fail_waiting(p, code, message);
+    }
+  }
+}
+
+void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err) {
+  pool_t *p = c->pool;
+  p->handler->on_query_done(p->ctx, q, status, status < 0 ? pg_conn_error_message(&c->pg) : NULL,
+                            err);
+  pool_query_free(q);
+  if (!pool__conn_current(c)) {
+    return; /* the slot moved on: nothing of it to give back */
+  }
+  pool_slot_t *s = &p->slots[c->slot];
+  assert(s->inflight > 0);
+  if (s->inflight > 0) {
+    s->inflight--;
+  }
+  if (s->state != SLOT_BUSY) {
+    return; /* CLOSING: its queries are being failed; the socket close moves the slot */
+  }
+  if (s->inflight == 0) {
+    pool_slot_fire(p, c->slot, SLOT_EV_DRAINED);
+    if (p->closing && list_empty(&p->waiting)) {
+      pool_slot_fire(p, c->slot, SLOT_EV_CLOSE);
+      pool__conn_retire(c);
+      return;
+    }
+  }
+  pool_dispatch(p);
+}
+
+void pool__on_conn_freed(pool_t *p) {
+  p->live_conns--;
+  p->stats.closed++;
+  pool_check_closed(p);
+}
+
+void pool__end_callback(pool_t *p) {
+  if (--p->in_callback == 0) {
+    /* Waiting queries may have lost their last connection attempt. */
+    if (!list_empty(&p->waiting)) {
+      pool_dispatch(p);
+    }
+    p->handler->flush(p->ctx);
+    pool_check_closed(p);
+  }
+}
+
+/* ---- close ------------------------------------------------------------------------------ */
+
+static void pool_check_closed(pool_t *p) {
+  if (!p->closing || p->close_reported || p->live_conns > 0 || p->in_callback > 0) {
+    return;
+  }
+  p->close_reported = 1;
+  p->handler->on_closed(p->ctx);
+}
+
+int pool_close(pool_t *p, int now) {
+  p->closing = 1;
+  if (now) {
+    fail_waiting(p, DB_ECLOSED, "the pool was closed");
+  }
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    pool_slot_t *s = &p->slots[i];
+    int idle = s->state == SLOT_READY;
+    int connecting_unneeded = s->state == SLOT_CONNECTING && list_empty(&p->waiting);
+    int busy_now = now && s->state == SLOT_BUSY;
+    if (idle || connecting_unneeded || busy_now) {
+      pool_conn_t *c = s->conn;
+      pool_slot_fire(p, i, SLOT_EV_CLOSE);
+      pool__conn_retire(c);
+    }
+  }
+  if (p->live_conns == 0 && !p->close_reported) {
+    p->close_reported = 1;
+    return 1; /* nothing to wait for: no callback follows */
+  }
+  return 0;
+}
+
+void pool_count_states(const pool_t *p, uint32_t counts[SLOT__COUNT]) {
+  memset(counts, 0, sizeof(uint32_t) * SLOT__COUNT);
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    counts[p->slots[i].state]++;
+  }
+}

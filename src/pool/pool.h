@@ -1,0 +1,132 @@
+/* The connection pool: slots, their connections, and the queue of queries waiting for one.
+ *
+ * Driver-agnostic above the socket: a connection is an engine (pg_conn_t) fed by a socket
+ * (net_sock_t). A slot's state is one enum value moved only by pool_slot_fire() through a
+ * transition table; every connection carries the slot generation it was opened for, and events
+ * from a connection whose generation is stale change nothing.
+ *
+ * Query events are forwarded to the owner (the Node-API layer) synchronously; the owner batches
+ * them and hands them to JS when pool_handler_t.flush is called at the end of each I/O callback.
+ * Everything runs on the loop thread.
+ */
+#ifndef UVSQL_POOL_H
+#define UVSQL_POOL_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../base/base_list.h"
+#include "../pg/pg.h"
+
+typedef enum {
+  SLOT_EMPTY,      /* no connection */
+  SLOT_CONNECTING, /* socket and handshake in progress */
+  SLOT_READY,      /* idle, open for queries */
+  SLOT_BUSY,       /* queries in flight (pipelined) */
+  SLOT_CLOSING,    /* Terminate sent or socket closing; gives no more work */
+  SLOT__COUNT
+} pool_slot_state_t;
+
+typedef enum {
+  SLOT_EV_OPEN,    /* start a connection */
+  SLOT_EV_READY,   /* handshake finished */
+  SLOT_EV_LEASE,   /* a query was sent on it */
+  SLOT_EV_DRAINED, /* its last query finished */
+  SLOT_EV_DIED,    /* the connection failed or closed */
+  SLOT_EV_CLOSE,   /* the pool retires it */
+  SLOT_EV__COUNT
+} pool_slot_event_t;
+
+typedef struct pool_s pool_t;
+typedef struct pool_conn_s pool_conn_t;
+
+/* A query, owned by the pool from pool_query_submit() until on_query_done. */
+typedef struct pool_query_s {
+  list_node_t node;  /* in pool->waiting while queued */
+  char *text;        /* owned */
+  size_t text_len;
+  uint16_t nparams;
+  slice_t *values;   /* owned array; bytes in `storage` */
+  uint32_t *types;   /* owned array of parameter type OIDs (0 = inferred) */
+  uint8_t *storage;  /* owned */
+  void *data;        /* owner's pointer */
+} pool_query_t;
+
+typedef struct {
+  void (*on_fields)(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n);
+  void (*on_row)(void *ctx, pool_query_t *q, const uint8_t *body, size_t n);
+  void (*on_command)(void *ctx, pool_query_t *q, slice_t tag);
+  void (*on_query_error)(void *ctx, pool_query_t *q, const pg_error_t *e);
+  /* status 0: finished (maybe with a server error reported before); < 0: failed with `message`
+   * and, when the server said why, `err`. The pool frees q after this returns. */
+  void (*on_query_done)(void *ctx, pool_query_t *q, int status, const char *message,
+                        const pg_error_t *err);
+  /* pool_close() finished: every connection is gone. */
+  void (*on_closed)(void *ctx);
+  /* End of one I/O callback: deliver what was batched. */
+  void (*flush)(void *ctx);
+} pool_handler_t;
+
+typedef struct {
+  char *host;       /* owned; NULL with `path` */
+  uint16_t port;
+  char *path;       /* owned: full unix socket path, or NULL */
+  char *user;       /* owned */
+  char *password;   /* owned, wiped */
+  char *database;   /* owned */
+  char **params;    /* owned: key, value, ..., NULL */
+  uint32_t max;     /* slots */
+  uint32_t max_pipeline; /* queries in flight on one connection */
+  uint64_t connect_timeout_ms;
+} pool_config_t;
+
+typedef struct {
+  uint64_t opened, closed, connect_failures, stale_events, queries, bad_transitions;
+} pool_stats_t;
+
+typedef struct {
+  pool_slot_state_t state;
+  uint32_t gen;        /* bumped whenever the slot's connection dies or is replaced */
+  uint32_t inflight;   /* queries sent on the current connection and not yet done */
+  pool_conn_t *conn;   /* the current connection (NULL when EMPTY) */
+} pool_slot_t;
+
+struct pool_s {
+  uv_loop_t *loop;
+  pool_config_t cfg;          /* owned */
+  pool_slot_t *slots;         /* owned, cfg.max entries */
+  list_node_t waiting;        /* pool_query_t, FIFO */
+  uint32_t nwaiting;
+  uint32_t live_conns;        /* connection objects not yet freed (incl. detached, closing) */
+  int closing;
+  int close_reported;
+  int in_callback;            /* nesting depth of pool-originated callbacks */
+  const pool_handler_t *handler;
+  void *ctx;
+  pool_stats_t stats;
+  char last_error[256];       /* why the last connection attempt failed */
+};
+
+/* Takes ownership of cfg's strings. 0 or DB_ENOMEM. */
+int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h, void *ctx);
+/* Frees what is left. Only after on_closed (or if no connection was ever opened). */
+void pool_destroy(pool_t *p);
+
+/* Builds a query record with copies of text and values. NULL on ENOMEM. */
+pool_query_t *pool_query_new(const char *text, size_t text_len, uint16_t nparams,
+                             const uint32_t *types, const slice_t *values, void *data);
+void pool_query_free(pool_query_t *q);
+
+/* Hands q to the pool: 0, then exactly one on_query_done later; or < 0 (closed, ENOMEM) and
+ * the caller still owns q. Never calls back synchronously. */
+int pool_query_submit(pool_t *p, pool_query_t *q);
+
+/* Stops taking queries and closes every connection once its queries finished (graceful) or at
+ * once (`now`). on_closed follows exactly once. */
+/* Returns 1 when nothing was open (no on_closed follows), else 0. */
+int pool_close(pool_t *p, int now);
+
+/* For tests: counts per slot state. */
+void pool_count_states(const pool_t *p, uint32_t counts[SLOT__COUNT]);
+
+#endif

@@ -1,0 +1,191 @@
+/* One pooled connection: glues a net_sock_t to a pg_conn_t and reports to the pool.
+ *
+ * Every event from the socket or the engine first asks pool__conn_current(): once the slot's
+ * generation moved on (the connection died or was retired), the connection only drains its
+ * queries' completions and closes; it can no longer change the slot. */
+#include "pool_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/base_err.h"
+
+/* ---- engine events ---------------------------------------------------------------------- */
+
+static void on_pg_ready(void *ctx) {
+  pool_conn_t *c = ctx;
+  net_sock_clear_deadline(&c->sock);
+  pool__on_conn_ready(c);
+}
+
+static void on_pg_fields(void *ctx, void *query, const pg_field_t *f, uint16_t n) {
+  pool_conn_t *c = ctx;
+  c->pool->handler->on_fields(c->pool->ctx, query, f, n);
+}
+
+static void on_pg_row(void *ctx, void *query, const uint8_t *body, size_t n) {
+  pool_conn_t *c = ctx;
+  c->pool->handler->on_row(c->pool->ctx, query, body, n);
+}
+
+static void on_pg_command(void *ctx, void *query, slice_t tag) {
+  pool_conn_t *c = ctx;
+  c->pool->handler->on_command(c->pool->ctx, query, tag);
+}
+
+static void on_pg_query_error(void *ctx, void *query, const pg_error_t *e) {
+  pool_conn_t *c = ctx;
+  c->pool->handler->on_query_error(c->pool->ctx, query, e);
+}
+
+static void on_pg_query_done(void *ctx, void *query, int status, const pg_error_t *err) {
+  pool_conn_t *c = ctx;
+  pool__on_query_done(c, query, status, err);
+}
+
+static void on_pg_fatal(void *ctx, int code, const char *message, const pg_error_t *err) {
+  pool_conn_t *c = ctx;
+  (void)err;
+  pool__on_conn_died(c, code, message);
+  net_sock_close(&c->sock);
+}
+
+static const pg_handler_t conn_pg_handler = {
+  .on_ready = on_pg_ready,
+  .on_fields = on_pg_fields,
+  .on_row = on_pg_row,
+  .on_command = on_pg_command,
+  .on_query_error = on_pg_query_error,
+  .on_query_done = on_pg_query_done,
+  .on_fatal = on_pg_fatal,
+  .on_parameter = NULL,
+};
+
+/* ---- socket events ---------------------------------------------------------------------- */
+
+void pool__conn_flush(pool_conn_t *c) {
+  buf_t *out = pg_conn_output(&c->pg);
+  if (buf_size(out) == 0 || c->sock.closing) {
+    return;
+  }
+  int rc = net_sock_send(&c->sock, out);
+  if (rc < 0) {
+    pg_conn_fail(&c->pg, rc, base_err_message(rc));
+  }
+}
+
+static void on_sock_connect(net_sock_t *s, int status) {
+  pool_conn_t *c = s->data;
+  pool_t *p = c->pool;
+  p->in_callback++;
+  if (status < 0) {
+    char msg[200];
+    if (c->pool->cfg.path != NULL) {
+      snprintf(msg, sizeof(msg), "could not connect to %s: %s (%s)", c->pool->cfg.path,
+               base_err_message(status), base_err_name(status));
+    } else {
+      snprintf(msg, sizeof(msg), "could not connect to %s:%u: %s (%s)", c->pool->cfg.host,
+               (unsigned)c->pool->cfg.port, base_err_message(status), base_err_name(status));
+    }
+    pg_conn_fail(&c->pg, status, msg); /* -> on_pg_fatal -> close */
+  } else {
+    pool__conn_flush(c);
+  }
+  pool__end_callback(p);
+}
+
+static void on_sock_read(net_sock_t *s, const uint8_t *bytes, size_t n) {
+  pool_conn_t *c = s->data;
+  pool_t *p = c->pool;
+  p->in_callback++;
+  pg_conn_feed(&c->pg, bytes, n);
+  pool__conn_flush(c);
+  pool__end_callback(p);
+}
+
+static void on_sock_end(net_sock_t *s, int status) {
+  pool_conn_t *c = s->data;
+  pool_t *p = c->pool;
+  p->in_callback++;
+  if (status == DB_ETIMEDOUT) {
+    pg_conn_fail(&c->pg, status, "timed out waiting for the server to finish the handshake");
+  } else if (status == DB_ECLOSED) {
+    pg_conn_fail(&c->pg, status, "the server closed the connection");
+  } else {
+    char msg[160];
+    snprintf(msg, sizeof(msg), "connection error: %s (%s)", base_err_message(status),
+             base_err_name(status));
+    pg_conn_fail(&c->pg, status, msg);
+  }
+  net_sock_close(&c->sock);
+  pool__end_callback(p);
+}
+
+static void on_sock_closed(net_sock_t *s) {
+  pool_conn_t *c = s->data;
+  pool_t *p = c->pool;
+  p->in_callback++;
+  /* A socket closed without a failure (retired, or a connect that could not start) still
+   * owes its queries an answer. */
+  pg_conn_fail(&c->pg, c->close_code != 0 ? c->close_code : DB_ECLOSED,
+               c->close_msg[0] != '\0' ? c->close_msg : "connection closed");
+  if (pool__conn_current(c)) {
+    pool__on_conn_died(c, DB_ECLOSED, "connection closed");
+  }
+  pg_conn_destroy(&c->pg);
+  free(c);
+  pool__on_conn_freed(p);
+  pool__end_callback(p);
+}
+
+static const net_sock_cb_t conn_sock_cb = {
+  .on_connect = on_sock_connect,
+  .on_read = on_sock_read,
+  .on_end = on_sock_end,
+  .on_closed = on_sock_closed,
+};
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+int pool__conn_open(pool_t *p, uint32_t index) {
+  pool_conn_t *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    return DB_ENOMEM;
+  }
+  c->pool = p;
+  c->slot = index;
+  c->gen = p->slots[index].gen;
+  pg_config_t cfg = {
+    .user = p->cfg.user,
+    .password = p->cfg.password,
+    .database = p->cfg.database,
+    .params = (const char *const *)p->cfg.params,
+  };
+  int rc = pg_conn_init(&c->pg, &cfg, &conn_pg_handler, c);
+  if (rc < 0) {
+    free(c);
+    return rc;
+  }
+  net_sock_init(&c->sock, p->loop, &conn_sock_cb, c);
+  rc = net_sock_connect(&c->sock, p->cfg.host, p->cfg.port, p->cfg.path,
+                        p->cfg.connect_timeout_ms);
+  p->slots[index].conn = c;
+  p->live_conns++;
+  if (rc < 0) {
+    /* No connect callback will come. Close, and let the close callback fail the connection
+     * the one usual way: asynchronously, so the caller sees no callback from this call. */
+    c->close_code = rc;
+    snprintf(c->close_msg, sizeof(c->close_msg), "could not start connecting: %s (%s)",
+             base_err_message(rc), base_err_name(rc));
+    net_sock_close(&c->sock);
+    return 0;
+  }
+  return 0;
+}
+
+void pool__conn_retire(pool_conn_t *c) {
+  pg_conn_terminate(&c->pg); /* queues Terminate when the handshake had finished */
+  pool__conn_flush(c);
+  net_sock_end(&c->sock);
+}

@@ -1,0 +1,33 @@
+/* Internal to src/pool: one pooled connection, an engine bound to a socket. */
+#ifndef UVSQL_POOL_CONN_H
+#define UVSQL_POOL_CONN_H
+
+#include "../net/net_sock.h"
+#include "pool.h"
+
+struct pool_conn_s {
+  pool_t *pool;       /* borrowed */
+  uint32_t slot;      /* index of the slot it was opened for */
+  uint32_t gen;       /* that slot's generation then: stale once they differ */
+  pg_conn_t pg;       /* owned */
+  int close_code;     /* why the socket was closed without an engine failure, or 0 */
+  char close_msg[160];
+  net_sock_t sock;    /* owned; this struct is freed in the socket's on_closed */
+};
+
+/* Opens a connection for slot `index` (already CONNECTING). 0, or < 0 and nothing opened. */
+int pool__conn_open(pool_t *p, uint32_t index);
+/* Sends the engine's queued bytes. */
+void pool__conn_flush(pool_conn_t *c);
+/* Sends Terminate (when possible) and closes the socket once it is written. */
+void pool__conn_retire(pool_conn_t *c);
+
+/* Pool callbacks used by the connection (pool.c). */
+int pool__conn_current(const pool_conn_t *c);
+void pool__on_conn_ready(pool_conn_t *c);
+void pool__on_conn_died(pool_conn_t *c, int code, const char *message);
+void pool__on_conn_freed(pool_t *p);
+void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err);
+void pool__end_callback(pool_t *p);
+
+#endif
