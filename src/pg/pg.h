@@ -102,6 +102,8 @@ typedef struct pg_conn_s {
   void *ctx;                   /* borrowed: handed back to every callback */
   buf_t in;                    /* owned: bytes of an incomplete frame */
   buf_t out;                   /* owned: bytes waiting to be written */
+  buf_t held;                  /* owned: queries queued before the handshake ended; they go
+                                * out after it, never between auth messages */
   char *user;                  /* owned */
   char *password;              /* owned; wiped on free */
   int auth_answered;           /* an auth request was answered: a second one is a violation */

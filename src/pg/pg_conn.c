@@ -70,6 +70,7 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
   c->ctx = ctx;
   buf_init(&c->in);
   buf_init(&c->out);
+  buf_init(&c->held);
   list_init(&c->pending);
   c->tx_status = 'I';
   c->user = dup_cstr(cfg->user != NULL ? cfg->user : "");
@@ -104,6 +105,7 @@ void pg_conn_destroy(pg_conn_t *c) {
   free(c->fields);
   c->fields = NULL;
   buf_destroy(&c->in);
+  buf_destroy(&c->held);
   /* Outgoing bytes may hold a password message. */
   buf_wipe_destroy(&c->out);
 }
@@ -178,23 +180,24 @@ int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t npar
   if (q == NULL) {
     return DB_ENOMEM;
   }
-  /* A query may be queued before the handshake ends: it goes out in order behind it. */
-  size_t mark = buf_size(&c->out);
-  int rc = pg_msg_parse(&c->out, "", text, text_len, nparams, types);
+  /* A query queued before the handshake ends waits in `held` and goes out after it. */
+  buf_t *out = c->state == PG_ST_READY ? &c->out : &c->held;
+  size_t mark = buf_size(out);
+  int rc = pg_msg_parse(out, "", text, text_len, nparams, types);
   if (rc == 0) {
-    rc = pg_msg_bind(&c->out, "", "", nparams, values);
+    rc = pg_msg_bind(out, "", "", nparams, values);
   }
   if (rc == 0) {
-    rc = pg_msg_describe(&c->out, 'P', "");
+    rc = pg_msg_describe(out, 'P', "");
   }
   if (rc == 0) {
-    rc = pg_msg_execute(&c->out, "", 0);
+    rc = pg_msg_execute(out, "", 0);
   }
   if (rc == 0) {
-    rc = pg_msg_sync(&c->out);
+    rc = pg_msg_sync(out);
   }
   if (rc < 0) {
-    c->out.len = c->out.head + mark; /* never leave a partial query on the wire */
+    out->len = out->head + mark; /* never leave a partial query on the wire */
     free(q);
     return rc;
   }
@@ -564,6 +567,13 @@ static int dispatch(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
         }
         c->tx_status = (char)body[0];
         c->state = PG_ST_READY;
+        if (buf_size(&c->held) > 0) {
+          if (buf_append(&c->out, buf_begin(&c->held), buf_size(&c->held)) < 0) {
+            fail_with(c, DB_ENOMEM, NULL, "out of memory");
+            return DB_ENOMEM;
+          }
+          buf_clear(&c->held);
+        }
         c->handler->on_ready(c->ctx);
         return 0;
       }

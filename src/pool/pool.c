@@ -190,12 +190,12 @@ static uint32_t pick_slot(const pool_t *p) {
   return best;
 }
 
-static void fail_waiting(pool_t *p, int code, const char *message) {
+static void fail_waiting(pool_t *p, int code, const char *message, const pg_error_t *err) {
   list_node_t *n;
   while ((n = list_pop_front(&p->waiting)) != NULL) {
     pool_query_t *q = container_of(n, pool_query_t, node);
     p->nwaiting--;
-    p->handler->on_query_done(p->ctx, q, code, message, NULL);
+    p->handler->on_query_done(p->ctx, q, code, message, err);
     pool_query_free(q);
   }
 }
@@ -279,7 +279,7 @@ void pool__on_conn_ready(pool_conn_t *c) {
   pool_dispatch(p);
 }
 
-void pool__on_conn_died(pool_conn_t *c, int code, const char *message) {
+void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_error_t *err) {
   pool_t *p = c->pool;
   if (!pool__conn_current(c)) {
     p->stats.stale_events++;
@@ -297,7 +297,7 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message) {
       alive |= p->slots[i].state != SLOT_EMPTY;
     }
     if (!alive) {
-      fail_waiting(p, code, message);
+      fail_waiting(p, code, message, err);
     }
   }
 }
@@ -359,7 +359,7 @@ static void pool_check_closed(pool_t *p) {
 int pool_close(pool_t *p, int now) {
   p->closing = 1;
   if (now) {
-    fail_waiting(p, DB_ECLOSED, "the pool was closed");
+    fail_waiting(p, DB_ECLOSED, "the pool was closed", NULL);
   }
   for (uint32_t i = 0; i < p->cfg.max; i++) {
     pool_slot_t *s = &p->slots[i];

@@ -46,8 +46,7 @@ static void on_pg_query_done(void *ctx, void *query, int status, const pg_error_
 
 static void on_pg_fatal(void *ctx, int code, const char *message, const pg_error_t *err) {
   pool_conn_t *c = ctx;
-  (void)err;
-  pool__on_conn_died(c, code, message);
+  pool__on_conn_died(c, code, message, err);
   net_sock_close(&c->sock);
 }
 
@@ -131,7 +130,7 @@ static void on_sock_closed(net_sock_t *s) {
   pg_conn_fail(&c->pg, c->close_code != 0 ? c->close_code : DB_ECLOSED,
                c->close_msg[0] != '\0' ? c->close_msg : "connection closed");
   if (pool__conn_current(c)) {
-    pool__on_conn_died(c, DB_ECLOSED, "connection closed");
+    pool__on_conn_died(c, DB_ECLOSED, "connection closed", NULL);
   }
   pg_conn_destroy(&c->pg);
   free(c);

@@ -1,0 +1,157 @@
+'use strict'
+// Queries against the real PostgreSQL: values, types, errors, pipelining, close.
+
+const { test, before, after } = require('node:test')
+const assert = require('node:assert')
+const { SQL } = require('../..')
+const { pg } = require('../helpers/env.js')
+
+let sql
+before(() => { sql = new SQL(pg.url, { max: 4 }) })
+after(() => sql.close())
+
+test('the first query: select ${1}::int as x', async () => {
+  const rows = await sql`select ${1}::int as x`
+  assert.deepStrictEqual([...rows], [{ x: 1 }])
+  assert.ok(Array.isArray(rows))
+  assert.strictEqual(rows.count, 1)
+  assert.strictEqual(rows.command, 'SELECT')
+  assert.deepStrictEqual(Object.keys(rows), ['0'], 'metadata is not enumerable')
+})
+
+test('int4, text, bool and null decode to number, string, boolean and null', async () => {
+  const rows = await sql`select 42::int4 as i, -7::int4 as neg, 'héllo ✓'::text as t, true as yes, false as no, null::int as n`
+  assert.deepStrictEqual(rows[0], { i: 42, neg: -7, t: 'héllo ✓', yes: true, no: false, n: null })
+})
+
+test('bound parameters round-trip (never interpolated)', async () => {
+  const evil = "'; drop table users; --"
+  const rows = await sql`select ${evil}::text as s, ${2147483647}::int as big, ${true}::bool as b, ${null}::text as n, ${1.5}::float8 as f`
+  assert.deepStrictEqual(rows[0], { s: evil, big: 2147483647, b: true, n: null, f: 1.5 })
+})
+
+test('many rows and many columns', async () => {
+  const rows = await sql`select g as id, 'row ' || g as label, g % 2 = 0 as even from generate_series(1, 5000) g`
+  assert.strictEqual(rows.length, 5000)
+  assert.deepStrictEqual(rows[4999], { id: 5000, label: 'row 5000', even: true })
+  assert.strictEqual(rows.count, 5000)
+})
+
+test('a server error rejects with a PostgresError carrying the SQLSTATE', async () => {
+  const err = await sql`select * from no_such_table_here`.then(() => null, (e) => e)
+  assert.ok(err instanceof SQL.PostgresError)
+  assert.ok(err instanceof SQL.SQLError)
+  assert.strictEqual(err.code, 'ERR_POSTGRES_SERVER_ERROR')
+  assert.strictEqual(err.errno, '42P01')
+  assert.strictEqual(err.severity, 'ERROR')
+  assert.match(err.message, /no_such_table_here/)
+  const syntax = await sql`selec 1`.then(() => null, (e) => e)
+  assert.strictEqual(syntax.code, 'ERR_POSTGRES_SYNTAX_ERROR')
+  assert.strictEqual(syntax.errno, '42601')
+  assert.strictEqual(syntax.position, '1')
+})
+
+test('an error fails only its own query; pipelined neighbours succeed', async () => {
+  const results = await Promise.allSettled([
+    sql`select 1 as a`,
+    sql`select 1/0 as boom`,
+    sql`select 3 as c`,
+  ])
+  assert.deepStrictEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled'])
+  assert.strictEqual(results[1].reason.errno, '22012')
+  assert.deepStrictEqual(results[2].value[0], { c: 3 })
+})
+
+test('500 concurrent queries all answer in order with the right values', async () => {
+  const n = 500
+  const rows = await Promise.all(Array.from({ length: n }, (_, i) => sql`select ${i}::int as i`))
+  assert.deepStrictEqual(rows.map((r) => r[0].i), Array.from({ length: n }, (_, i) => i))
+  const stats = sql._stats()
+  assert.ok(stats.live >= 1 && stats.live <= 4, `live connections within max: ${stats.live}`)
+})
+
+test('queries are lazy and go out in the order they were awaited', async () => {
+  await sql`create temp table if not exists lazy_order(n int)`.catch(() => {})
+  const q = sql`select 'never awaited'`
+  assert.strictEqual(q.active, false)
+  assert.strictEqual(Object.prototype.toString.call(q), '[object Query]')
+  const r = await sql`select ${'x'}::text as v`
+  assert.strictEqual(r[0].v, 'x')
+})
+
+test('.values() returns arrays; .raw() returns Buffers', async () => {
+  const v = await sql`select 1 as a, 'b' as b`.values()
+  assert.deepStrictEqual(v.map((r) => [...r]), [[1, 'b']])
+  const raw = await sql`select 1 as a, null as n`.raw()
+  assert.ok(Buffer.isBuffer(raw[0][0]))
+  assert.strictEqual(raw[0][0].toString(), '1')
+  assert.strictEqual(raw[0][1], null)
+})
+
+test('a __proto__ column is a plain data property, never the prototype', async () => {
+  const rows = await sql`select 'x' as "__proto__", 1 as "constructor"`
+  assert.strictEqual(Object.getPrototypeOf(rows[0]), Object.prototype)
+  assert.deepStrictEqual(Object.keys(rows[0]), ['__proto__', 'constructor'])
+  assert.strictEqual(Object.getOwnPropertyDescriptor(rows[0], '__proto__').value, 'x')
+})
+
+test('statements without rows report command and count', async () => {
+  await sql`create temp table if not exists t_count(id int)`
+  const ins = await sql`insert into t_count select generate_series(1, 3)`
+  assert.strictEqual(ins.command, 'INSERT')
+  assert.strictEqual(ins.count, 3)
+  assert.strictEqual(ins.length, 0)
+})
+
+test('sql.unsafe with parameters', async () => {
+  const rows = await sql.unsafe('select $1::int + $2::int as s', [2, 3])
+  assert.deepStrictEqual(rows[0], { s: 5 })
+})
+
+test('calling sql() with a non-template array is refused', () => {
+  assert.throws(() => sql(JSON.parse('["select 1"]')), (e) => e.code === 'ERR_POSTGRES_NOT_TAGGED_CALL')
+})
+
+test('close() waits for running queries, then queries reject with CONNECTION_CLOSED', async () => {
+  const own = new SQL(pg.url)
+  const running = own`select pg_sleep(0.2), 1 as done`
+  running.execute()
+  await new Promise((r) => setTimeout(r, 20))
+  const closing = own.close()
+  const rows = await running
+  assert.strictEqual(rows[0].done, 1)
+  await closing
+  const err = await own`select 1`.then(() => null, (e) => e)
+  assert.strictEqual(err.code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+  assert.deepStrictEqual(own._stats().live ?? 0, 0)
+})
+
+test('close({ timeout: 0 }) fails running queries at once', async () => {
+  const own = new SQL(pg.url)
+  await own`select 1`
+  const running = own`select pg_sleep(5)`.then(() => null, (e) => e)
+  await new Promise((r) => setTimeout(r, 30))
+  const started = Date.now()
+  await own.close({ timeout: 0 })
+  const err = await running
+  assert.strictEqual(err.code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+  assert.ok(Date.now() - started < 1000)
+})
+
+test('a terminated backend fails its query with a connection error and the pool heals', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  const admin = new SQL(pg.admin)
+  try {
+    const [{ pid }] = await own`select pg_backend_pid() as pid`
+    const running = own`select pg_sleep(5)`.execute()
+    await new Promise((r) => setTimeout(r, 50))
+    await admin`select pg_terminate_backend(${pid})`
+    const err = await running.then(() => null, (e) => e)
+    assert.ok(err instanceof SQL.PostgresError)
+    assert.strictEqual(err.errno, '57P01')
+    const [row] = await own`select 2 as ok`
+    assert.strictEqual(row.ok, 2)
+  } finally {
+    await Promise.all([own.close(), admin.close()])
+  }
+})
