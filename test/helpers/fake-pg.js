@@ -76,12 +76,15 @@ class FakeConn {
   }
 
   // chunk: undefined (one write), a number (bytes per write), or 'random' with a seed.
-  send(bytes, { chunk, seed = 1 } = {}) {
+  // pace: yield to the event loop between writes (returns a promise), so that each piece
+  // really arrives in its own read on the client side (client and server share this process).
+  send(bytes, { chunk, seed = 1, pace = false } = {}) {
     if (this.closed) return
     if (!chunk) {
       this.socket.write(bytes)
       return
     }
+    if (pace) return this.sendPaced(bytes, chunk, seed)
     let rnd = seed >>> 0
     const next = () => {
       rnd = (rnd * 1103515245 + 12345) >>> 0
@@ -93,6 +96,18 @@ class FakeConn {
       // and the client must be correct for any split anyway.
       this.socket.write(bytes.subarray(off, off + n))
       off += n
+    }
+  }
+
+  async sendPaced(bytes, chunk, seed) {
+    let rnd = seed >>> 0
+    for (let off = 0; off < bytes.length;) {
+      rnd = (rnd * 1103515245 + 12345) >>> 0
+      const n = chunk === 'random' ? 1 + (rnd % 17) : chunk
+      if (this.closed) return
+      this.socket.write(bytes.subarray(off, off + n))
+      off += n
+      await new Promise((resolve) => setImmediate(resolve))
     }
   }
 
