@@ -1,0 +1,119 @@
+// Type definitions for uvsql: the shape of Bun.SQL (`import { SQL, sql } from "bun"`).
+// Later issues fill in the rest of the surface (helpers, transactions, reserve, listen).
+
+/// <reference types="node" />
+
+export declare namespace SQL {
+  interface Options {
+    url?: string | URL
+    adapter?: 'postgres' | 'postgresql'
+    hostname?: string
+    /** @deprecated use hostname */
+    host?: string
+    port?: number | string
+    username?: string
+    /** @deprecated use username */
+    user?: string
+    password?: string
+    /** @deprecated use password */
+    pass?: string
+    database?: string
+    /** @deprecated use database */
+    db?: string
+    /** Unix socket directory or full socket path. */
+    path?: string
+    /** Maximum connections in the pool (default 10). */
+    max?: number
+    /** Seconds (default 0 = never). */
+    idleTimeout?: number
+    idle_timeout?: number
+    /** Seconds (default 0 = never). */
+    maxLifetime?: number
+    max_lifetime?: number
+    /** Seconds (default 30). */
+    connectionTimeout?: number
+    connection_timeout?: number
+    connectTimeout?: number
+    connect_timeout?: number
+    /** Startup parameters sent to the server (application_name, search_path, ...). */
+    connection?: Record<string, string | boolean | number>
+    /** Return int8 as BigInt instead of string. */
+    bigint?: boolean
+    prepare?: boolean
+    tls?: boolean | 'disable' | 'prefer' | 'allow'
+    ssl?: boolean | 'disable' | 'prefer' | 'allow'
+    onconnect?: (err: Error | null) => void
+    onclose?: (err: Error | null) => void
+  }
+
+  interface Query<T> extends Promise<T> {
+    readonly active: boolean
+    readonly cancelled: boolean
+    execute(): this
+    values(): Query<any[][]>
+    raw(): Query<Buffer[][]>
+  }
+}
+
+export type SQLResultArray<T> = T[] & {
+  readonly count: number | null
+  readonly command: string | null
+  readonly lastInsertRowid: number | bigint | null
+  readonly affectedRows: number | bigint | null
+}
+
+export interface SQL {
+  <T = any>(strings: TemplateStringsArray, ...values: unknown[]): SQL.Query<SQLResultArray<T>>
+  unsafe<T = any>(query: string, values?: unknown[]): SQL.Query<SQLResultArray<T>>
+  close(options?: { timeout?: number }): Promise<void>
+  end(options?: { timeout?: number }): Promise<void>
+  readonly options: Readonly<SQL.Options>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface SQLConstructor {
+  new (url: string | URL, options?: Omit<SQL.Options, 'url'>): SQL
+  new (options?: SQL.Options): SQL
+  (url: string | URL, options?: Omit<SQL.Options, 'url'>): SQL
+  (options?: SQL.Options): SQL
+  readonly SQLError: typeof SQLError
+  readonly PostgresError: typeof PostgresError
+  readonly MySQLError: typeof MySQLError
+}
+
+export declare class SQLError extends Error {
+  constructor(message: string)
+}
+
+export declare class PostgresError extends SQLError {
+  code: string
+  errno?: string
+  detail?: string
+  hint?: string
+  severity?: string
+  position?: string
+  internalPosition?: string
+  internalQuery?: string
+  where?: string
+  schema?: string
+  table?: string
+  column?: string
+  dataType?: string
+  constraint?: string
+  file?: string
+  line?: string
+  routine?: string
+}
+
+export declare class MySQLError extends SQLError {
+  code: string
+  errno?: number
+  sqlState?: string
+}
+
+export declare const SQL: SQLConstructor
+/** The default instance, configured from the environment (DATABASE_URL, PGHOST, ...) on first use. */
+export declare const sql: SQL
+/** @deprecated alias of SQL */
+export declare const postgres: SQLConstructor
+export default SQL
