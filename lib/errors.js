@@ -13,15 +13,19 @@ class SQLError extends Error {
   }
 }
 
+// Copies the defined fields (code, errno, detail, ...) onto the error.
+function assignFields(err, fields) {
+  if (!fields) return
+  for (const key of Object.keys(fields)) {
+    if (fields[key] !== undefined) err[key] = fields[key]
+  }
+}
+
 class PostgresError extends SQLError {
   constructor(message, fields) {
     super(message)
     this.name = 'PostgresError'
-    if (fields) {
-      for (const key of Object.keys(fields)) {
-        if (fields[key] !== undefined) this[key] = fields[key]
-      }
-    }
+    assignFields(this, fields)
   }
 }
 
@@ -29,11 +33,7 @@ class MySQLError extends SQLError {
   constructor(message, fields) {
     super(message)
     this.name = 'MySQLError'
-    if (fields) {
-      for (const key of Object.keys(fields)) {
-        if (fields[key] !== undefined) this[key] = fields[key]
-      }
-    }
+    assignFields(this, fields)
   }
 }
 

@@ -467,23 +467,6 @@ static napi_status read_params(napi_env env, napi_value cfg, char ***out) {
   return napi_ok;
 }
 
-static void config_cleanup(pool_config_t *cfg) {
-  free(cfg->host);
-  free(cfg->path);
-  free(cfg->user);
-  if (cfg->password != NULL) {
-    memset(cfg->password, 0, strlen(cfg->password));
-    free(cfg->password);
-  }
-  free(cfg->database);
-  if (cfg->params != NULL) {
-    for (size_t i = 0; cfg->params[i] != NULL; i++) {
-      free(cfg->params[i]);
-    }
-    free(cfg->params);
-  }
-}
-
 /* poolCreate(config, onResults, onClosed) -> handle */
 static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -506,17 +489,17 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       js_get_number_prop(env, argv[0], "maxPipeline", 100, &pipeline) != napi_ok ||
       js_get_number_prop(env, argv[0], "connectTimeoutMs", 30000, &timeout) != napi_ok ||
       read_params(env, argv[0], &cfg.params) != napi_ok) {
-    config_cleanup(&cfg);
+    pool_config_free(&cfg);
     return NULL;
   }
   if (cfg.host == NULL && cfg.path == NULL) {
-    config_cleanup(&cfg);
+    pool_config_free(&cfg);
     js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "a host or a socket path is required");
     return NULL;
   }
   if (!(port >= 1 && port <= 65535) || !(max >= 1 && max <= 65535) ||
       !(pipeline >= 1 && pipeline <= 1000000) || !(timeout >= 0)) {
-    config_cleanup(&cfg);
+    pool_config_free(&cfg);
     js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "port, max or timeout out of range");
     return NULL;
   }
@@ -527,7 +510,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
 
   js_pool_t *jp = calloc(1, sizeof(*jp));
   if (jp == NULL) {
-    config_cleanup(&cfg);
+    pool_config_free(&cfg);
     js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
     return NULL;
   }
@@ -536,7 +519,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   uv_loop_t *loop = NULL;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
       pool_init(&jp->pool, loop, &cfg, &js_pool_handler, jp) < 0) {
-    config_cleanup(&cfg);
+    pool_config_free(&cfg);
     free(jp);
     js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "could not create the pool");
     return NULL;

@@ -53,25 +53,39 @@ napi_status js_get_string(napi_env env, napi_value v, char **out, size_t *len) {
   return napi_ok;
 }
 
-napi_status js_get_string_prop(napi_env env, napi_value obj, const char *key, char **out) {
-  napi_value v;
+/* Gets obj[key] and its type; *absent = 1 for undefined/null. Throws a TypeError naming the
+ * option when the type is not `want`. */
+static napi_status get_typed_prop(napi_env env, napi_value obj, const char *key, napi_valuetype want,
+                                  const char *want_name, napi_value *out, int *absent) {
   napi_valuetype t;
-  *out = NULL;
-  napi_status st = napi_get_named_property(env, obj, key, &v);
+  *absent = 0;
+  napi_status st = napi_get_named_property(env, obj, key, out);
   if (st != napi_ok) {
     return st;
   }
-  if ((st = napi_typeof(env, v, &t)) != napi_ok) {
+  if ((st = napi_typeof(env, *out, &t)) != napi_ok) {
     return st;
   }
   if (t == napi_undefined || t == napi_null) {
+    *absent = 1;
     return napi_ok;
   }
-  if (t != napi_string) {
+  if (t != want) {
     char msg[128];
-    snprintf(msg, sizeof(msg), "option '%s' must be a string", key);
+    snprintf(msg, sizeof(msg), "option '%s' must be a %s", key, want_name);
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return napi_string_expected;
+    return want == napi_string ? napi_string_expected : napi_number_expected;
+  }
+  return napi_ok;
+}
+
+napi_status js_get_string_prop(napi_env env, napi_value obj, const char *key, char **out) {
+  napi_value v;
+  int absent;
+  *out = NULL;
+  napi_status st = get_typed_prop(env, obj, key, napi_string, "string", &v, &absent);
+  if (st != napi_ok || absent) {
+    return st;
   }
   return js_get_string(env, v, out, NULL);
 }
@@ -79,23 +93,11 @@ napi_status js_get_string_prop(napi_env env, napi_value obj, const char *key, ch
 napi_status js_get_number_prop(napi_env env, napi_value obj, const char *key, double fallback,
                                double *out) {
   napi_value v;
-  napi_valuetype t;
+  int absent;
   *out = fallback;
-  napi_status st = napi_get_named_property(env, obj, key, &v);
-  if (st != napi_ok) {
+  napi_status st = get_typed_prop(env, obj, key, napi_number, "number", &v, &absent);
+  if (st != napi_ok || absent) {
     return st;
-  }
-  if ((st = napi_typeof(env, v, &t)) != napi_ok) {
-    return st;
-  }
-  if (t == napi_undefined || t == napi_null) {
-    return napi_ok;
-  }
-  if (t != napi_number) {
-    char msg[128];
-    snprintf(msg, sizeof(msg), "option '%s' must be a number", key);
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
-    return napi_number_expected;
   }
   return napi_get_value_double(env, v, out);
 }

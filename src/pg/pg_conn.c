@@ -12,6 +12,7 @@
 
 #include "../auth/auth_md5.h"
 #include "../base/base_err.h"
+#include "../base/base_mem.h"
 #include "pg_int.h"
 
 /* One query sent and not yet answered by its ReadyForQuery. */
@@ -41,28 +42,6 @@ const char *pg_state_name(pg_state_t s) {
   return (unsigned)s < PG_ST__COUNT ? state_names[s] : "INVALID";
 }
 
-static char *dup_cstr(const char *s) {
-  if (s == NULL) {
-    return NULL;
-  }
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d != NULL) {
-    memcpy(d, s, n);
-  }
-  return d;
-}
-
-static void wipe_free(char *s) {
-  if (s != NULL) {
-    volatile char *v = s;
-    while (*v != '\0') {
-      *v++ = 0;
-    }
-    free(s);
-  }
-}
-
 int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, void *ctx) {
   memset(c, 0, sizeof(*c));
   c->state = PG_ST_STARTUP;
@@ -73,8 +52,8 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
   buf_init(&c->held);
   list_init(&c->pending);
   c->tx_status = 'I';
-  c->user = dup_cstr(cfg->user != NULL ? cfg->user : "");
-  c->password = dup_cstr(cfg->password);
+  c->user = base_strdup(cfg->user != NULL ? cfg->user : "");
+  c->password = base_strdup(cfg->password);
   if (c->user == NULL || (cfg->password != NULL && c->password == NULL)) {
     pg_conn_destroy(c);
     return DB_ENOMEM;
@@ -100,7 +79,7 @@ void pg_conn_destroy(pg_conn_t *c) {
   }
   free(c->user);
   c->user = NULL;
-  wipe_free(c->password);
+  base_wipe_free(c->password);
   c->password = NULL;
   free(c->fields);
   c->fields = NULL;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../base/base_err.h"
+#include "../base/base_mem.h"
 #include "pool_conn.h"
 
 #define BAD SLOT__COUNT
@@ -50,21 +51,11 @@ static int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
 
 /* ---- configuration and queries ---------------------------------------------------------- */
 
-static void wipe_free(char *s) {
-  if (s != NULL) {
-    volatile char *v = s;
-    while (*v != '\0') {
-      *v++ = 0;
-    }
-    free(s);
-  }
-}
-
-static void config_free(pool_config_t *cfg) {
+void pool_config_free(pool_config_t *cfg) {
   free(cfg->host);
   free(cfg->path);
   free(cfg->user);
-  wipe_free(cfg->password);
+  base_wipe_free(cfg->password);
   free(cfg->database);
   if (cfg->params != NULL) {
     for (size_t i = 0; cfg->params[i] != NULL; i++) {
@@ -92,7 +83,7 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
   list_init(&p->waiting);
   p->slots = calloc(p->cfg.max, sizeof(pool_slot_t));
   if (p->slots == NULL) {
-    config_free(&p->cfg);
+    pool_config_free(&p->cfg);
     return DB_ENOMEM;
   }
   return 0;
@@ -105,7 +96,7 @@ void pool_destroy(pool_t *p) {
   }
   free(p->slots);
   p->slots = NULL;
-  config_free(&p->cfg);
+  pool_config_free(&p->cfg);
 }
 
 pool_query_t *pool_query_new(const char *text, size_t text_len, uint16_t nparams,

@@ -107,6 +107,9 @@ struct pool_s {
   char last_error[256];       /* why the last connection attempt failed */
 };
 
+/* Frees every string of cfg (wiping the password) and zeroes it. */
+void pool_config_free(pool_config_t *cfg);
+
 /* Takes ownership of cfg's strings. 0 or DB_ENOMEM. */
 int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h, void *ctx);
 /* Frees what is left. Only after on_closed (or if no connection was ever opened). */
