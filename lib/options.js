@@ -150,6 +150,8 @@ function nativeConfig(options) {
     params: options.startupParams,
     max: options.max,
     connectTimeoutMs: Math.round(options.connectionTimeout * 1000),
+    // Named statements cached per connection; prepare: false uses unnamed ones only.
+    statementCacheSize: options.prepare ? 256 : 0,
   }
 }
 

@@ -32,7 +32,7 @@ class NativePool {
   }
 
   // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err).
-  send(text, params, types, sink) {
+  send(text, params, types, simple, sink) {
     if (this.closed) {
       sink.onError(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
       return
@@ -40,7 +40,7 @@ class NativePool {
     const id = this.nextId++
     if (this.nextId > Number.MAX_SAFE_INTEGER) this.nextId = 1
     try {
-      binding().poolQuery(this.ensureHandle(), id, text, params, types)
+      binding().poolQuery(this.ensureHandle(), id, text, params, types, simple)
     } catch (err) {
       sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
       return

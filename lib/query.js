@@ -7,21 +7,39 @@ const { decodeRows } = require('./rows.js')
 
 const kRun = Symbol('run')
 
+function buildResult(payload, at, mode, options) {
+  const result = newResult()
+  const names = payload[at + 1]
+  if (names !== null) decodeRows(result, payload[at + 3], payload[at + 4], names, payload[at + 2], mode, options)
+  return finishResult(result, payload[at])
+}
+
+// One result set, or (simple protocol, several statements) an array of them.
+function buildResults(payload, mode, options) {
+  if (payload.length <= 5) return buildResult(payload, 0, mode, options)
+  const all = []
+  for (let at = 0; at < payload.length; at += 5) all.push(buildResult(payload, at, mode, options))
+  return all
+}
+
 class Query extends Promise {
   #pool
   #text
   #params
   #types
   #error
+  #unsafeText
   #resolve
   #reject
   #mode = 'objects'
+  #simple = false
   #started = false
   #active = false
   #cancelled = false
 
   // error: a binding error found while building the query; it rejects when the query runs.
-  constructor(pool, text, params, types, error) {
+  // unsafeText: sql.unsafe() text, sent with the simple protocol when it has no parameters.
+  constructor(pool, text, params, types, error, unsafeText = false) {
     let resolve, reject
     super((res, rej) => {
       resolve = res
@@ -32,6 +50,7 @@ class Query extends Promise {
     this.#params = params
     this.#types = types
     this.#error = error
+    this.#unsafeText = unsafeText
     this.#resolve = resolve
     this.#reject = reject
   }
@@ -63,14 +82,13 @@ class Query extends Promise {
     this.#active = true
     const options = this.#pool.options
     const mode = this.#mode
-    this.#pool.send(this.#text, this.#params, this.#types, {
-      onRows: ([command, names, oids, rows, nrows]) => {
+    const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
+    this.#pool.send(this.#text, this.#params, this.#types, simple, {
+      onRows: (payload) => {
         this.#active = false
         let result
         try {
-          result = newResult()
-          if (names !== null) decodeRows(result, rows, nrows, names, oids, mode, options)
-          finishResult(result, command)
+          result = buildResults(payload, mode, options)
         } catch (err) {
           this.#reject(err)
           return
@@ -101,6 +119,12 @@ class Query extends Promise {
 
   execute() {
     this[kRun]()
+    return this
+  }
+
+  // Sends the text with the simple protocol: several statements, no parameters.
+  simple() {
+    this.#simple = true
     return this
   }
 

@@ -24,7 +24,7 @@ function SQL(a, b) {
   const options = parseOptions(a, b)
   const pool = new NativePool(options)
 
-  function makeQuery(text, values) {
+  function makeQuery(text, values, unsafe = false) {
     let encoded
     try {
       encoded = encodeParams(values)
@@ -32,7 +32,7 @@ function SQL(a, b) {
       // Surfaces when the query is awaited, like a server error; nothing is sent.
       return new Query(pool, text, null, null, err)
     }
-    return new Query(pool, text, encoded.params, encoded.types, null)
+    return new Query(pool, text, encoded.params, encoded.types, null, unsafe)
   }
 
   function sql(strings, ...values) {
@@ -50,7 +50,7 @@ function SQL(a, b) {
 
   sql.unsafe = (text, values = []) => {
     if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
-    return makeQuery(text, Array.isArray(values) ? values : [])
+    return makeQuery(text, Array.isArray(values) ? values : [], true)
   }
   sql.close = (opts = {}) => pool.close(opts && opts.timeout)
   sql.end = sql.close

@@ -5,7 +5,8 @@
  * the outbox goes to JS as ONE call, `onResults(batch)`, so no microtask can run between two
  * of our JS calls from the same native callback. The batch is a flat array:
  *   [id, kind, payload, id, kind, payload, ...]
- *   kind 0 (rows):   payload = [command, names[], oids[], rows Buffer | null, rowCount]
+ *   kind 0 (rows):   payload = [command, names[], oids[], rows Buffer | null, rowCount], and
+ *                    5 more entries per further result set (simple protocol, several statements)
  *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
  *   kind 2 (client): payload = [errorName, message, serverFields | null]
  * The rows Buffer holds the DataRow bodies back to back (u16 count, then int32 length + bytes
@@ -30,6 +31,18 @@ typedef struct {
   char *field[JS_ERR_NFIELDS]; /* owned, NULL when absent */
 } js_pgerr_t;
 
+/* One result set: a statement's columns, rows and command tag. */
+typedef struct js_result_s {
+  struct js_result_s *next; /* owned */
+  buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
+  uint16_t nfields;
+  int has_fields;
+  buf_t rows;         /* owned: DataRow bodies */
+  uint32_t nrows;
+  char *command;      /* owned */
+  int done;           /* CommandComplete seen: the next statement starts a new result */
+} js_result_t;
+
 typedef struct js_query_s {
   list_node_t node;   /* in the outbox once done */
   double id;          /* JS-side identity */
@@ -37,12 +50,8 @@ typedef struct js_query_s {
   int status;
   char *message;      /* owned: client error text */
   js_pgerr_t *err;    /* owned: the server's ErrorResponse */
-  buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
-  uint16_t nfields;
-  int has_fields;
-  buf_t rows;         /* owned: DataRow bodies */
-  uint32_t nrows;
-  char *command;      /* owned */
+  js_result_t *first; /* owned list */
+  js_result_t *last;
 } js_query_t;
 
 typedef struct js_pool_s {
@@ -109,43 +118,76 @@ static js_pgerr_t *js_pgerr_copy(const pg_error_t *e) {
 static void js_query_free(js_query_t *jq) {
   free(jq->message);
   js_pgerr_free(jq->err);
-  buf_destroy(&jq->fields);
-  buf_destroy(&jq->rows);
-  free(jq->command);
+  js_result_t *r = jq->first;
+  while (r != NULL) {
+    js_result_t *next = r->next;
+    buf_destroy(&r->fields);
+    buf_destroy(&r->rows);
+    free(r->command);
+    free(r);
+    r = next;
+  }
   free(jq);
+}
+
+/* The result set that events go to: a new one after a CommandComplete. NULL on ENOMEM. */
+static js_result_t *current_result(js_query_t *jq) {
+  if (jq->last != NULL && !jq->last->done) {
+    return jq->last;
+  }
+  js_result_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
+  buf_init(&r->fields);
+  buf_init(&r->rows);
+  if (jq->last != NULL) {
+    jq->last->next = r;
+  } else {
+    jq->first = r;
+  }
+  jq->last = r;
+  return r;
 }
 
 /* ---- pool events ------------------------------------------------------------------------ */
 
 static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n) {
-  js_query_t *jq = q->data;
+  js_result_t *r = current_result(q->data);
   (void)ctx;
-  buf_clear(&jq->fields);
-  jq->has_fields = 1;
-  jq->nfields = n;
+  if (r == NULL) {
+    return;
+  }
+  buf_clear(&r->fields);
+  r->has_fields = 1;
+  r->nfields = n;
   for (uint16_t i = 0; i < n; i++) {
-    if (buf_put_u32be(&jq->fields, f[i].type_oid) < 0 ||
-        buf_put_u32be(&jq->fields, (uint32_t)f[i].name.n) < 0 ||
-        buf_append(&jq->fields, f[i].name.p, f[i].name.n) < 0) {
-      jq->nfields = 0;
+    if (buf_put_u32be(&r->fields, f[i].type_oid) < 0 ||
+        buf_put_u32be(&r->fields, (uint32_t)f[i].name.n) < 0 ||
+        buf_append(&r->fields, f[i].name.p, f[i].name.n) < 0) {
+      r->nfields = 0;
       return;
     }
   }
 }
 
 static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
-  js_query_t *jq = q->data;
+  js_result_t *r = current_result(q->data);
   (void)ctx;
-  if (buf_append(&jq->rows, body, n) == 0) {
-    jq->nrows++;
+  if (r != NULL && buf_append(&r->rows, body, n) == 0) {
+    r->nrows++;
   }
 }
 
 static void on_command(void *ctx, pool_query_t *q, slice_t tag) {
-  js_query_t *jq = q->data;
+  js_result_t *r = current_result(q->data);
   (void)ctx;
-  free(jq->command);
-  jq->command = dup_slice(tag);
+  if (r == NULL) {
+    return;
+  }
+  free(r->command);
+  r->command = dup_slice(tag);
+  r->done = 1;
 }
 
 static void on_query_error(void *ctx, pool_query_t *q, const pg_error_t *e) {
@@ -176,14 +218,14 @@ static void on_query_done(void *ctx, pool_query_t *q, int status, const char *me
   list_push_back(&jp->outbox, &jq->node);
 }
 
-static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
-  napi_value arr, names, oids, rows, v;
-  NAPI_CALL(env, napi_create_array_with_length(env, 5, &arr));
-  NAPI_CALL(env, napi_create_array_with_length(env, jq->nfields, &names));
-  NAPI_CALL(env, napi_create_array_with_length(env, jq->nfields, &oids));
+/* Appends [command, names[], oids[], rows | null, rowCount] for one result set at arr[at..]. */
+static napi_value append_result(napi_env env, napi_value arr, uint32_t at, const js_result_t *res) {
+  napi_value names, oids, rows, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &names));
+  NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &oids));
   reader_t r;
-  reader_init(&r, buf_begin(&jq->fields), buf_size(&jq->fields));
-  for (uint32_t i = 0; i < jq->nfields; i++) {
+  reader_init(&r, buf_begin(&res->fields), buf_size(&res->fields));
+  for (uint32_t i = 0; i < res->nfields; i++) {
     uint32_t oid = reader_u32be(&r);
     uint32_t len = reader_u32be(&r);
     slice_t name = reader_bytes(&r, len);
@@ -195,30 +237,44 @@ static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
     }
     NAPI_CALL(env, napi_set_element(env, names, i, s));
   }
-  if (jq->command != NULL) {
-    NAPI_CALL(env, napi_create_string_utf8(env, jq->command, NAPI_AUTO_LENGTH, &v));
+  if (res->command != NULL) {
+    NAPI_CALL(env, napi_create_string_utf8(env, res->command, NAPI_AUTO_LENGTH, &v));
   } else {
     NAPI_CALL(env, napi_get_null(env, &v));
   }
-  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
-  if (jq->has_fields) {
-    NAPI_CALL(env, napi_set_element(env, arr, 1, names));
-    NAPI_CALL(env, napi_set_element(env, arr, 2, oids));
+  NAPI_CALL(env, napi_set_element(env, arr, at, v));
+  if (res->has_fields) {
+    NAPI_CALL(env, napi_set_element(env, arr, at + 1, names));
+    NAPI_CALL(env, napi_set_element(env, arr, at + 2, oids));
   } else {
     NAPI_CALL(env, napi_get_null(env, &v));
-    NAPI_CALL(env, napi_set_element(env, arr, 1, v));
-    NAPI_CALL(env, napi_set_element(env, arr, 2, v));
+    NAPI_CALL(env, napi_set_element(env, arr, at + 1, v));
+    NAPI_CALL(env, napi_set_element(env, arr, at + 2, v));
   }
-  if (jq->nrows > 0) {
+  if (res->nrows > 0) {
     void *data = NULL;
-    NAPI_CALL(env, napi_create_buffer_copy(env, buf_size(&jq->rows), buf_begin(&jq->rows),
+    NAPI_CALL(env, napi_create_buffer_copy(env, buf_size(&res->rows), buf_begin(&res->rows),
                                            &data, &rows));
   } else {
     NAPI_CALL(env, napi_get_null(env, &rows));
   }
-  NAPI_CALL(env, napi_set_element(env, arr, 3, rows));
-  NAPI_CALL(env, napi_create_uint32(env, jq->nrows, &v));
-  NAPI_CALL(env, napi_set_element(env, arr, 4, v));
+  NAPI_CALL(env, napi_set_element(env, arr, at + 3, rows));
+  NAPI_CALL(env, napi_create_uint32(env, res->nrows, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, at + 4, v));
+  return arr;
+}
+
+static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
+  static const js_result_t empty = {0};
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array(env, &arr));
+  uint32_t at = 0;
+  for (const js_result_t *r = jq->first != NULL ? jq->first : &empty; r != NULL; r = r->next) {
+    if (append_result(env, arr, at, r) == NULL) {
+      return NULL;
+    }
+    at += 5;
+  }
   return arr;
 }
 
@@ -478,7 +534,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   }
   pool_config_t cfg;
   memset(&cfg, 0, sizeof(cfg));
-  double port = 5432, max = 10, pipeline = 100, timeout = 30000;
+  double port = 5432, max = 10, pipeline = 100, timeout = 30000, stmts = 256;
   if (js_get_string_prop(env, argv[0], "host", &cfg.host) != napi_ok ||
       js_get_string_prop(env, argv[0], "path", &cfg.path) != napi_ok ||
       js_get_string_prop(env, argv[0], "user", &cfg.user) != napi_ok ||
@@ -488,6 +544,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       js_get_number_prop(env, argv[0], "max", 10, &max) != napi_ok ||
       js_get_number_prop(env, argv[0], "maxPipeline", 100, &pipeline) != napi_ok ||
       js_get_number_prop(env, argv[0], "connectTimeoutMs", 30000, &timeout) != napi_ok ||
+      js_get_number_prop(env, argv[0], "statementCacheSize", 256, &stmts) != napi_ok ||
       read_params(env, argv[0], &cfg.params) != napi_ok) {
     pool_config_free(&cfg);
     return NULL;
@@ -498,7 +555,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!(port >= 1 && port <= 65535) || !(max >= 1 && max <= 65535) ||
-      !(pipeline >= 1 && pipeline <= 1000000) || !(timeout >= 0)) {
+      !(pipeline >= 1 && pipeline <= 1000000) || !(timeout >= 0) ||
+      !(stmts >= 0 && stmts <= 100000)) {
     pool_config_free(&cfg);
     js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "port, max or timeout out of range");
     return NULL;
@@ -507,6 +565,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   cfg.max = (uint32_t)max;
   cfg.max_pipeline = (uint32_t)pipeline;
   cfg.connect_timeout_ms = (uint64_t)timeout;
+  cfg.stmt_cache_max = (uint32_t)stmts;
 
   js_pool_t *jp = calloc(1, sizeof(*jp));
   if (jp == NULL) {
@@ -540,11 +599,12 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* poolQuery(handle, id, text, params[], types[]) -> undefined; throws when the pool is closed.
- * params are strings (text format) or null; types are parameter type OIDs (0 = inferred). */
+/* poolQuery(handle, id, text, params[], types[], simple) -> undefined; throws when the pool is
+ * closed. params are strings (text format) or null; types are parameter type OIDs (0 =
+ * inferred); simple = true sends the text with the simple protocol (no params). */
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   js_pool_t *jp = unwrap_pool(env, argv[0]);
   if (jp == NULL) {
@@ -613,11 +673,16 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   }
   if (ok) {
     jq->id = id;
-    buf_init(&jq->fields);
-    buf_init(&jq->rows);
     list_init(&jq->node);
     q = pool_query_new(text, text_len, (uint16_t)nparams, types, values, jq);
     ok = q != NULL;
+    bool simple = false;
+    if (ok && argc >= 6) {
+      napi_get_value_bool(env, argv[5], &simple);
+    }
+    if (ok) {
+      q->simple = simple && nparams == 0;
+    }
   }
   int rc = 0;
   if (ok) {

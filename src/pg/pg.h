@@ -18,6 +18,7 @@
 #include "../base/base_list.h"
 #include "../base/base_reader.h"
 #include "../auth/auth_scram.h"
+#include "pg_stmt.h"
 
 typedef enum {
   PG_ST_STARTUP,      /* startup message sent; waiting for an Authentication request */
@@ -94,6 +95,9 @@ typedef struct {
   const char *database; /* may be NULL: the server then uses the user name */
   /* Extra startup parameters: key, value, key, value, ..., NULL. May be NULL. */
   const char *const *params;
+  /* Named prepared statements kept per connection; 0 = unnamed statements only (prepare:
+   * false, needed behind PgBouncer in transaction mode). */
+  uint32_t stmt_cache_max;
 } pg_config_t;
 
 typedef struct pg_conn_s {
@@ -113,6 +117,7 @@ typedef struct pg_conn_s {
   uint32_t backend_key;
   char tx_status;              /* from the last ReadyForQuery: 'I', 'T' or 'E' */
   list_node_t pending;         /* pg_pending_t, in the order sent */
+  pg_stmt_cache_t stmts;       /* owned */
   uint32_t npending;
   pg_field_t *fields;          /* owned scratch for RowDescription decoding */
   uint16_t fields_cap;
@@ -136,6 +141,10 @@ int pg_conn_feed(pg_conn_t *c, const uint8_t *p, size_t n);
  * Returns 0 and later calls on_query_done exactly once; or < 0 and never calls back. */
 int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t nparams,
                   const uint32_t *types, const slice_t *values, void *query);
+
+/* Queues a simple-protocol Query ('Q'): no parameters, several statements allowed, one result
+ * set per statement (on_fields/on_row/on_command each time). Same contract as pg_conn_query. */
+int pg_conn_simple_query(pg_conn_t *c, const char *text, size_t text_len, void *query);
 
 /* Queues Terminate and moves to CLOSED. Pending queries are failed with DB_ECLOSED. */
 void pg_conn_terminate(pg_conn_t *c);

@@ -18,7 +18,9 @@
 /* One query sent and not yet answered by its ReadyForQuery. */
 typedef struct {
   list_node_t node;
-  void *query; /* borrowed: the owner's opaque pointer */
+  void *query;     /* borrowed: the owner's opaque pointer */
+  pg_stmt_t *stmt; /* the named statement it binds, or NULL (unnamed / simple protocol) */
+  int parses;      /* its own Parse creates `stmt` */
 } pg_pending_t;
 
 /* Authentication request codes (AuthenticationXXX 'R' messages). */
@@ -51,6 +53,7 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
   buf_init(&c->out);
   buf_init(&c->held);
   list_init(&c->pending);
+  pg_stmt_cache_init(&c->stmts, cfg->stmt_cache_max);
   c->tx_status = 'I';
   c->user = base_strdup(cfg->user != NULL ? cfg->user : "");
   c->password = base_strdup(cfg->password);
@@ -73,6 +76,7 @@ void pg_conn_destroy(pg_conn_t *c) {
     free(container_of(n, pg_pending_t, node));
   }
   c->npending = 0;
+  pg_stmt_cache_destroy(&c->stmts);
   if (c->scram_live) {
     auth_scram_destroy(&c->scram);
     c->scram_live = 0;
@@ -102,6 +106,9 @@ static void fail_pending(pg_conn_t *c, int code, const pg_error_t *err) {
   while ((n = list_pop_front(&c->pending)) != NULL) {
     pg_pending_t *q = container_of(n, pg_pending_t, node);
     void *query = q->query;
+    if (q->stmt != NULL) {
+      pg_stmt_release(&c->stmts, q->stmt);
+    }
     free(q);
     c->npending--;
     c->handler->on_query_done(c->ctx, query, code, err);
@@ -150,21 +157,59 @@ void pg_conn_terminate(pg_conn_t *c) {
 
 /* ---- queries ---------------------------------------------------------------------------- */
 
-int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t nparams,
-                  const uint32_t *types, const slice_t *values, void *query) {
+/* Checks the state and allocates the record that waits for the answer. */
+static int pending_new(pg_conn_t *c, pg_pending_t **out) {
   if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
     return c->err != 0 ? c->err : DB_ECLOSED;
   }
-  pg_pending_t *q = malloc(sizeof(*q));
-  if (q == NULL) {
-    return DB_ENOMEM;
+  *out = calloc(1, sizeof(pg_pending_t));
+  return *out != NULL ? 0 : DB_ENOMEM;
+}
+
+/* Queries queued before the handshake ends wait in `held` and go out after it. */
+static buf_t *query_output(pg_conn_t *c) {
+  return c->state == PG_ST_READY ? &c->out : &c->held;
+}
+
+static void pending_push(pg_conn_t *c, pg_pending_t *q, void *query) {
+  q->query = query;
+  list_push_back(&c->pending, &q->node);
+  c->npending++;
+}
+
+int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t nparams,
+                  const uint32_t *types, const slice_t *values, void *query) {
+  if (memchr(text, 0, text_len) != NULL) {
+    return DB_EARG; /* a NUL would end the query text early on the server */
   }
-  /* A query queued before the handshake ends waits in `held` and goes out after it. */
-  buf_t *out = c->state == PG_ST_READY ? &c->out : &c->held;
+  pg_pending_t *q = NULL;
+  int rc = pending_new(c, &q);
+  if (rc < 0) {
+    return rc;
+  }
+  /* Named statement from the cache when prepare is on: Parse only the first time. */
+  pg_stmt_t *st = NULL;
+  char evicted[PG_STMT_NAME_MAX] = "";
+  q->parses = 1;
+  if (c->stmts.max > 0) {
+    st = pg_stmt_find(&c->stmts, text, text_len, nparams, types);
+    if (st != NULL) {
+      q->parses = 0;
+    } else {
+      st = pg_stmt_add(&c->stmts, text, text_len, nparams, types, evicted);
+    }
+  }
+  const char *name = st != NULL ? st->name : "";
+  buf_t *out = query_output(c);
   size_t mark = buf_size(out);
-  int rc = pg_msg_parse(out, "", text, text_len, nparams, types);
+  if (evicted[0] != '\0') {
+    rc = pg_msg_close(out, 'S', evicted); /* its CloseComplete arrives within this answer */
+  }
+  if (rc == 0 && q->parses) {
+    rc = pg_msg_parse(out, name, text, text_len, nparams, types);
+  }
   if (rc == 0) {
-    rc = pg_msg_bind(out, "", "", nparams, values);
+    rc = pg_msg_bind(out, "", name, nparams, values);
   }
   if (rc == 0) {
     rc = pg_msg_describe(out, 'P', "");
@@ -177,13 +222,41 @@ int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t npar
   }
   if (rc < 0) {
     out->len = out->head + mark; /* never leave a partial query on the wire */
+    if (st != NULL && q->parses) {
+      pg_stmt_detach(&c->stmts, st); /* never sent: forget it */
+    }
     free(q);
     return rc;
   }
-  q->query = query;
-  list_push_back(&c->pending, &q->node);
-  c->npending++;
+  if (st != NULL) {
+    st->users++;
+    q->stmt = st;
+  }
+  pending_push(c, q, query);
   return 0;
+}
+
+int pg_conn_simple_query(pg_conn_t *c, const char *text, size_t text_len, void *query) {
+  if (memchr(text, 0, text_len) != NULL) {
+    return DB_EARG;
+  }
+  pg_pending_t *q = NULL;
+  int rc = pending_new(c, &q);
+  if (rc < 0) {
+    return rc;
+  }
+  rc = pg_msg_query(query_output(c), text, text_len);
+  if (rc < 0) {
+    free(q);
+    return rc;
+  }
+  pending_push(c, q, query);
+  return 0;
+}
+
+static pg_pending_t *front_pending(const pg_conn_t *c) {
+  list_node_t *n = list_front(&c->pending);
+  return n != NULL ? container_of(n, pg_pending_t, node) : NULL;
 }
 
 static void *front_query(const pg_conn_t *c) {
@@ -390,7 +463,19 @@ static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
               e.message.p != NULL ? (const char *)e.message.p : "server error");
     return DB_ESERVER;
   }
-  void *q = front_query(c);
+  pg_pending_t *front = front_pending(c);
+  void *q = front != NULL ? front->query : NULL;
+  if (front != NULL && front->stmt != NULL) {
+    /* A Parse that failed never created the statement; a plan invalidated by DDL ("cached
+     * plan must not change result type", 0A000) or a statement the server lost (26000) must
+     * be prepared again by the next query. */
+    int parse_failed = front->parses && !front->stmt->parsed;
+    int invalidated = e.code.n == 5 && (memcmp(e.code.p, "0A000", 5) == 0 ||
+                                        memcmp(e.code.p, "26000", 5) == 0);
+    if (parse_failed || invalidated) {
+      pg_stmt_detach(&c->stmts, front->stmt);
+    }
+  }
   if (q != NULL) {
     c->handler->on_query_error(c->ctx, q, &e);
   }
@@ -437,7 +522,13 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
     return DB_EPROTO;
   }
   switch (type) {
-    case '1': return expect_empty(c, n, "ParseComplete");
+    case '1': {
+      pg_pending_t *front = front_pending(c);
+      if (front->parses && front->stmt != NULL) {
+        front->stmt->parsed = 1;
+      }
+      return expect_empty(c, n, "ParseComplete");
+    }
     case '2': return expect_empty(c, n, "BindComplete");
     case '3': return expect_empty(c, n, "CloseComplete");
     case 'n': return expect_empty(c, n, "NoData");
@@ -471,8 +562,11 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
         return DB_EPROTO;
       }
       c->tx_status = (char)body[0];
-      list_node_t *node = list_pop_front(&c->pending);
-      free(container_of(node, pg_pending_t, node));
+      pg_pending_t *done = container_of(list_pop_front(&c->pending), pg_pending_t, node);
+      if (done->stmt != NULL) {
+        pg_stmt_release(&c->stmts, done->stmt);
+      }
+      free(done);
       c->npending--;
       c->handler->on_query_done(c->ctx, q, 0, NULL);
       return 0;

@@ -11,6 +11,8 @@
 #define PG_SHORT_MAX 30000u
 /* Hard cap on any frame (PostgreSQL's own limit on a message is 1 GB). */
 #define PG_FRAME_MAX (1024u * 1024u * 1024u)
+/* The longest frontend message the server accepts (PQ_LARGE_MESSAGE_LIMIT). */
+#define PG_MESSAGE_MAX (1024u * 1024u * 1024u - 1u)
 /* PostgreSQL allows at most 1664 result columns. */
 #define PG_MAX_FIELDS 1664u
 
@@ -37,6 +39,8 @@ int pg_msg_parse(buf_t *out, const char *name, const char *text, size_t text_len
 int pg_msg_bind(buf_t *out, const char *portal, const char *stmt, uint16_t nparams,
                 const slice_t *values);
 int pg_msg_describe(buf_t *out, char kind, const char *name);
+int pg_msg_close(buf_t *out, char kind, const char *name);
+int pg_msg_query(buf_t *out, const char *text, size_t text_len);
 int pg_msg_execute(buf_t *out, const char *portal, uint32_t max_rows);
 int pg_msg_sync(buf_t *out);
 int pg_msg_terminate(buf_t *out);

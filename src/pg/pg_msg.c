@@ -49,7 +49,8 @@ static void msg_cstr(msg_t *m, const char *s) {
 static int msg_end(msg_t *m, int typed) {
   size_t len_at = m->start + (typed ? 1 : 0);
   size_t size = buf_size(m->out);
-  if (m->rc == 0 && size - len_at > 0x7fffffffu) {
+  /* The server refuses messages over 1 GiB - 1; refuse them before they are written. */
+  if (m->rc == 0 && size - len_at > PG_MESSAGE_MAX) {
     m->rc = DB_ETOOBIG;
   }
   if (m->rc != 0) {
@@ -150,6 +151,22 @@ int pg_msg_describe(buf_t *out, char kind, const char *name) {
   msg_begin(&m, out, 'D');
   msg_bytes(&m, &kind, 1);
   msg_cstr(&m, name);
+  return msg_end(&m, 1);
+}
+
+int pg_msg_close(buf_t *out, char kind, const char *name) {
+  msg_t m;
+  msg_begin(&m, out, 'C');
+  msg_bytes(&m, &kind, 1);
+  msg_cstr(&m, name);
+  return msg_end(&m, 1);
+}
+
+int pg_msg_query(buf_t *out, const char *text, size_t text_len) {
+  msg_t m;
+  msg_begin(&m, out, 'Q');
+  msg_bytes(&m, text, text_len);
+  msg_bytes(&m, "", 1);
   return msg_end(&m, 1);
 }
 

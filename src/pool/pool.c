@@ -154,8 +154,9 @@ void pool_query_free(pool_query_t *q) {
 
 static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
   pool_slot_t *s = &p->slots[index];
-  int rc = pg_conn_query(&s->conn->pg, q->text, q->text_len, q->nparams, q->types, q->values,
-                         q);
+  int rc = q->simple ? pg_conn_simple_query(&s->conn->pg, q->text, q->text_len, q)
+                     : pg_conn_query(&s->conn->pg, q->text, q->text_len, q->nparams, q->types,
+                                     q->values, q);
   if (rc < 0) {
     return rc;
   }

@@ -48,6 +48,7 @@ typedef struct pool_query_s {
   uint16_t nparams;
   slice_t *values;   /* owned array; bytes in `storage` */
   uint32_t *types;   /* owned array of parameter type OIDs (0 = inferred) */
+  int simple;        /* simple protocol: no parameters, several statements allowed */
   uint8_t *storage;  /* owned */
   void *data;        /* owner's pointer */
 } pool_query_t;
@@ -77,6 +78,7 @@ typedef struct {
   char **params;    /* owned: key, value, ..., NULL */
   uint32_t max;     /* slots */
   uint32_t max_pipeline; /* queries in flight on one connection */
+  uint32_t stmt_cache_max; /* prepared statements per connection; 0 = prepare: false */
   uint64_t connect_timeout_ms;
 } pool_config_t;
 

@@ -160,6 +160,7 @@ int pool__conn_open(pool_t *p, uint32_t index) {
     .password = p->cfg.password,
     .database = p->cfg.database,
     .params = (const char *const *)p->cfg.params,
+    .stmt_cache_max = p->cfg.stmt_cache_max,
   };
   int rc = pg_conn_init(&c->pg, &cfg, &conn_pg_handler, c);
   if (rc < 0) {

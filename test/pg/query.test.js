@@ -143,15 +143,79 @@ test('a terminated backend fails its query with a connection error and the pool 
   const admin = new SQL(pg.admin)
   try {
     const [{ pid }] = await own`select pg_backend_pid() as pid`
-    const running = own`select pg_sleep(5)`.execute()
+    const running = own`select pg_sleep(5)`.then(() => null, (e) => e)
     await new Promise((r) => setTimeout(r, 50))
     await admin`select pg_terminate_backend(${pid})`
-    const err = await running.then(() => null, (e) => e)
+    const err = await running
     assert.ok(err instanceof SQL.PostgresError)
     assert.strictEqual(err.errno, '57P01')
     const [row] = await own`select 2 as ok`
     assert.strictEqual(row.ok, 2)
   } finally {
     await Promise.all([own.close(), admin.close()])
+  }
+})
+
+test('prepared statements are cached per connection and reused', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    for (let i = 0; i < 5; i++) assert.strictEqual((await own`select ${i}::int as v`)[0].v, i)
+    const [{ n }] = await own`select count(*)::int as n from pg_prepared_statements where statement = 'select $1::int as v'`
+    assert.strictEqual(n, 1, 'one named statement for five executions')
+  } finally {
+    await own.close()
+  }
+})
+
+test('prepare: false uses only unnamed statements', async () => {
+  const own = new SQL(pg.url, { max: 1, prepare: false })
+  try {
+    for (let i = 0; i < 3; i++) assert.strictEqual((await own`select ${i}::int as v`)[0].v, i)
+    const [{ n }] = await own`select count(*)::int as n from pg_prepared_statements`
+    assert.strictEqual(n, 0)
+  } finally {
+    await own.close()
+  }
+})
+
+test('a plan invalidated by DDL fails once, then the statement is prepared again', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    await own`create temp table plan_change(a int)`
+    await own`insert into plan_change values (1)`
+    assert.deepStrictEqual([...(await own`select * from plan_change`)], [{ a: 1 }])
+    await own`alter table plan_change add column b text`
+    const err = await own`select * from plan_change`.then(() => null, (e) => e)
+    assert.ok(err === null || err.errno === '0A000', String(err && err.errno))
+    assert.deepStrictEqual([...(await own`select * from plan_change`)], [{ a: 1, b: null }])
+  } finally {
+    await own.close()
+  }
+})
+
+test('a failed Parse is not cached: the same text fails the same way again', async () => {
+  const a = await sql`selec ${1}`.then(() => null, (e) => e.errno)
+  const b = await sql`selec ${1}`.then(() => null, (e) => e.errno)
+  assert.deepStrictEqual([a, b], ['42601', '42601'])
+})
+
+test('.simple() and parameterless unsafe() run several statements with one result each', async () => {
+  const two = await sql`select 1 as a; select 'x' as b`.simple()
+  assert.strictEqual(two.length, 2)
+  assert.deepStrictEqual([...two[0]], [{ a: 1 }])
+  assert.deepStrictEqual([...two[1]], [{ b: 'x' }])
+  const viaUnsafe = await sql.unsafe('select 1 as a; select 2 as b')
+  assert.deepStrictEqual(viaUnsafe.map((r) => [...r]), [[{ a: 1 }], [{ b: 2 }]])
+  const one = await sql`select 3 as c`.simple()
+  assert.deepStrictEqual([...one], [{ c: 3 }])
+})
+
+test('1,000 pipelined queries on one connection return their own values in order', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    const all = await Promise.all(Array.from({ length: 1000 }, (_, i) => own`select ${i}::int as i, ${'v' + i}::text as s`))
+    all.forEach((r, i) => assert.deepStrictEqual(r[0], { i, s: 'v' + i }))
+  } finally {
+    await own.close()
   }
 })
