@@ -130,6 +130,8 @@ function parseOptions(a, b, env = process.env) {
     connection,
     onconnect: typeof o.onconnect === 'function' ? o.onconnect : undefined,
     onclose: typeof o.onclose === 'function' ? o.onclose : undefined,
+    // NoticeResponse messages (RAISE NOTICE, warnings): quiet unless a callback is given.
+    onnotice: typeof o.onnotice === 'function' ? o.onnotice : undefined,
   }
   // The password is kept out of the enumerable options so that util.inspect and JSON never
   // show it.
@@ -152,6 +154,7 @@ function nativeConfig(options) {
     connectTimeoutMs: Math.round(options.connectionTimeout * 1000),
     // Named statements cached per connection; prepare: false uses unnamed ones only.
     statementCacheSize: options.prepare ? 256 : 0,
+    notices: options.onnotice !== undefined,
   }
 }
 

@@ -8,6 +8,9 @@ const { postgresServerError, postgresClientError, PostgresError } = require('./e
 
 const KIND_ROWS = 0
 const KIND_SERVER_ERROR = 1
+const KIND_CLIENT_ERROR = 2
+const KIND_NOTICE = 3
+const KIND_NOTIFICATION = 4
 
 class NativePool {
   constructor(options) {
@@ -18,6 +21,7 @@ class NativePool {
     this.closed = false
     this.closePromise = null
     this.resolveClose = null
+    this.onNotification = null // set by listen() (pid, channel, payload)
   }
 
   ensureHandle() {
@@ -50,18 +54,36 @@ class NativePool {
 
   onResults(batch) {
     for (let i = 0; i < batch.length; i += 3) {
+      const kind = batch[i + 1]
+      const payload = batch[i + 2]
+      if (kind === KIND_NOTICE) {
+        this.deliverNotice(payload)
+        continue
+      }
+      if (kind === KIND_NOTIFICATION) {
+        if (this.onNotification !== null) this.onNotification(payload[0], payload[1], payload[2])
+        continue
+      }
       const sink = this.waiting.get(batch[i])
       if (sink === undefined) continue
       this.waiting.delete(batch[i])
-      const kind = batch[i + 1]
-      const payload = batch[i + 2]
       if (kind === KIND_ROWS) {
         sink.onRows(payload)
       } else if (kind === KIND_SERVER_ERROR) {
         sink.onError(postgresServerError(payload))
-      } else {
+      } else if (kind === KIND_CLIENT_ERROR) {
         sink.onError(postgresClientError(payload[0], payload[1], payload[2]))
       }
+    }
+  }
+
+  // The user's onnotice gets { severity, errno (SQLSTATE), message, detail, hint, ... }. A throw
+  // from it must not break the delivery of the other results of this batch.
+  deliverNotice(notice) {
+    try {
+      this.options.onnotice(notice)
+    } catch (err) {
+      process.nextTick(() => { throw err })
     }
   }
 

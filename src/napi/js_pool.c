@@ -9,6 +9,8 @@
  *                    5 more entries per further result set (simple protocol, several statements)
  *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
  *   kind 2 (client): payload = [errorName, message, serverFields | null]
+ *   kind 3 (notice): id 0, payload = { severity, errno, message, ... } (only with notices on)
+ *   kind 4 (notify): id 0, payload = [pid, channel, payload]
  * The rows Buffer holds the DataRow bodies back to back (u16 count, then int32 length + bytes
  * per cell, -1 = NULL); lib/ decodes it with a decoder generated once per row shape.
  */
@@ -46,12 +48,15 @@ typedef struct js_result_s {
 typedef struct js_query_s {
   list_node_t node;   /* in the outbox once done */
   double id;          /* JS-side identity */
-  int kind;           /* 0 rows, 1 server error, 2 client error */
+  int kind;           /* 0 rows, 1 server error, 2 client error, 3 notice, 4 notification */
   int status;
   char *message;      /* owned: client error text */
   js_pgerr_t *err;    /* owned: the server's ErrorResponse */
   js_result_t *first; /* owned list */
   js_result_t *last;
+  uint32_t pid;       /* notification: the sending backend */
+  char *channel;      /* owned: notification channel */
+  char *payload;      /* owned: notification payload */
 } js_query_t;
 
 typedef struct js_pool_s {
@@ -65,6 +70,7 @@ typedef struct js_pool_s {
   int closed;          /* on_closed delivered: the pool is gone */
   int js_gone;         /* the JS handle was collected */
   int env_gone;        /* the environment is being torn down: no more JS calls */
+  int want_notices;    /* JS has an onnotice callback */
 } js_pool_t;
 
 static void js_pool_env_cleanup(void *arg);
@@ -117,6 +123,8 @@ static js_pgerr_t *js_pgerr_copy(const pg_error_t *e) {
 
 static void js_query_free(js_query_t *jq) {
   free(jq->message);
+  free(jq->channel);
+  free(jq->payload);
   js_pgerr_free(jq->err);
   js_result_t *r = jq->first;
   while (r != NULL) {
@@ -264,6 +272,52 @@ static napi_value append_result(napi_env env, napi_value arr, uint32_t at, const
   return arr;
 }
 
+/* Queues an event that belongs to no query (id 0). */
+static js_query_t *push_event(js_pool_t *jp, int kind) {
+  js_query_t *jq = calloc(1, sizeof(*jq));
+  if (jq != NULL) {
+    jq->kind = kind;
+    list_push_back(&jp->outbox, &jq->node);
+  }
+  return jq;
+}
+
+static void on_notice(void *ctx, const pg_error_t *notice) {
+  js_pool_t *jp = ctx;
+  if (!jp->want_notices) {
+    return;
+  }
+  js_query_t *jq = push_event(jp, 3);
+  if (jq != NULL) {
+    jq->err = js_pgerr_copy(notice);
+  }
+}
+
+static void on_notification(void *ctx, uint32_t pid, slice_t channel, slice_t payload) {
+  js_query_t *jq = push_event(ctx, 4);
+  if (jq != NULL) {
+    jq->pid = pid;
+    jq->channel = dup_slice(channel);
+    jq->payload = dup_slice(payload);
+  }
+}
+
+static napi_value build_notification(napi_env env, const js_query_t *jq) {
+  napi_value arr, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_create_uint32(env, jq->pid, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  const char *parts[2] = {jq->channel, jq->payload};
+  for (int i = 0; i < 2; i++) {
+    v = js_string(env, parts[i], parts[i] != NULL ? strlen(parts[i]) : 0);
+    if (v == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_set_element(env, arr, (uint32_t)i + 1, v));
+  }
+  return arr;
+}
+
 static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
   static const js_result_t empty = {0};
   napi_value arr;
@@ -329,8 +383,13 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
     napi_value payload;
     if (jq->kind == 0) {
       payload = build_rows_payload(env, jq);
-    } else if (jq->kind == 1) {
-      payload = build_server_error(env, jq->err);
+    } else if (jq->kind == 1 || jq->kind == 3) {
+      payload = jq->err != NULL ? build_server_error(env, jq->err) : NULL;
+      if (payload == NULL && jq->err == NULL) {
+        napi_create_object(env, &payload); /* the copy failed for lack of memory */
+      }
+    } else if (jq->kind == 4) {
+      payload = build_notification(env, jq);
     } else {
       payload = build_client_error(env, jq);
     }
@@ -448,6 +507,8 @@ static const pool_handler_t js_pool_handler = {
   .on_query_done = on_query_done,
   .on_closed = on_closed,
   .flush = on_flush,
+  .on_notice = on_notice,
+  .on_notification = on_notification,
 };
 
 /* ---- JS entry points -------------------------------------------------------------------- */
@@ -566,6 +627,11 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   cfg.max_pipeline = (uint32_t)pipeline;
   cfg.connect_timeout_ms = (uint64_t)timeout;
   cfg.stmt_cache_max = (uint32_t)stmts;
+  bool notices = false;
+  napi_value nv;
+  if (napi_get_named_property(env, argv[0], "notices", &nv) == napi_ok) {
+    napi_get_value_bool(env, nv, &notices);
+  }
 
   js_pool_t *jp = calloc(1, sizeof(*jp));
   if (jp == NULL) {
@@ -584,6 +650,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   jp->pool_live = 1;
+  jp->want_notices = notices;
   if (napi_create_reference(env, argv[1], 1, &jp->on_results) != napi_ok ||
       napi_create_reference(env, argv[2], 1, &jp->on_closed) != napi_ok ||
       napi_create_string_utf8(env, "uvsql.pool", NAPI_AUTO_LENGTH, &name) != napi_ok ||

@@ -85,8 +85,11 @@ typedef struct {
   /* The connection is unusable (protocol violation, auth failure, server FATAL). Called once,
    * before the pending queries are failed. `err` is set when the server sent an ErrorResponse. */
   void (*on_fatal)(void *ctx, int code, const char *message, const pg_error_t *err);
-  /* Optional: ParameterStatus (name, value) and BackendKeyData. */
+  /* Optional (may be NULL): ParameterStatus, NoticeResponse and NotificationResponse, which
+   * may arrive in any state. */
   void (*on_parameter)(void *ctx, slice_t name, slice_t value);
+  void (*on_notice)(void *ctx, const pg_error_t *notice);
+  void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
 } pg_handler_t;
 
 typedef struct {

@@ -580,11 +580,14 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
 static int dispatch(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
   /* Asynchronous messages, valid in any state. */
   switch (type) {
-    case 'N': /* NoticeResponse: validated, not yet surfaced */ {
+    case 'N': {
       pg_error_t e;
       if (pg_decode_error(body, n, &e) < 0) {
         fail_with(c, DB_EPROTO, NULL, "malformed NoticeResponse");
         return DB_EPROTO;
+      }
+      if (c->handler->on_notice != NULL) {
+        c->handler->on_notice(c->ctx, &e);
       }
       return 0;
     }
@@ -602,8 +605,21 @@ static int dispatch(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
       }
       return 0;
     }
-    case 'A': /* NotificationResponse: LISTEN comes with the API issue */
+    case 'A': {
+      reader_t r;
+      reader_init(&r, body, n);
+      uint32_t pid = reader_u32be(&r);
+      slice_t channel = reader_cstr(&r);
+      slice_t payload = reader_cstr(&r);
+      if (!reader_finished(&r)) {
+        fail_with(c, DB_EPROTO, NULL, "malformed NotificationResponse");
+        return DB_EPROTO;
+      }
+      if (c->handler->on_notification != NULL) {
+        c->handler->on_notification(c->ctx, pid, channel, payload);
+      }
       return 0;
+    }
     case 'E':
       return on_error_response(c, body, n);
     default:

@@ -66,6 +66,9 @@ typedef struct {
   void (*on_closed)(void *ctx);
   /* End of one I/O callback: deliver what was batched. */
   void (*flush)(void *ctx);
+  /* Optional: a NoticeResponse / NotificationResponse from any connection. */
+  void (*on_notice)(void *ctx, const pg_error_t *notice);
+  void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
 } pool_handler_t;
 
 typedef struct {

@@ -50,6 +50,20 @@ static void on_pg_fatal(void *ctx, int code, const char *message, const pg_error
   net_sock_close(&c->sock);
 }
 
+static void on_pg_notice(void *ctx, const pg_error_t *notice) {
+  pool_conn_t *c = ctx;
+  if (c->pool->handler->on_notice != NULL) {
+    c->pool->handler->on_notice(c->pool->ctx, notice);
+  }
+}
+
+static void on_pg_notification(void *ctx, uint32_t pid, slice_t channel, slice_t payload) {
+  pool_conn_t *c = ctx;
+  if (c->pool->handler->on_notification != NULL) {
+    c->pool->handler->on_notification(c->pool->ctx, pid, channel, payload);
+  }
+}
+
 static const pg_handler_t conn_pg_handler = {
   .on_ready = on_pg_ready,
   .on_fields = on_pg_fields,
@@ -59,6 +73,8 @@ static const pg_handler_t conn_pg_handler = {
   .on_query_done = on_pg_query_done,
   .on_fatal = on_pg_fatal,
   .on_parameter = NULL,
+  .on_notice = on_pg_notice,
+  .on_notification = on_pg_notification,
 };
 
 /* ---- socket events ---------------------------------------------------------------------- */

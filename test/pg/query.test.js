@@ -219,3 +219,21 @@ test('1,000 pipelined queries on one connection return their own values in order
     await own.close()
   }
 })
+
+test('notices reach onnotice in order with the query results; quiet by default', async () => {
+  const notices = []
+  const own = new SQL(pg.url, { max: 1, onnotice: (n) => notices.push(n) })
+  try {
+    await own`do $$ begin raise notice 'hello %', 42; raise warning 'careful'; end $$`
+    assert.deepStrictEqual(notices.map((n) => [n.severity, n.message]), [['NOTICE', 'hello 42'], ['WARNING', 'careful']])
+    assert.strictEqual(notices[0].errno, '00000')
+  } finally {
+    await own.close()
+  }
+  const quiet = new SQL(pg.url, { max: 1 })
+  try {
+    await quiet`do $$ begin raise notice 'nobody listens'; end $$`
+  } finally {
+    await quiet.close()
+  }
+})
