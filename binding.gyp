@@ -15,6 +15,7 @@
         "src/pg/pg_msg.c",
         "src/pg/pg_stmt.c",
         "src/pool/pool.c",
+        "src/pool/pool_cancel.c",
         "src/pool/pool_conn.c",
         "src/napi/js_addon.c",
         "src/napi/js_pool.c",

@@ -35,11 +35,12 @@ class NativePool {
     return this.handle
   }
 
-  // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err).
+  // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err). Returns the
+  // query's id (for cancel), or 0 when it failed at once.
   send(text, params, types, simple, sink) {
     if (this.closed) {
       sink.onError(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
-      return
+      return 0
     }
     const id = this.nextId++
     if (this.nextId > Number.MAX_SAFE_INTEGER) this.nextId = 1
@@ -47,9 +48,16 @@ class NativePool {
       binding().poolQuery(this.ensureHandle(), id, text, params, types, simple)
     } catch (err) {
       sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
-      return
+      return 0
     }
     this.waiting.set(id, sink)
+    return id
+  }
+
+  // A waiting query fails at once; a running one gets a CancelRequest.
+  cancel(id) {
+    if (this.handle === null || !this.waiting.has(id)) return false
+    return binding().poolCancel(this.handle, id)
   }
 
   onResults(batch) {

@@ -4,6 +4,7 @@
 
 const { newResult, finishResult } = require('./result.js')
 const { decodeRows } = require('./rows.js')
+const { PostgresError } = require('./errors.js')
 
 const kRun = Symbol('run')
 
@@ -34,6 +35,7 @@ class Query extends Promise {
   #mode = 'objects'
   #simple = false
   #started = false
+  #id = 0
   #active = false
   #cancelled = false
 
@@ -83,7 +85,7 @@ class Query extends Promise {
     const options = this.#pool.options
     const mode = this.#mode
     const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
-    this.#pool.send(this.#text, this.#params, this.#types, simple, {
+    this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, {
       onRows: (payload) => {
         this.#active = false
         let result
@@ -97,6 +99,7 @@ class Query extends Promise {
       },
       onError: (err) => {
         this.#active = false
+        if (this.#cancelled && err.errno === '57014') err.code = 'ERR_POSTGRES_QUERY_CANCELLED'
         this.#reject(err)
       },
     })
@@ -115,6 +118,21 @@ class Query extends Promise {
   finally(onFinally) {
     this[kRun]()
     return super.finally(onFinally)
+  }
+
+  // Cancels the query: one not yet sent never is; a running one is interrupted by a
+  // CancelRequest (it then rejects with code ERR_POSTGRES_QUERY_CANCELLED).
+  cancel() {
+    if (this.#cancelled) return this
+    this.#cancelled = true
+    if (!this.#started) {
+      this.#started = true
+      this.#reject(new PostgresError('Query cancelled', { code: 'ERR_POSTGRES_QUERY_CANCELLED' }))
+      super.then(undefined, () => {}) // cancelled before use: not an unhandled rejection
+    } else if (this.#active) {
+      this.#pool.cancel(this.#id)
+    }
+    return this
   }
 
   execute() {

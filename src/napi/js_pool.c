@@ -47,6 +47,8 @@ typedef struct js_result_s {
 
 typedef struct js_query_s {
   list_node_t node;   /* in the outbox once done */
+  list_node_t live;   /* in js_pool_t.inflight while the pool owns `pq` */
+  pool_query_t *pq;   /* borrowed from the pool until on_query_done */
   double id;          /* JS-side identity */
   int kind;           /* 0 rows, 1 server error, 2 client error, 3 notice, 4 notification */
   int status;
@@ -67,6 +69,7 @@ typedef struct js_pool_s {
   napi_ref on_closed;
   napi_async_context async_ctx;
   list_node_t outbox;  /* js_query_t */
+  list_node_t inflight; /* js_query_t whose pool_query_t the pool still owns (for cancel) */
   int closed;          /* on_closed delivered: the pool is gone */
   int js_gone;         /* the JS handle was collected */
   int env_gone;        /* the environment is being torn down: no more JS calls */
@@ -211,6 +214,8 @@ static void on_query_done(void *ctx, pool_query_t *q, int status, const char *me
   js_pool_t *jp = ctx;
   js_query_t *jq = q->data;
   q->data = NULL;
+  list_remove(&jq->live);
+  jq->pq = NULL;
   jq->status = status;
   if (jq->err != NULL) {
     jq->kind = 1;
@@ -641,6 +646,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   }
   jp->env = env;
   list_init(&jp->outbox);
+  list_init(&jp->inflight);
   uv_loop_t *loop = NULL;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
       pool_init(&jp->pool, loop, &cfg, &js_pool_handler, jp) < 0) {
@@ -741,6 +747,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   if (ok) {
     jq->id = id;
     list_init(&jq->node);
+    list_init(&jq->live);
     q = pool_query_new(text, text_len, (uint16_t)nparams, types, values, jq);
     ok = q != NULL;
     bool simple = false;
@@ -754,6 +761,10 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   int rc = 0;
   if (ok) {
     rc = pool_query_submit(&jp->pool, q);
+    if (rc == 0) {
+      jq->pq = q;
+      list_push_back(&jp->inflight, &jq->live);
+    }
   }
   for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
     free(owned[i]);
@@ -779,6 +790,35 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return NULL;
+}
+
+/* poolCancel(handle, id) -> true when a cancel was made (a waiting query fails at once, a
+ * running one gets a CancelRequest); false when the query is no longer in flight. */
+static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  double id = 0;
+  NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
+  int rc = DB_EARG;
+  if (jp->pool_live && !jp->closed) {
+    for (list_node_t *n = jp->inflight.next; n != &jp->inflight; n = n->next) {
+      js_query_t *jq = container_of(n, js_query_t, live);
+      if (jq->id == id) {
+        jp->pool.in_callback++;
+        rc = pool_query_cancel(&jp->pool, jq->pq);
+        jp->pool.in_callback--;
+        break;
+      }
+    }
+    on_flush(jp); /* a waiting query failed at once */
+  }
+  NAPI_CALL(env, napi_get_boolean(env, rc == 0, &result));
+  return result;
 }
 
 /* poolClose(handle, now) -> true when already closed (no onClosed call follows). */
@@ -852,6 +892,7 @@ napi_value js_pool_init(napi_env env, napi_value exports) {
     {"poolCreate", NULL, js_pool_create, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolQuery", NULL, js_pool_query, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolClose", NULL, js_pool_close, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolCancel", NULL, js_pool_cancel, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolStats", NULL, js_pool_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

@@ -90,6 +90,9 @@ typedef struct {
   void (*on_parameter)(void *ctx, slice_t name, slice_t value);
   void (*on_notice)(void *ctx, const pg_error_t *notice);
   void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
+  /* A query whose cancel was requested is now the one the server runs: send a CancelRequest
+   * (pg_msg_cancel with backend_pid/backend_key) on a separate connection now. */
+  void (*on_cancel_due)(void *ctx);
 } pg_handler_t;
 
 typedef struct {
@@ -148,6 +151,16 @@ int pg_conn_query(pg_conn_t *c, const char *text, size_t text_len, uint16_t npar
 /* Queues a simple-protocol Query ('Q'): no parameters, several statements allowed, one result
  * set per statement (on_fields/on_row/on_command each time). Same contract as pg_conn_query. */
 int pg_conn_simple_query(pg_conn_t *c, const char *text, size_t text_len, void *query);
+
+/* Asks to cancel `query`, which is in flight on this connection. Returns 1 when it runs now
+ * (the caller sends the CancelRequest at once), 0 when queries before it still run (then
+ * on_cancel_due fires when its turn comes), DB_EARG when it is not in flight here.
+ * A CancelRequest cancels whatever the server runs when it arrives: a late one can hit the next
+ * pipelined query, as with every PostgreSQL client. */
+int pg_conn_request_cancel(pg_conn_t *c, void *query);
+
+/* Appends the 16-byte CancelRequest for this connection's backend to `out`. */
+int pg_conn_cancel_message(const pg_conn_t *c, buf_t *out);
 
 /* Queues Terminate and moves to CLOSED. Pending queries are failed with DB_ECLOSED. */
 void pg_conn_terminate(pg_conn_t *c);

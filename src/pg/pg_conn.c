@@ -21,6 +21,7 @@ typedef struct {
   void *query;     /* borrowed: the owner's opaque pointer */
   pg_stmt_t *stmt; /* the named statement it binds, or NULL (unnamed / simple protocol) */
   int parses;      /* its own Parse creates `stmt` */
+  int cancel;      /* cancel requested: send it when this query becomes the running one */
 } pg_pending_t;
 
 /* Authentication request codes (AuthenticationXXX 'R' messages). */
@@ -257,6 +258,39 @@ int pg_conn_simple_query(pg_conn_t *c, const char *text, size_t text_len, void *
 static pg_pending_t *front_pending(const pg_conn_t *c) {
   list_node_t *n = list_front(&c->pending);
   return n != NULL ? container_of(n, pg_pending_t, node) : NULL;
+}
+
+int pg_conn_request_cancel(pg_conn_t *c, void *query) {
+  if (c->state != PG_ST_READY) {
+    return DB_EARG;
+  }
+  int first = 1;
+  for (list_node_t *n = c->pending.next; n != &c->pending; n = n->next) {
+    pg_pending_t *q = container_of(n, pg_pending_t, node);
+    if (q->query == query) {
+      if (first) {
+        return 1;
+      }
+      q->cancel = 1;
+      return 0;
+    }
+    first = 0;
+  }
+  return DB_EARG;
+}
+
+int pg_conn_cancel_message(const pg_conn_t *c, buf_t *out) {
+  int rc = buf_put_u32be(out, 16);
+  if (rc == 0) {
+    rc = buf_put_u32be(out, 80877102); /* the CancelRequest code */
+  }
+  if (rc == 0) {
+    rc = buf_put_u32be(out, c->backend_pid);
+  }
+  if (rc == 0) {
+    rc = buf_put_u32be(out, c->backend_key);
+  }
+  return rc;
 }
 
 static void *front_query(const pg_conn_t *c) {
@@ -568,6 +602,11 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
       }
       free(done);
       c->npending--;
+      pg_pending_t *next = front_pending(c);
+      if (next != NULL && next->cancel && c->handler->on_cancel_due != NULL) {
+        next->cancel = 0;
+        c->handler->on_cancel_due(c->ctx);
+      }
       c->handler->on_query_done(c->ctx, q, 0, NULL);
       return 0;
     }

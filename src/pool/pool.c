@@ -25,7 +25,6 @@ static const uint8_t slot_next[SLOT__COUNT][SLOT_EV__COUNT] = {
 };
 
 static void pool_dispatch(pool_t *p);
-static void pool_check_closed(pool_t *p);
 
 static int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
   pool_slot_t *s = &p->slots[index];
@@ -161,6 +160,9 @@ static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
     return rc;
   }
   s->inflight++;
+  q->sent = 1;
+  q->slot = index;
+  q->gen = s->gen;
   pool_slot_fire(p, index, SLOT_EV_LEASE);
   return 0;
 }
@@ -249,6 +251,26 @@ int pool_query_submit(pool_t *p, pool_query_t *q) {
   return 0;
 }
 
+int pool_query_cancel(pool_t *p, pool_query_t *q) {
+  if (!q->sent) {
+    list_remove(&q->node);
+    p->nwaiting--;
+    p->handler->on_query_done(p->ctx, q, DB_ECANCELED, "canceling statement due to user request",
+                              NULL);
+    pool_query_free(q);
+    return 0;
+  }
+  pool_slot_t *s = &p->slots[q->slot];
+  if (s->gen != q->gen || s->conn == NULL) {
+    return DB_EARG; /* its connection is gone: the query is being failed anyway */
+  }
+  int rc = pg_conn_request_cancel(&s->conn->pg, q);
+  if (rc == 1) {
+    return pool__send_cancel(p, s->conn);
+  }
+  return rc;
+}
+
 /* ---- connection events ------------------------------------------------------------------ */
 
 int pool__conn_current(const pool_conn_t *c) {
@@ -324,7 +346,7 @@ void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_e
 void pool__on_conn_freed(pool_t *p) {
   p->live_conns--;
   p->stats.closed++;
-  pool_check_closed(p);
+  pool__check_closed(p);
 }
 
 void pool__end_callback(pool_t *p) {
@@ -334,14 +356,15 @@ void pool__end_callback(pool_t *p) {
       pool_dispatch(p);
     }
     p->handler->flush(p->ctx);
-    pool_check_closed(p);
+    pool__check_closed(p);
   }
 }
 
 /* ---- close ------------------------------------------------------------------------------ */
 
-static void pool_check_closed(pool_t *p) {
-  if (!p->closing || p->close_reported || p->live_conns > 0 || p->in_callback > 0) {
+void pool__check_closed(pool_t *p) {
+  if (!p->closing || p->close_reported || p->live_conns > 0 || p->live_cancels > 0 ||
+      p->in_callback > 0) {
     return;
   }
   p->close_reported = 1;
@@ -364,7 +387,7 @@ int pool_close(pool_t *p, int now) {
       pool__conn_retire(c);
     }
   }
-  if (p->live_conns == 0 && !p->close_reported) {
+  if (p->live_conns == 0 && p->live_cancels == 0 && !p->close_reported) {
     p->close_reported = 1;
     return 1; /* nothing to wait for: no callback follows */
   }

@@ -49,6 +49,9 @@ typedef struct pool_query_s {
   slice_t *values;   /* owned array; bytes in `storage` */
   uint32_t *types;   /* owned array of parameter type OIDs (0 = inferred) */
   int simple;        /* simple protocol: no parameters, several statements allowed */
+  int sent;          /* on a connection: `slot` and `gen` say which */
+  uint32_t slot;
+  uint32_t gen;
   uint8_t *storage;  /* owned */
   void *data;        /* owner's pointer */
 } pool_query_t;
@@ -103,6 +106,7 @@ struct pool_s {
   list_node_t waiting;        /* pool_query_t, FIFO */
   uint32_t nwaiting;
   uint32_t live_conns;        /* connection objects not yet freed (incl. detached, closing) */
+  uint32_t live_cancels;      /* CancelRequest connections not yet freed */
   int closing;
   int close_reported;
   int in_callback;            /* nesting depth of pool-originated callbacks */
@@ -128,6 +132,12 @@ void pool_query_free(pool_query_t *q);
 /* Hands q to the pool: 0, then exactly one on_query_done later; or < 0 (closed, ENOMEM) and
  * the caller still owns q. Never calls back synchronously. */
 int pool_query_submit(pool_t *p, pool_query_t *q);
+
+/* Cancels q: a waiting query is failed at once with DB_ECANCELED (its on_query_done is called
+ * before this returns); a running one gets a CancelRequest (the server then fails it with
+ * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. 0, or < 0 when q
+ * is no longer in the pool's hands. */
+int pool_query_cancel(pool_t *p, pool_query_t *q);
 
 /* Stops taking queries and closes every connection once its queries finished (graceful) or at
  * once (`now`). on_closed follows exactly once. */

@@ -64,6 +64,11 @@ static void on_pg_notification(void *ctx, uint32_t pid, slice_t channel, slice_t
   }
 }
 
+static void on_pg_cancel_due(void *ctx) {
+  pool_conn_t *c = ctx;
+  (void)pool__send_cancel(c->pool, c);
+}
+
 static const pg_handler_t conn_pg_handler = {
   .on_ready = on_pg_ready,
   .on_fields = on_pg_fields,
@@ -75,6 +80,7 @@ static const pg_handler_t conn_pg_handler = {
   .on_parameter = NULL,
   .on_notice = on_pg_notice,
   .on_notification = on_pg_notification,
+  .on_cancel_due = on_pg_cancel_due,
 };
 
 /* ---- socket events ---------------------------------------------------------------------- */

@@ -29,5 +29,9 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_
 void pool__on_conn_freed(pool_t *p);
 void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err);
 void pool__end_callback(pool_t *p);
+void pool__check_closed(pool_t *p);
+
+/* Sends a CancelRequest for the query `c` runs now (pool_cancel.c). */
+int pool__send_cancel(pool_t *p, pool_conn_t *c);
 
 #endif

@@ -237,3 +237,53 @@ test('notices reach onnotice in order with the query results; quiet by default',
     await quiet.close()
   }
 })
+
+test('cancel(): a running query is interrupted by a CancelRequest; the connection stays usable', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    const q = own`select pg_sleep(10)`
+    const settled = q.then(() => null, (e) => e)
+    await new Promise((r) => setTimeout(r, 100))
+    const started = Date.now()
+    q.cancel()
+    assert.strictEqual(q.cancelled, true)
+    const err = await settled
+    assert.ok(Date.now() - started < 3000)
+    assert.ok(err instanceof SQL.PostgresError)
+    assert.strictEqual(err.errno, '57014')
+    assert.strictEqual(err.code, 'ERR_POSTGRES_QUERY_CANCELLED')
+    assert.deepStrictEqual([...(await own`select 1 as ok`)], [{ ok: 1 }])
+  } finally {
+    await own.close()
+  }
+})
+
+test('cancel(): a query pipelined behind another is cancelled when its turn comes', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    const busy = own`select pg_sleep(0.2)`.then(() => 'done')
+    const follower = own`select pg_sleep(10)`
+    const settled = follower.then(() => null, (e) => e)
+    await new Promise((r) => setTimeout(r, 50))
+    const started = Date.now()
+    follower.cancel()
+    assert.strictEqual(await busy, 'done', 'the query running first is not hit')
+    const err = await settled
+    assert.strictEqual(err.code, 'ERR_POSTGRES_QUERY_CANCELLED')
+    assert.ok(Date.now() - started < 3000)
+  } finally {
+    await own.close()
+  }
+})
+
+test('cancel() before the query is used: it is never sent', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    const never = own`select 2`
+    never.cancel()
+    assert.strictEqual((await never.then(() => null, (e) => e)).code, 'ERR_POSTGRES_QUERY_CANCELLED')
+    assert.strictEqual(own._stats(), null, 'no connection was even opened')
+  } finally {
+    await own.close()
+  }
+})
