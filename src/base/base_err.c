@@ -26,6 +26,8 @@ static const err_entry_t err_table[] = {
   {DB_ETIMEDOUT, "DB_ETIMEDOUT", "timed out"},
   {DB_EARG, "DB_EARG", "invalid argument"},
   {DB_ENOPASSWORD, "DB_ENOPASSWORD", "the server requested a password but none was given"},
+  {DB_ETLS, "DB_ETLS", "TLS failure"},
+  {DB_ETLSVERIFY, "DB_ETLSVERIFY", "server certificate verification failed"},
   {-ECONNREFUSED, "ECONNREFUSED", "connection refused"},
   {-ECONNRESET, "ECONNRESET", "connection reset by peer"},
   {-ECONNABORTED, "ECONNABORTED", "connection aborted"},

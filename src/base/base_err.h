@@ -22,6 +22,8 @@ enum {
   DB_ETIMEDOUT = -30011, /* a deadline passed (connect timeout) */
   DB_EARG = -30012,     /* bad argument from the caller */
   DB_ENOPASSWORD = -30013, /* the server asked for a password and none was given */
+  DB_ETLS = -30014,     /* TLS failed: handshake, alert, protocol version, bad record */
+  DB_ETLSVERIFY = -30015, /* the server's certificate was refused (chain, expiry, host name) */
 };
 
 /* A stable upper-case name such as "ECONNREFUSED" or "DB_EPROTO"; never NULL. */

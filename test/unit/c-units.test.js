@@ -4,9 +4,10 @@
 //
 // Each program is compiled with `cc` together with src/base/*.c and src/auth/*.c (plus any files
 // a test names on a `c-units-sources:` comment line, paths relative to the repo root, globs
-// allowed only as `dir/*.c`), linked against OpenSSL's libcrypto (Debian's static libcrypto.a
-// when present, as the addon does, else -lcrypto). When `cc` supports it the build uses
-// ASan + UBSan with -fno-sanitize-recover, so any sanitizer report fails the test.
+// allowed only as `dir/*.c`), linked against OpenSSL's libssl and libcrypto (Debian's static
+// libssl.a/libcrypto.a when present, as the addon does, else -lssl -lcrypto). When `cc` supports
+// it the build uses ASan + UBSan with -fno-sanitize-recover, so any sanitizer report fails the
+// test.
 'use strict'
 const { test } = require('node:test')
 const assert = require('node:assert')
@@ -26,6 +27,7 @@ const CFLAGS = [
 const SAN_FLAGS = [
   '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'
 ]
+const STATIC_SSL = '/usr/lib/x86_64-linux-gnu/libssl.a'
 const STATIC_CRYPTO = '/usr/lib/x86_64-linux-gnu/libcrypto.a'
 const CC = process.env.CC || 'cc'
 
@@ -66,7 +68,9 @@ function sanitizersWork () {
   return b.status === 0 && run(bin, []).status === 0
 }
 const useSan = sanitizersWork()
-const cryptoLibs = existsSync(STATIC_CRYPTO) ? [STATIC_CRYPTO] : ['-lcrypto']
+const cryptoLibs = existsSync(STATIC_SSL) && existsSync(STATIC_CRYPTO)
+  ? [STATIC_SSL, STATIC_CRYPTO]
+  : ['-lssl', '-lcrypto']
 const LIBS = [...cryptoLibs, '-ldl', '-lpthread']
 
 const tests = existsSync(C_DIR)
