@@ -1,0 +1,273 @@
+'use strict'
+// One driver, one scenario, one fresh process:
+//
+//   BENCH_URL=postgres://... node bench/worker.js <uvsql|postgres|pg> <S1..S5>
+//
+// Does a small warm-up, then the timed run, checks the results, and prints exactly one JSON
+// line on stdout: { driver, scenario, ok, rate, unit, n, ms, maxRSS_MB, ... } or
+// { ok: false, error }. bench/run.js starts one of these per measurement.
+
+const { execFileSync } = require('node:child_process')
+const path = require('node:path')
+
+const [driverName, scenario] = process.argv.slice(2)
+const url = process.env.BENCH_URL
+const sizes = {
+  S1: Number(process.env.BENCH_S1_N || 20000),
+  S2: Number(process.env.BENCH_S2_N || 100000),
+  S3: Number(process.env.BENCH_S3_N || 50000),
+  S4: Number(process.env.BENCH_S4_ROWS || 200000), // informational; the table decides
+  S5: Number(process.env.BENCH_S5_N || 100) // number of INSERTs of 1000 rows
+}
+const S2_IN_FLIGHT = 256
+const S5_ROWS_PER_INSERT = 1000
+const S5_COLS = 4
+
+// ------------------------------------------------------------------ drivers
+// Every adapter exposes the same small surface, written the way a user of that driver would:
+//   select1(), selectInt(i), wide(limit|null), insertMany(strings, values), exec(text), close()
+
+function templateStrings (parts) {
+  // A strings array that both uvsql and postgres.js accept as a tagged-template call, for a
+  // text whose number of parameters is only known at run time (S5).
+  const strings = parts.slice()
+  strings.raw = parts.slice()
+  Object.freeze(strings.raw)
+  return Object.freeze(strings)
+}
+
+function makeUvsql (max) {
+  const { SQL } = require(path.join(__dirname, '..'))
+  const sql = new SQL(url, { max })
+  return {
+    select1: () => sql`select 1`,
+    selectInt: (i) => sql`select ${i}::int`,
+    wide: (limit) => limit ? sql`select * from bench_wide order by id limit ${limit}` : sql`select * from bench_wide`,
+    insertMany: (strings, values) => sql(strings, ...values),
+    exec: (text) => sql.unsafe(text),
+    scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
+    close: () => sql.close()
+  }
+}
+
+function makePostgresJs (max) {
+  const postgres = require('postgres')
+  const sql = postgres(url, { max, onnotice: () => {} })
+  return {
+    select1: () => sql`select 1`,
+    selectInt: (i) => sql`select ${i}::int`,
+    wide: (limit) => limit ? sql`select * from bench_wide order by id limit ${limit}` : sql`select * from bench_wide`,
+    insertMany: (strings, values) => sql(strings, ...values),
+    exec: (text) => sql.unsafe(text),
+    scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
+    close: () => sql.end()
+  }
+}
+
+const textCache = new WeakMap()
+function placeholders (strings) {
+  let text = textCache.get(strings)
+  if (text === undefined) {
+    text = strings[0]
+    for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
+    textCache.set(strings, text)
+  }
+  return text
+}
+
+function makePg (max) {
+  const pg = require('pg')
+  const pool = new pg.Pool({ connectionString: url, max })
+  const rows = (p) => p.then((r) => r.rows)
+  return {
+    select1: () => rows(pool.query('select 1')),
+    selectInt: (i) => rows(pool.query('select $1::int', [i])),
+    wide: (limit) => rows(limit ? pool.query('select * from bench_wide order by id limit $1', [limit]) : pool.query('select * from bench_wide')),
+    insertMany: (strings, values) => rows(pool.query(placeholders(strings), values)),
+    exec: (text) => rows(pool.query(text)),
+    scalar: async (text) => { const r = await pool.query(text); return r.rows[0][r.fields[0].name] },
+    close: () => pool.end()
+  }
+}
+
+const makers = { uvsql: makeUvsql, postgres: makePostgresJs, pg: makePg }
+
+// ------------------------------------------------------------------ scenarios
+
+const now = () => process.hrtime.bigint()
+const msSince = (t0) => Number(now() - t0) / 1e6
+
+function check (cond, what) {
+  if (!cond) throw new Error('wrong result: ' + what)
+}
+
+function firstValue (rows) {
+  const r = rows[0]
+  if (Array.isArray(r)) return r[0]
+  return r[Object.keys(r)[0]]
+}
+
+// Pin this connection's server backend to the CPU this process is pinned to (S1).
+async function pinBackend (db) {
+  const cpu = process.env.BENCH_PIN_CPU
+  if (cpu === undefined || cpu === '') return 'no'
+  try {
+    const pid = Number(await db.scalar('select pg_backend_pid()'))
+    execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' })
+    return `cpu ${cpu}`
+  } catch (err) {
+    return 'failed: ' + err.message.split('\n')[0]
+  }
+}
+
+async function s1 (db, n) {
+  for (let i = 0; i < n; i++) {
+    const rows = await db.select1()
+    if (i === 0) check(Number(firstValue(rows)) === 1, 'select 1')
+  }
+}
+
+async function s2 (db, n) {
+  let next = 0
+  let bad = 0
+  async function lane () {
+    while (next < n) {
+      const i = next++
+      const rows = await db.selectInt(i)
+      if (firstValue(rows) !== i) bad++
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(S2_IN_FLIGHT, n) }, lane))
+  check(bad === 0, `${bad} of ${n} results differ from their parameter`)
+}
+
+async function s3 (db, n) {
+  const all = new Array(n)
+  for (let i = 0; i < n; i++) all[i] = db.selectInt(i)
+  const res = await Promise.all(all)
+  let bad = 0
+  for (let i = 0; i < n; i++) if (firstValue(res[i]) !== i) bad++
+  check(bad === 0, `${bad} of ${n} results differ from their parameter`)
+}
+
+function s5Statement () {
+  // strings[k] is the text before parameter k+1: "insert ... values (", then ", " inside a
+  // row, "), (" between rows and ")" at the end: 4000 parameters, 4001 strings.
+  const out = ['insert into bench_insert (id, label, score, flag) values (']
+  for (let r = 0; r < S5_ROWS_PER_INSERT; r++) {
+    for (let c = 0; c < S5_COLS; c++) {
+      if (c < S5_COLS - 1) out.push(', ')
+      else out.push(r === S5_ROWS_PER_INSERT - 1 ? ')' : '), (')
+    }
+  }
+  return templateStrings(out)
+}
+
+function s5Values (batch) {
+  const v = new Array(S5_ROWS_PER_INSERT * S5_COLS)
+  for (let r = 0, k = 0; r < S5_ROWS_PER_INSERT; r++) {
+    const id = batch * S5_ROWS_PER_INSERT + r
+    v[k++] = id
+    v[k++] = 'label-' + id + '-abcdefghij'
+    v[k++] = id * 0.5 + 0.25
+    v[k++] = (id & 1) === 0
+  }
+  return v
+}
+
+async function s5 (db, batches, strings) {
+  for (let b = 0; b < batches; b++) await db.insertMany(strings, s5Values(b))
+}
+
+function typesOf (row) {
+  const out = {}
+  for (const [k, v] of Object.entries(row)) {
+    out[k] = v === null ? 'null' : typeof v === 'object' ? (v instanceof Date ? 'Date' : v.constructor ? v.constructor.name : 'object') : typeof v
+  }
+  return out
+}
+
+async function main () {
+  if (!makers[driverName]) throw new Error(`unknown driver ${driverName} (uvsql, postgres, pg)`)
+  if (!url) throw new Error('BENCH_URL is not set')
+  const max = scenario === 'S2' ? 10 : 1
+  const db = makers[driverName](max)
+  const out = { driver: driverName, scenario, ok: true }
+  let t0
+  let count
+  let unit = 'q/s'
+  try {
+    switch (scenario) {
+      case 'S1': {
+        await s1(db, 500)
+        out.pinned = await pinBackend(db)
+        count = sizes.S1
+        t0 = now()
+        await s1(db, count)
+        break
+      }
+      case 'S2': {
+        await s2(db, 5000)
+        count = sizes.S2
+        t0 = now()
+        await s2(db, count)
+        break
+      }
+      case 'S3': {
+        await s3(db, 2000)
+        count = sizes.S3
+        t0 = now()
+        await s3(db, count)
+        break
+      }
+      case 'S4': {
+        unit = 'rows/s'
+        const warm = await db.wide(2000)
+        check(warm.length === 2000, `warm-up returned ${warm.length} rows`)
+        t0 = now()
+        let rows = await db.wide(null)
+        out.ms = msSince(t0)
+        count = rows.length
+        check(count > 0, 'no rows in bench_wide')
+        out.types = typesOf(rows[0])
+        out.sample = rows[0]
+        rows = null
+        break
+      }
+      case 'S5': {
+        unit = 'rows/s'
+        const strings = s5Statement()
+        await db.exec('truncate bench_insert')
+        await s5(db, 3, strings)
+        await db.exec('truncate bench_insert')
+        count = sizes.S5 * S5_ROWS_PER_INSERT
+        t0 = now()
+        await s5(db, sizes.S5, strings)
+        out.ms = msSince(t0)
+        const n = Number(await db.scalar('select count(*) from bench_insert'))
+        check(n === count, `bench_insert holds ${n} rows, expected ${count}`)
+        break
+      }
+      default:
+        throw new Error(`unknown scenario ${scenario}`)
+    }
+    if (out.ms === undefined) out.ms = msSince(t0)
+    out.n = count
+    out.unit = unit
+    out.rate = count / (out.ms / 1000)
+  } finally {
+    const closing = db.close()
+    await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5000).unref())])
+  }
+  out.maxRSS_MB = process.resourceUsage().maxRSS / 1024
+  return out
+}
+
+main().then((out) => {
+  process.stdout.write(JSON.stringify(out, (k, v) => typeof v === 'bigint' ? v.toString() : v) + '\n')
+  process.exit(0)
+}, (err) => {
+  const msg = (err && (err.code ? err.code + ': ' : '') + (err.message || String(err))) || String(err)
+  process.stdout.write(JSON.stringify({ driver: driverName, scenario, ok: false, error: msg.split('\n')[0] }) + '\n')
+  process.exit(0)
+})
