@@ -17,6 +17,7 @@
         "src/pool/pool.c",
         "src/pool/pool_cancel.c",
         "src/pool/pool_conn.c",
+        "src/tls/tls.c",
         "src/napi/js_addon.c",
         "src/napi/js_pool.c",
         "src/napi/js_val.c"

@@ -3,6 +3,7 @@
 // explicit option > URL > environment > default. Timeouts are in seconds.
 
 const path = require('node:path')
+const { resolveTls } = require('./tls-options.js')
 
 const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL']
 
@@ -66,21 +67,21 @@ function parseOptions(a, b, env = process.env) {
   const explicitTarget = ['hostname', 'host', 'port', 'username', 'user', 'password', 'pass', 'database', 'db']
     .some((k) => o[k] !== undefined)
   let url = o.url
+  let fromTlsEnv = false
   if (url === undefined && !explicitTarget) {
-    url = pick(...URL_ENV_VARS.map((k) => env[k]))
+    const name = URL_ENV_VARS.find((k) => env[k])
+    if (name) {
+      url = env[name]
+      fromTlsEnv = name.startsWith('TLS_')
+    }
   }
   const fromUrl = url !== undefined ? parseUrl(String(url)) : { params: {} }
   const urlParams = { ...fromUrl.params }
 
   const sslmode = pick(o.sslmode, urlParams.sslmode, env.PGSSLMODE)
-  delete urlParams.sslmode
-  const tls = pick(o.tls, o.ssl)
-  if ((tls !== undefined && tls !== false && tls !== 'disable' && tls !== 'prefer' && tls !== 'allow') ||
-      (sslmode !== undefined && !['disable', 'prefer', 'allow'].includes(sslmode))) {
-    const err = new Error('TLS is not supported by this version of uvsql yet (sslmode=' + (sslmode || 'require') + ')')
-    err.code = 'ERR_POSTGRES_TLS_NOT_AVAILABLE'
-    throw err
-  }
+  const urlFiles = { sslrootcert: urlParams.sslrootcert, sslcert: urlParams.sslcert, sslkey: urlParams.sslkey }
+  for (const k of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey']) delete urlParams[k]
+  const tls = o.tls !== undefined ? o.tls : o.ssl
 
   const hostOpt = pick(o.hostname, o.host)
   let socketPath = pick(o.path, urlParams.path)
@@ -113,6 +114,10 @@ function parseOptions(a, b, env = process.env) {
     params.push(String(k), String(v))
   }
 
+  const tlsResolved = resolveTls({
+    tls, urlMode: sslmode, urlFiles, fromTlsEnv, hostname: String(hostname), socketPath, env,
+  })
+
   const options = {
     adapter: 'postgres',
     hostname: socketPath ? undefined : String(hostname),
@@ -137,6 +142,8 @@ function parseOptions(a, b, env = process.env) {
   // show it.
   Object.defineProperty(options, 'password', { value: password === undefined ? undefined : String(password), enumerable: false })
   Object.defineProperty(options, 'startupParams', { value: params, enumerable: false })
+  Object.defineProperty(options, 'tlsMode', { value: tlsResolved.mode, enumerable: true })
+  Object.defineProperty(options, 'tlsNative', { value: tlsResolved, enumerable: false })
   return options
 }
 
@@ -154,6 +161,8 @@ function nativeConfig(options) {
     connectTimeoutMs: Math.round(options.connectionTimeout * 1000),
     // Named statements cached per connection; prepare: false uses unnamed ones only.
     statementCacheSize: options.prepare ? 256 : 0,
+    sslMode: options.tlsNative.nativeMode,
+    tls: options.tlsNative.native,
     notices: options.onnotice !== undefined,
   }
 }

@@ -95,8 +95,14 @@ static int scram_is_printable(uint8_t c) {
 }
 
 static const char *scram_gs2_header(const auth_scram_t *s) {
-  (void)s; /* only SCRAM_CBIND_NONE so far */
-  return "n,,";
+  switch (s->cbind) {
+    case SCRAM_CBIND_UNOFFERED:
+      return "y,,";
+    case SCRAM_CBIND_TLS_SERVER_END_POINT:
+      return "p=tls-server-end-point,,";
+    default:
+      return "n,,";
+  }
 }
 
 static int scram_hmac(const uint8_t *key, size_t keylen, const void *data, size_t n,
@@ -189,6 +195,22 @@ static int scram_append_saslname(buf_t *b, const char *name) {
 }
 
 /* ---- public API ---------------------------------------------------------------------------- */
+
+int auth_scram_set_channel_binding(auth_scram_t *s, scram_cbind_t mode, const uint8_t *data,
+                                   size_t n) {
+  if (s->state != SCRAM_ST_INIT || (unsigned)mode >= SCRAM_CBIND__COUNT) {
+    return DB_ESTATE;
+  }
+  if (mode == SCRAM_CBIND_TLS_SERVER_END_POINT && (data == NULL || n == 0)) {
+    return DB_EARG;
+  }
+  s->cbind = mode;
+  buf_clear(&s->cbind_data);
+  if (mode == SCRAM_CBIND_TLS_SERVER_END_POINT) {
+    return buf_append(&s->cbind_data, data, n);
+  }
+  return 0;
+}
 
 int auth_scram_init(auth_scram_t *s, const char *password) {
   memset(s, 0, sizeof(*s));

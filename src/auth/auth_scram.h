@@ -51,12 +51,13 @@ typedef enum {
   SCRAM_ST__COUNT
 } scram_state_t;
 
-/* Channel binding (the gs2 header's cbind-flag). Only NONE is implemented. Adding
- * SCRAM-SHA-256-PLUS means a SCRAM_CBIND_TLS_SERVER_END_POINT value whose gs2 header is
- * "p=tls-server-end-point,," and whose cbind_data is the hash of the server's certificate; the
- * "c=" attribute is already computed as base64(gs2 header || cbind_data). */
+/* Channel binding (the gs2 header's cbind-flag). The "c=" attribute is computed as
+ * base64(gs2 header || cbind_data). */
 typedef enum {
-  SCRAM_CBIND_NONE, /* "n,,": the client does not support channel binding */
+  SCRAM_CBIND_NONE,        /* "n,,": the client does not support channel binding (no TLS) */
+  SCRAM_CBIND_UNOFFERED,   /* "y,,": the client could bind, but the server offered no -PLUS
+                            * mechanism; a server that does support it then detects a downgrade */
+  SCRAM_CBIND_TLS_SERVER_END_POINT, /* "p=tls-server-end-point,,": SCRAM-SHA-256-PLUS */
   SCRAM_CBIND__COUNT
 } scram_cbind_t;
 
@@ -89,6 +90,11 @@ int auth_scram_set_username(auth_scram_t *s, const char *user);
 /* Appends the client-first-message "n,,n=,r=<nonce>" to out, with 18 random bytes (RAND_bytes)
  * as a 24-character base64 nonce. 0, DB_ESTATE, DB_ENOMEM or DB_EAUTH (no randomness). */
 int auth_scram_client_first(auth_scram_t *s, buf_t *out);
+
+/* Chooses channel binding; call after init and before client_first. For
+ * SCRAM_CBIND_TLS_SERVER_END_POINT, `data` is the hash of the server's certificate (RFC 5929). */
+int auth_scram_set_channel_binding(auth_scram_t *s, scram_cbind_t mode, const uint8_t *data,
+                                   size_t n);
 
 /* Tests only: as auth_scram_client_first with a fixed nonce (1..AUTH_SCRAM_NONCE_MAX printable
  * ASCII characters other than ','; DB_EARG otherwise). */

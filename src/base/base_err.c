@@ -28,6 +28,7 @@ static const err_entry_t err_table[] = {
   {DB_ENOPASSWORD, "DB_ENOPASSWORD", "the server requested a password but none was given"},
   {DB_ETLS, "DB_ETLS", "TLS failure"},
   {DB_ETLSVERIFY, "DB_ETLSVERIFY", "server certificate verification failed"},
+  {DB_ETLSUNAVAILABLE, "DB_ETLSUNAVAILABLE", "the server does not support TLS"},
   {-ECONNREFUSED, "ECONNREFUSED", "connection refused"},
   {-ECONNRESET, "ECONNRESET", "connection reset by peer"},
   {-ECONNABORTED, "ECONNABORTED", "connection aborted"},

@@ -24,6 +24,7 @@ enum {
   DB_ENOPASSWORD = -30013, /* the server asked for a password and none was given */
   DB_ETLS = -30014,     /* TLS failed: handshake, alert, protocol version, bad record */
   DB_ETLSVERIFY = -30015, /* the server's certificate was refused (chain, expiry, host name) */
+  DB_ETLSUNAVAILABLE = -30016, /* TLS is required but the server does not offer it */
 };
 
 /* A stable upper-case name such as "ECONNREFUSED" or "DB_EPROTO"; never NULL. */

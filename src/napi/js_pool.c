@@ -589,6 +589,36 @@ static napi_status read_params(napi_env env, napi_value cfg, char ***out) {
   return napi_ok;
 }
 
+/* Reads config.sslMode (0 disable, 1 prefer, 2 require) and config.tls = { verifyPeer,
+ * verifyHost, ca, cert, key, servername } (PEM text; files are read in JS). */
+static napi_status read_tls(napi_env env, napi_value cfg_obj, pool_config_t *cfg) {
+  double mode = 0;
+  napi_status st = js_get_number_prop(env, cfg_obj, "sslMode", 0, &mode);
+  if (st != napi_ok) {
+    return st;
+  }
+  cfg->ssl_mode = mode >= 2 ? PG_SSL_REQUIRE : mode >= 1 ? PG_SSL_PREFER : PG_SSL_DISABLE;
+  tls_config_init(&cfg->tls);
+  napi_value tls;
+  napi_valuetype t;
+  if ((st = napi_get_named_property(env, cfg_obj, "tls", &tls)) != napi_ok ||
+      (st = napi_typeof(env, tls, &t)) != napi_ok || t != napi_object) {
+    return st;
+  }
+  double verify_peer = 0, verify_host = 0;
+  if ((st = js_get_number_prop(env, tls, "verifyPeer", 0, &verify_peer)) != napi_ok ||
+      (st = js_get_number_prop(env, tls, "verifyHost", 0, &verify_host)) != napi_ok ||
+      (st = js_get_string_prop(env, tls, "ca", &cfg->tls.ca_pem)) != napi_ok ||
+      (st = js_get_string_prop(env, tls, "cert", &cfg->tls.cert_pem)) != napi_ok ||
+      (st = js_get_string_prop(env, tls, "key", &cfg->tls.key_pem)) != napi_ok ||
+      (st = js_get_string_prop(env, tls, "servername", &cfg->tls.servername)) != napi_ok) {
+    return st;
+  }
+  cfg->tls.verify_peer = verify_peer != 0;
+  cfg->tls.verify_host = verify_host != 0;
+  return napi_ok;
+}
+
 /* poolCreate(config, onResults, onClosed) -> handle */
 static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -611,6 +641,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       js_get_number_prop(env, argv[0], "maxPipeline", 100, &pipeline) != napi_ok ||
       js_get_number_prop(env, argv[0], "connectTimeoutMs", 30000, &timeout) != napi_ok ||
       js_get_number_prop(env, argv[0], "statementCacheSize", 256, &stmts) != napi_ok ||
+      read_tls(env, argv[0], &cfg) != napi_ok ||
       read_params(env, argv[0], &cfg.params) != napi_ok) {
     pool_config_free(&cfg);
     return NULL;
@@ -648,11 +679,19 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   list_init(&jp->outbox);
   list_init(&jp->inflight);
   uv_loop_t *loop = NULL;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      pool_init(&jp->pool, loop, &cfg, &js_pool_handler, jp) < 0) {
+  char errmsg[256] = "could not create the pool";
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
     pool_config_free(&cfg);
     free(jp);
-    js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "could not create the pool");
+    js_throw_error(env, "ERR_UVSQL_INTERNAL", "no event loop");
+    return NULL;
+  }
+  int rc = pool_init(&jp->pool, loop, &cfg, &js_pool_handler, jp, errmsg, sizeof(errmsg));
+  if (rc < 0) {
+    /* pool_init freed cfg */
+    free(jp);
+    js_throw_error(env, rc == DB_ENOMEM ? "ERR_UVSQL_NO_MEMORY" : "ERR_POSTGRES_TLS_CONFIG",
+                   errmsg);
     return NULL;
   }
   jp->pool_live = 1;

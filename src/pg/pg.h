@@ -21,6 +21,8 @@
 #include "pg_stmt.h"
 
 typedef enum {
+  PG_ST_SSL_WAIT,     /* SSLRequest sent; waiting for the one-byte answer */
+  PG_ST_TLS,          /* the server said 'S': the owner runs the TLS handshake */
   PG_ST_STARTUP,      /* startup message sent; waiting for an Authentication request */
   PG_ST_SASL_FIRST,   /* SASLInitialResponse sent; waiting for SASLContinue */
   PG_ST_SASL_FINAL,   /* SASLResponse sent; waiting for SASLFinal */
@@ -90,10 +92,21 @@ typedef struct {
   void (*on_parameter)(void *ctx, slice_t name, slice_t value);
   void (*on_notice)(void *ctx, const pg_error_t *notice);
   void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
+  /* The server accepted TLS ('S'). The owner starts the TLS transform, feeds the engine only
+   * decrypted bytes from now on, and calls pg_conn_tls_ready() once the handshake succeeded.
+   * Returns 0, or < 0 to fail the connection. */
+  int (*on_tls_start)(void *ctx);
   /* A query whose cancel was requested is now the one the server runs: send a CancelRequest
    * (pg_msg_cancel with backend_pid/backend_key) on a separate connection now. */
   void (*on_cancel_due)(void *ctx);
 } pg_handler_t;
+
+/* What to do about TLS before the startup message (certificate checks live in src/tls). */
+typedef enum {
+  PG_SSL_DISABLE, /* never send SSLRequest */
+  PG_SSL_PREFER,  /* send SSLRequest; on 'N' go on in plaintext */
+  PG_SSL_REQUIRE, /* send SSLRequest; anything but 'S' is fatal (require, verify-ca, verify-full) */
+} pg_ssl_mode_t;
 
 typedef struct {
   const char *user;     /* required */
@@ -104,6 +117,7 @@ typedef struct {
   /* Named prepared statements kept per connection; 0 = unnamed statements only (prepare:
    * false, needed behind PgBouncer in transaction mode). */
   uint32_t stmt_cache_max;
+  pg_ssl_mode_t ssl_mode;
 } pg_config_t;
 
 typedef struct pg_conn_s {
@@ -114,6 +128,11 @@ typedef struct pg_conn_s {
   buf_t out;                   /* owned: bytes waiting to be written */
   buf_t held;                  /* owned: queries queued before the handshake ended; they go
                                 * out after it, never between auth messages */
+  buf_t startup;               /* owned: the StartupMessage, held back during TLS negotiation */
+  pg_ssl_mode_t ssl_mode;
+  int tls;                     /* the connection runs over TLS */
+  uint8_t cbind[64];           /* tls-server-end-point hash for SCRAM-SHA-256-PLUS */
+  size_t cbind_len;
   char *user;                  /* owned */
   char *password;              /* owned; wiped on free */
   int auth_answered;           /* an auth request was answered: a second one is a violation */
@@ -136,8 +155,9 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
 /* Fails nothing (no callbacks); frees and wipes. Pending queries must already be done. */
 void pg_conn_destroy(pg_conn_t *c);
 
-/* Queues the StartupMessage. */
-int pg_conn_start(pg_conn_t *c);
+/* The TLS handshake succeeded: the StartupMessage goes out (through TLS). `cbind` is the
+ * tls-server-end-point hash for SCRAM-SHA-256-PLUS (NULL/0 when unavailable). */
+int pg_conn_tls_ready(pg_conn_t *c, const uint8_t *cbind, size_t cbind_len);
 
 /* Consumes server bytes. Returns 0, or < 0 once the connection failed (callbacks were made). */
 int pg_conn_feed(pg_conn_t *c, const uint8_t *p, size_t n);

@@ -34,7 +34,11 @@ enum {
   PG_AUTH_SASL_FINAL = 12,
 };
 
+static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static const char *const state_names[PG_ST__COUNT] = {
+  [PG_ST_SSL_WAIT] = "SSL_WAIT",  [PG_ST_TLS] = "TLS",
   [PG_ST_STARTUP] = "STARTUP",   [PG_ST_SASL_FIRST] = "SASL_FIRST",
   [PG_ST_SASL_FINAL] = "SASL_FINAL", [PG_ST_PASSWORD] = "PASSWORD",
   [PG_ST_AUTHED] = "AUTHED",     [PG_ST_READY] = "READY",
@@ -62,8 +66,17 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
     pg_conn_destroy(c);
     return DB_ENOMEM;
   }
-  /* The startup message is built now, while cfg (borrowed) is still alive. */
-  int rc = pg_msg_startup(&c->out, c->user, cfg->database, cfg->params);
+  /* The startup message is built now, while cfg (borrowed) is still alive; with TLS it waits
+   * for the handshake, behind an SSLRequest. */
+  buf_init(&c->startup);
+  c->ssl_mode = cfg->ssl_mode;
+  int rc = pg_msg_startup(&c->startup, c->user, cfg->database, cfg->params);
+  if (rc == 0 && c->ssl_mode == PG_SSL_DISABLE) {
+    rc = buf_append(&c->out, buf_begin(&c->startup), buf_size(&c->startup));
+  } else if (rc == 0) {
+    rc = pg_msg_ssl_request(&c->out);
+    c->state = PG_ST_SSL_WAIT;
+  }
   if (rc < 0) {
     pg_conn_destroy(c);
     return rc;
@@ -90,14 +103,67 @@ void pg_conn_destroy(pg_conn_t *c) {
   c->fields = NULL;
   buf_destroy(&c->in);
   buf_destroy(&c->held);
+  buf_wipe_destroy(&c->startup);
   /* Outgoing bytes may hold a password message. */
   buf_wipe_destroy(&c->out);
 }
 
-int pg_conn_start(pg_conn_t *c) {
-  /* The startup message was queued by pg_conn_init; nothing else to do before the server
-   * answers. Kept as an explicit step so SSLRequest negotiation can slot in before it. */
-  return c->state == PG_ST_STARTUP ? 0 : DB_ESTATE;
+int pg_conn_tls_ready(pg_conn_t *c, const uint8_t *cbind, size_t cbind_len) {
+  if (c->state != PG_ST_TLS) {
+    return DB_ESTATE;
+  }
+  if (cbind != NULL && cbind_len > 0 && cbind_len <= sizeof(c->cbind)) {
+    memcpy(c->cbind, cbind, cbind_len);
+    c->cbind_len = cbind_len;
+  }
+  c->tls = 1;
+  c->state = PG_ST_STARTUP;
+  int rc = buf_append(&c->out, buf_begin(&c->startup), buf_size(&c->startup));
+  if (rc < 0) {
+    fail_with(c, rc, NULL, "out of memory");
+  }
+  return rc;
+}
+
+/* The one-byte answer to SSLRequest, alone in its read. */
+static int on_ssl_answer(pg_conn_t *c, const uint8_t *p, size_t n) {
+  uint8_t answer = p[0];
+  if (answer == 'S') {
+    if (n > 1) {
+      /* Bytes that arrived before the handshake were not encrypted: an attacker could have
+       * injected them (CVE-2021-23222). */
+      fail_with(c, DB_EPROTO, NULL,
+                "the server sent unencrypted data right after accepting TLS; refusing it");
+      return DB_EPROTO;
+    }
+    c->state = PG_ST_TLS;
+    int rc = c->handler->on_tls_start != NULL ? c->handler->on_tls_start(c->ctx) : DB_ETLS;
+    if (rc < 0) {
+      fail_with(c, rc, NULL, "could not start TLS");
+    }
+    return rc;
+  }
+  if (answer == 'N' && c->ssl_mode == PG_SSL_PREFER) {
+    if (n > 1) {
+      fail_with(c, DB_EPROTO, NULL, "unexpected data after the server refused TLS");
+      return DB_EPROTO;
+    }
+    c->state = PG_ST_STARTUP;
+    return buf_append(&c->out, buf_begin(&c->startup), buf_size(&c->startup));
+  }
+  if (answer == 'N') {
+    fail_with(c, DB_ETLSUNAVAILABLE, NULL,
+              "the server does not support TLS, and the TLS mode requires it");
+    return DB_ETLSUNAVAILABLE;
+  }
+  if (answer == 'E') {
+    /* An error before authentication: never show its text, it is not trustworthy
+     * (CVE-2024-10977). Very old servers answer this way when they have no TLS. */
+    fail_with(c, DB_ETLSUNAVAILABLE, NULL, "the server rejected the TLS request");
+    return DB_ETLSUNAVAILABLE;
+  }
+  fail_with(c, DB_EPROTO, NULL, "invalid answer 0x%02x to the TLS request", answer);
+  return DB_EPROTO;
 }
 
 /* ---- failure ---------------------------------------------------------------------------- */
@@ -115,9 +181,6 @@ static void fail_pending(pg_conn_t *c, int code, const pg_error_t *err) {
     c->handler->on_query_done(c->ctx, query, code, err);
   }
 }
-
-static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...) {
   if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
@@ -311,6 +374,7 @@ static int need_password(pg_conn_t *c, const char *method) {
 
 static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
   int has_scram = 0;
+  int has_plus = 0;
   for (;;) {
     slice_t mech = reader_cstr(r);
     if (r->err || mech.n == 0) {
@@ -319,12 +383,18 @@ static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
     if (mech.n == 13 && memcmp(mech.p, "SCRAM-SHA-256", 13) == 0) {
       has_scram = 1;
     }
+    if (mech.n == 18 && memcmp(mech.p, "SCRAM-SHA-256-PLUS", 18) == 0) {
+      has_plus = 1;
+    }
   }
   if (!reader_finished(r)) {
     fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationSASL message");
     return DB_EPROTO;
   }
-  if (!has_scram) {
+  /* Over TLS, bind the exchange to the server's certificate when the server can
+   * (SCRAM-SHA-256-PLUS): a man in the middle with another certificate then fails. */
+  int plus = has_plus && c->tls && c->cbind_len > 0;
+  if (!has_scram && !plus) {
     fail_with(c, DB_EAUTHMETHOD, NULL,
               "the server offered no SASL mechanism this client supports (SCRAM-SHA-256)");
     return DB_EAUTHMETHOD;
@@ -339,11 +409,20 @@ static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
     return rc;
   }
   c->scram_live = 1;
+  if (plus) {
+    rc = auth_scram_set_channel_binding(&c->scram, SCRAM_CBIND_TLS_SERVER_END_POINT, c->cbind,
+                                        c->cbind_len);
+  } else if (c->tls) {
+    rc = auth_scram_set_channel_binding(&c->scram, SCRAM_CBIND_UNOFFERED, NULL, 0);
+  }
   buf_t first;
   buf_init(&first);
-  rc = auth_scram_client_first(&c->scram, &first);
   if (rc == 0) {
-    rc = pg_msg_sasl_initial(&c->out, "SCRAM-SHA-256", buf_begin(&first), buf_size(&first));
+    rc = auth_scram_client_first(&c->scram, &first);
+  }
+  if (rc == 0) {
+    rc = pg_msg_sasl_initial(&c->out, plus ? "SCRAM-SHA-256-PLUS" : "SCRAM-SHA-256",
+                             buf_begin(&first), buf_size(&first));
   }
   buf_wipe_destroy(&first);
   if (rc < 0) {
@@ -742,6 +821,16 @@ static int process(pg_conn_t *c, const uint8_t *p, size_t n, size_t *used) {
 int pg_conn_feed(pg_conn_t *c, const uint8_t *p, size_t n) {
   if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
     return c->err != 0 ? c->err : DB_ECLOSED;
+  }
+  if (n == 0) {
+    return 0;
+  }
+  if (c->state == PG_ST_SSL_WAIT) {
+    return on_ssl_answer(c, p, n);
+  }
+  if (c->state == PG_ST_TLS) {
+    fail_with(c, DB_ESTATE, NULL, "plaintext fed to the engine during the TLS handshake");
+    return DB_ESTATE;
   }
   size_t used = 0;
   int rc;

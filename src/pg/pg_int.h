@@ -30,6 +30,7 @@ int pg_decode_row_description(const uint8_t *body, size_t n, pg_field_t *fields,
 /* Encoders append one whole message to `out`; 0 or DB_ENOMEM/DB_ETOOBIG. */
 int pg_msg_startup(buf_t *out, const char *user, const char *database,
                    const char *const *params);
+int pg_msg_ssl_request(buf_t *out);
 int pg_msg_password(buf_t *out, const char *password);
 int pg_msg_sasl_initial(buf_t *out, const char *mechanism, const uint8_t *data, size_t n);
 int pg_msg_sasl_response(buf_t *out, const uint8_t *data, size_t n);

@@ -82,6 +82,13 @@ int pg_msg_startup(buf_t *out, const char *user, const char *database,
   return msg_end(&m, 0);
 }
 
+int pg_msg_ssl_request(buf_t *out) {
+  msg_t m;
+  msg_begin(&m, out, 0);
+  msg_u32(&m, 80877103); /* the SSLRequest code */
+  return msg_end(&m, 0);
+}
+
 int pg_msg_password(buf_t *out, const char *password) {
   msg_t m;
   msg_begin(&m, out, 'p');

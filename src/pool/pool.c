@@ -62,11 +62,12 @@ void pool_config_free(pool_config_t *cfg) {
     }
     free(cfg->params);
   }
+  tls_config_destroy(&cfg->tls);
   memset(cfg, 0, sizeof(*cfg));
 }
 
-int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h,
-              void *ctx) {
+int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h, void *ctx,
+              char *errmsg, size_t errlen) {
   memset(p, 0, sizeof(*p));
   p->loop = loop;
   p->cfg = *cfg;
@@ -85,6 +86,16 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
     pool_config_free(&p->cfg);
     return DB_ENOMEM;
   }
+  if (p->cfg.ssl_mode != PG_SSL_DISABLE && p->cfg.path == NULL) {
+    /* One TLS context for every connection: CA, client certificate and checks. */
+    int rc = tls_ctx_new(&p->cfg.tls, &p->tls_ctx, errmsg, errlen);
+    if (rc < 0) {
+      free(p->slots);
+      p->slots = NULL;
+      pool_config_free(&p->cfg);
+      return rc;
+    }
+  }
   return 0;
 }
 
@@ -95,6 +106,8 @@ void pool_destroy(pool_t *p) {
   }
   free(p->slots);
   p->slots = NULL;
+  tls_ctx_free(p->tls_ctx);
+  p->tls_ctx = NULL;
   pool_config_free(&p->cfg);
 }
 

@@ -17,6 +17,7 @@
 
 #include "../base/base_list.h"
 #include "../pg/pg.h"
+#include "../tls/tls.h"
 
 typedef enum {
   SLOT_EMPTY,      /* no connection */
@@ -86,6 +87,8 @@ typedef struct {
   uint32_t max_pipeline; /* queries in flight on one connection */
   uint32_t stmt_cache_max; /* prepared statements per connection; 0 = prepare: false */
   uint64_t connect_timeout_ms;
+  pg_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
+  tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
 } pool_config_t;
 
 typedef struct {
@@ -114,13 +117,16 @@ struct pool_s {
   void *ctx;
   pool_stats_t stats;
   char last_error[256];       /* why the last connection attempt failed */
+  tls_ctx_t *tls_ctx;         /* owned; NULL without TLS */
 };
 
 /* Frees every string of cfg (wiping the password) and zeroes it. */
 void pool_config_free(pool_config_t *cfg);
 
-/* Takes ownership of cfg's strings. 0 or DB_ENOMEM. */
-int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h, void *ctx);
+/* Takes ownership of cfg's strings. 0, DB_ENOMEM, or DB_ETLS with `errmsg` filled (bad
+ * certificate or key); on failure cfg is freed. */
+int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h, void *ctx,
+              char *errmsg, size_t errlen);
 /* Frees what is left. Only after on_closed (or if no connection was ever opened). */
 void pool_destroy(pool_t *p);
 

@@ -69,6 +69,18 @@ static void on_pg_cancel_due(void *ctx) {
   (void)pool__send_cancel(c->pool, c);
 }
 
+static int on_pg_tls_start(void *ctx) {
+  pool_conn_t *c = ctx;
+  if (c->pool->tls_ctx == NULL) {
+    return DB_ETLS;
+  }
+  int rc = tls_conn_new(c->pool->tls_ctx, &c->tls);
+  if (rc == 0) {
+    rc = tls_conn_start(c->tls); /* the ClientHello leaves with the next flush */
+  }
+  return rc;
+}
+
 static const pg_handler_t conn_pg_handler = {
   .on_ready = on_pg_ready,
   .on_fields = on_pg_fields,
@@ -81,18 +93,70 @@ static const pg_handler_t conn_pg_handler = {
   .on_notice = on_pg_notice,
   .on_notification = on_pg_notification,
   .on_cancel_due = on_pg_cancel_due,
+  .on_tls_start = on_pg_tls_start,
 };
 
 /* ---- socket events ---------------------------------------------------------------------- */
 
+/* Fails the connection with the TLS layer's reason. */
+static void conn_tls_failed(pool_conn_t *c, int rc) {
+  char msg[240];
+  snprintf(msg, sizeof(msg), "%s", tls_conn_error(c->tls));
+  pg_conn_fail(&c->pg, rc, msg);
+}
+
 void pool__conn_flush(pool_conn_t *c) {
   buf_t *out = pg_conn_output(&c->pg);
-  if (buf_size(out) == 0 || c->sock.closing) {
+  if (c->sock.closing) {
     return;
   }
-  int rc = net_sock_send(&c->sock, out);
+  int rc = 0;
+  if (c->tls != NULL) {
+    /* Engine bytes go through TLS; whatever TLS produced (handshake records too) goes out. */
+    if (buf_size(out) > 0) {
+      rc = tls_conn_write(c->tls, buf_begin(out), buf_size(out));
+      buf_clear(out);
+    }
+    if (rc == 0) {
+      rc = tls_conn_take_output(c->tls, &c->cipher);
+    }
+    if (rc < 0) {
+      conn_tls_failed(c, rc);
+      rc = 0; /* the alert, if any, may still go out below */
+    }
+    out = &c->cipher;
+  }
+  if (buf_size(out) == 0) {
+    return;
+  }
+  rc = net_sock_send(&c->sock, out);
   if (rc < 0) {
     pg_conn_fail(&c->pg, rc, base_err_message(rc));
+  }
+}
+
+/* Ciphertext from the socket: decrypt, finish the handshake, feed the engine. */
+static void conn_feed_tls(pool_conn_t *c, const uint8_t *bytes, size_t n) {
+  buf_clear(&c->plain);
+  int rc = tls_conn_feed(c->tls, bytes, n, &c->plain);
+  if (rc < 0) {
+    conn_tls_failed(c, rc);
+    return;
+  }
+  if (!c->tls_ready && tls_conn_handshake_done(c->tls)) {
+    c->tls_ready = 1;
+    uint8_t cbind[TLS_END_POINT_MAX];
+    size_t cbind_len = 0;
+    if (tls_conn_server_end_point(c->tls, cbind, sizeof(cbind), &cbind_len) < 0) {
+      cbind_len = 0; /* SCRAM then runs without channel binding */
+    }
+    pg_conn_tls_ready(&c->pg, cbind, cbind_len);
+  }
+  if (buf_size(&c->plain) > 0) {
+    pg_conn_feed(&c->pg, buf_begin(&c->plain), buf_size(&c->plain));
+  }
+  if (rc == TLS_PEER_CLOSED) {
+    pg_conn_fail(&c->pg, DB_ECLOSED, "the server closed the connection");
   }
 }
 
@@ -120,7 +184,11 @@ static void on_sock_read(net_sock_t *s, const uint8_t *bytes, size_t n) {
   pool_conn_t *c = s->data;
   pool_t *p = c->pool;
   p->in_callback++;
-  pg_conn_feed(&c->pg, bytes, n);
+  if (c->tls != NULL) {
+    conn_feed_tls(c, bytes, n);
+  } else {
+    pg_conn_feed(&c->pg, bytes, n);
+  }
   pool__conn_flush(c);
   pool__end_callback(p);
 }
@@ -155,6 +223,9 @@ static void on_sock_closed(net_sock_t *s) {
     pool__on_conn_died(c, DB_ECLOSED, "connection closed", NULL);
   }
   pg_conn_destroy(&c->pg);
+  tls_conn_free(c->tls);
+  buf_destroy(&c->plain);
+  buf_destroy(&c->cipher);
   free(c);
   pool__on_conn_freed(p);
   pool__end_callback(p);
@@ -183,6 +254,7 @@ int pool__conn_open(pool_t *p, uint32_t index) {
     .database = p->cfg.database,
     .params = (const char *const *)p->cfg.params,
     .stmt_cache_max = p->cfg.stmt_cache_max,
+    .ssl_mode = p->cfg.path != NULL ? PG_SSL_DISABLE : p->cfg.ssl_mode,
   };
   int rc = pg_conn_init(&c->pg, &cfg, &conn_pg_handler, c);
   if (rc < 0) {

@@ -3,6 +3,7 @@
 #define UVSQL_POOL_CONN_H
 
 #include "../net/net_sock.h"
+#include "../tls/tls.h"
 #include "pool.h"
 
 struct pool_conn_s {
@@ -10,6 +11,10 @@ struct pool_conn_s {
   uint32_t slot;      /* index of the slot it was opened for */
   uint32_t gen;       /* that slot's generation then: stale once they differ */
   pg_conn_t pg;       /* owned */
+  tls_conn_t *tls;    /* owned; NULL in plaintext */
+  int tls_ready;      /* handshake finished and reported to the engine */
+  buf_t plain;        /* owned: scratch for decrypted bytes */
+  buf_t cipher;       /* owned: scratch for encrypted bytes */
   int close_code;     /* why the socket was closed without an engine failure, or 0 */
   char close_msg[160];
   net_sock_t sock;    /* owned; this struct is freed in the socket's on_closed */

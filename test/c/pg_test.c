@@ -75,6 +75,11 @@ static void ev_param(void *ctx, slice_t k, slice_t v) {
   logf_(ctx, "param %.*s=%.*s|", (int)k.n, (const char *)k.p, (int)v.n, (const char *)v.p);
 }
 
+static int ev_tls_start(void *ctx) {
+  logf_(ctx, "tls-start|");
+  return 0;
+}
+
 static const pg_handler_t handler = {
   .on_ready = ev_ready,
   .on_fields = ev_fields,
@@ -84,6 +89,7 @@ static const pg_handler_t handler = {
   .on_query_done = ev_query_done,
   .on_fatal = ev_fatal,
   .on_parameter = ev_param,
+  .on_tls_start = ev_tls_start,
 };
 
 /* ---- server byte builders ----------------------------------------------------------------- */
@@ -389,7 +395,72 @@ static void test_output(void) {
   pg_conn_destroy(&c);
 }
 
+/* Runs SSLRequest -> 'S' -> TLS ready -> AuthenticationSASL(mechs) and returns the output. */
+static void sasl_over_tls(const char *mechs, size_t mechs_len, pg_conn_t *c, logger_t *l) {
+  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = PG_SSL_REQUIRE};
+  memset(l, 0, sizeof(*l));
+  pg_conn_init(c, &cfg, &handler, l);
+  buf_t *out = pg_conn_output(c);
+  CHECK(buf_size(out) == 8 && rd_u32be(buf_begin(out) + 4) == 80877103, "SSLRequest first");
+  buf_clear(out);
+  pg_conn_feed(c, (const uint8_t *)"S", 1);
+  CHECK(strcmp(l->log, "tls-start|") == 0, "S starts TLS");
+  uint8_t cbind[32];
+  memset(cbind, 0xab, sizeof(cbind));
+  pg_conn_tls_ready(c, cbind, sizeof(cbind));
+  CHECK(buf_size(out) > 8 && rd_u32be(buf_begin(out) + 4) == 196608, "startup after TLS");
+  buf_clear(out);
+  bytes_t in = {.n = 0};
+  bytes_t body = {.n = 0};
+  put_u32(&body, 10);
+  put(&body, mechs, mechs_len);
+  msg(&in, 'R', body.b, body.n);
+  feed(c, &in, 0, 0);
+}
+
+static void test_tls(void) {
+  pg_conn_t c;
+  logger_t l;
+  const char both[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
+  sasl_over_tls(both, sizeof(both), &c, &l);
+  const uint8_t *o = buf_begin(pg_conn_output(&c));
+  CHECK(o[0] == 'p' && memcmp(o + 5, "SCRAM-SHA-256-PLUS", 19) == 0, "PLUS chosen over TLS");
+  CHECK(memcmp(o + 5 + 19 + 4, "p=tls-server-end-point,,", 24) == 0, "gs2 header binds the channel");
+  pg_conn_destroy(&c);
+
+  const char plain[] = "SCRAM-SHA-256\0";
+  sasl_over_tls(plain, sizeof(plain), &c, &l);
+  o = buf_begin(pg_conn_output(&c));
+  CHECK(memcmp(o + 5, "SCRAM-SHA-256", 14) == 0 && memcmp(o + 5 + 14 + 4, "y,,", 3) == 0,
+        "no PLUS offered over TLS: y flag (downgrade detectable)");
+  pg_conn_destroy(&c);
+
+  /* 'S' followed by bytes in the same read: refused. */
+  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = PG_SSL_REQUIRE};
+  memset(&l, 0, sizeof(l));
+  pg_conn_init(&c, &cfg, &handler, &l);
+  pg_conn_feed(&c, (const uint8_t *)"SZ", 2);
+  CHECK(strcmp(l.log, "fatal DB_EPROTO|") == 0, "bytes after S refused");
+  pg_conn_destroy(&c);
+
+  /* 'N' under require, and under prefer. */
+  memset(&l, 0, sizeof(l));
+  pg_conn_init(&c, &cfg, &handler, &l);
+  pg_conn_feed(&c, (const uint8_t *)"N", 1);
+  CHECK(strcmp(l.log, "fatal DB_ETLSUNAVAILABLE|") == 0, "N refused under require");
+  pg_conn_destroy(&c);
+  cfg.ssl_mode = PG_SSL_PREFER;
+  memset(&l, 0, sizeof(l));
+  pg_conn_init(&c, &cfg, &handler, &l);
+  buf_clear(pg_conn_output(&c));
+  pg_conn_feed(&c, (const uint8_t *)"N", 1);
+  CHECK(l.len == 0 && rd_u32be(buf_begin(pg_conn_output(&c)) + 4) == 196608,
+        "N under prefer: plaintext startup");
+  pg_conn_destroy(&c);
+}
+
 int main(void) {
+  test_tls();
   test_chunking();
   test_malformed();
   test_auth();
