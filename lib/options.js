@@ -98,11 +98,6 @@ function parseOptions(a, b, env = process.env) {
   }
   const username = pick(o.username, o.user, fromUrl.username, env.PGUSERNAME, env.PGUSER, env.USER, env.USERNAME, 'postgres')
   const password = pick(o.password, o.pass, fromUrl.password, env.PGPASSWORD)
-  if (typeof password === 'function') {
-    const err = new TypeError('a password function is not supported by this version of uvsql yet')
-    err.code = 'ERR_INVALID_ARG_TYPE'
-    throw err
-  }
   const database = pick(o.database, o.db, fromUrl.database, env.PGDATABASE, username)
   const max = Number(pick(o.max, 10))
   if (!Number.isInteger(max) || max < 1) throw invalid(`option 'max' must be a positive integer, got ${o.max}`)
@@ -140,7 +135,11 @@ function parseOptions(a, b, env = process.env) {
   }
   // The password is kept out of the enumerable options so that util.inspect and JSON never
   // show it.
-  Object.defineProperty(options, 'password', { value: password === undefined ? undefined : String(password), enumerable: false })
+  const passwordFunction = typeof password === 'function' ? password : undefined
+  Object.defineProperty(options, 'password', {
+    value: password === undefined || passwordFunction ? undefined : String(password), enumerable: false,
+  })
+  Object.defineProperty(options, 'passwordFunction', { value: passwordFunction, enumerable: false })
   Object.defineProperty(options, 'startupParams', { value: params, enumerable: false })
   Object.defineProperty(options, 'tlsMode', { value: tlsResolved.mode, enumerable: true })
   Object.defineProperty(options, 'tlsNative', { value: tlsResolved, enumerable: false })
@@ -164,6 +163,7 @@ function nativeConfig(options) {
     sslMode: options.tlsNative.nativeMode,
     tls: options.tlsNative.native,
     notices: options.onnotice !== undefined,
+    passwordFunction: options.passwordFunction !== undefined,
   }
 }
 

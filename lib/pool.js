@@ -11,6 +11,7 @@ const KIND_SERVER_ERROR = 1
 const KIND_CLIENT_ERROR = 2
 const KIND_NOTICE = 3
 const KIND_NOTIFICATION = 4
+const KIND_PASSWORD = 5
 
 class NativePool {
   constructor(options) {
@@ -44,13 +45,15 @@ class NativePool {
     }
     const id = this.nextId++
     if (this.nextId > Number.MAX_SAFE_INTEGER) this.nextId = 1
+    // Registered first: the native call may already deliver results (a failed connection).
+    this.waiting.set(id, sink)
     try {
       binding().poolQuery(this.ensureHandle(), id, text, params, types, simple)
     } catch (err) {
+      this.waiting.delete(id)
       sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
       return 0
     }
-    this.waiting.set(id, sink)
     return id
   }
 
@@ -68,6 +71,10 @@ class NativePool {
         this.deliverNotice(payload)
         continue
       }
+      if (kind === KIND_PASSWORD) {
+        this.supplyPassword(payload[0], payload[1])
+        continue
+      }
       if (kind === KIND_NOTIFICATION) {
         if (this.onNotification !== null) this.onNotification(payload[0], payload[1], payload[2])
         continue
@@ -83,6 +90,25 @@ class NativePool {
         sink.onError(postgresClientError(payload[0], payload[1], payload[2]))
       }
     }
+  }
+
+  // A new connection needs the password: call the user's (sync or async) function, once per
+  // connection. Its failure fails that connection (and the queries waiting for it).
+  supplyPassword(slot, gen) {
+    const answer = (password, error) => {
+      if (this.handle !== null) binding().poolPassword(this.handle, slot, gen, password, error)
+    }
+    let value
+    try {
+      value = this.options.passwordFunction()
+    } catch (err) {
+      answer(null, String((err && err.message) || err))
+      return
+    }
+    Promise.resolve(value).then(
+      (pw) => answer(pw === undefined || pw === null ? null : String(pw), pw === undefined || pw === null ? 'it returned no password' : null),
+      (err) => answer(null, String((err && err.message) || err)),
+    )
   }
 
   // The user's onnotice gets { severity, errno (SQLSTATE), message, detail, hint, ... }. A throw

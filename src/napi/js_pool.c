@@ -11,6 +11,7 @@
  *   kind 2 (client): payload = [errorName, message, serverFields | null]
  *   kind 3 (notice): id 0, payload = { severity, errno, message, ... } (only with notices on)
  *   kind 4 (notify): id 0, payload = [pid, channel, payload]
+ *   kind 5 (password needed): id 0, payload = [slot, gen]; JS answers with poolPassword()
  * The rows Buffer holds the DataRow bodies back to back (u16 count, then int32 length + bytes
  * per cell, -1 = NULL); lib/ decodes it with a decoder generated once per row shape.
  */
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "../base/base_err.h"
+#include "../base/base_mem.h"
 #include "../pool/pool.h"
 #include "js.h"
 
@@ -307,6 +309,24 @@ static void on_notification(void *ctx, uint32_t pid, slice_t channel, slice_t pa
   }
 }
 
+static void on_password_needed(void *ctx, uint32_t slot, uint32_t gen) {
+  js_query_t *jq = push_event(ctx, 5);
+  if (jq != NULL) {
+    jq->pid = slot;
+    jq->status = (int)gen;
+  }
+}
+
+static napi_value build_password_request(napi_env env, const js_query_t *jq) {
+  napi_value arr, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_create_uint32(env, jq->pid, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  NAPI_CALL(env, napi_create_uint32(env, (uint32_t)jq->status, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, v));
+  return arr;
+}
+
 static napi_value build_notification(napi_env env, const js_query_t *jq) {
   napi_value arr, v;
   NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
@@ -395,6 +415,8 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
       }
     } else if (jq->kind == 4) {
       payload = build_notification(env, jq);
+    } else if (jq->kind == 5) {
+      payload = build_password_request(env, jq);
     } else {
       payload = build_client_error(env, jq);
     }
@@ -514,6 +536,7 @@ static const pool_handler_t js_pool_handler = {
   .flush = on_flush,
   .on_notice = on_notice,
   .on_notification = on_notification,
+  .on_password_needed = on_password_needed,
 };
 
 /* ---- JS entry points -------------------------------------------------------------------- */
@@ -663,11 +686,15 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   cfg.max_pipeline = (uint32_t)pipeline;
   cfg.connect_timeout_ms = (uint64_t)timeout;
   cfg.stmt_cache_max = (uint32_t)stmts;
-  bool notices = false;
+  bool notices = false, password_fn = false;
   napi_value nv;
   if (napi_get_named_property(env, argv[0], "notices", &nv) == napi_ok) {
     napi_get_value_bool(env, nv, &notices);
   }
+  if (napi_get_named_property(env, argv[0], "passwordFunction", &nv) == napi_ok) {
+    napi_get_value_bool(env, nv, &password_fn);
+  }
+  cfg.password_fn = password_fn;
 
   js_pool_t *jp = calloc(1, sizeof(*jp));
   if (jp == NULL) {
@@ -803,6 +830,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     if (rc == 0) {
       jq->pq = q;
       list_push_back(&jp->inflight, &jq->live);
+      on_flush(jp); /* e.g. a password request for the connection this query opened */
     }
   }
   for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
@@ -858,6 +886,39 @@ static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
   }
   NAPI_CALL(env, napi_get_boolean(env, rc == 0, &result));
   return result;
+}
+
+/* poolPassword(handle, slot, gen, password | null, error | null): the answer of the password
+ * function for the connection that asked (kind 5). */
+static napi_value js_pool_password(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  uint32_t slot = 0, gen = 0;
+  NAPI_CALL(env, napi_get_value_uint32(env, argv[1], &slot));
+  NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &gen));
+  char *password = NULL, *error = NULL;
+  napi_valuetype t;
+  if (argc >= 4 && napi_typeof(env, argv[3], &t) == napi_ok && t == napi_string &&
+      js_get_string(env, argv[3], &password, NULL) != napi_ok) {
+    return NULL;
+  }
+  if (argc >= 5 && napi_typeof(env, argv[4], &t) == napi_ok && t == napi_string &&
+      js_get_string(env, argv[4], &error, NULL) != napi_ok) {
+    base_wipe_free(password);
+    return NULL;
+  }
+  if (jp->pool_live && !jp->closed) {
+    /* No callback comes from this synchronously: a failure closes the socket first. */
+    pool_password_supplied(&jp->pool, slot, gen, password, error);
+  }
+  base_wipe_free(password);
+  free(error);
+  return NULL;
 }
 
 /* poolClose(handle, now) -> true when already closed (no onClosed call follows). */
@@ -932,6 +993,7 @@ napi_value js_pool_init(napi_env env, napi_value exports) {
     {"poolQuery", NULL, js_pool_query, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolClose", NULL, js_pool_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolCancel", NULL, js_pool_cancel, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolPassword", NULL, js_pool_password, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolStats", NULL, js_pool_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

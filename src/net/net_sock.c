@@ -61,7 +61,8 @@ void net_sock_close(net_sock_t *s) {
     s->pending_closes++;
     uv_close(&s->h.handle, on_handle_closed);
   }
-  if (!uv_is_closing((uv_handle_t *)&s->timer)) {
+  if (s->timer_live) {
+    s->timer_live = 0;
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
   }
@@ -81,7 +82,7 @@ void net_sock_end(net_sock_t *s) {
 /* ---- connecting ------------------------------------------------------------------------- */
 
 static void sock_connect_done(net_sock_t *s, int status) {
-  if (status < 0) {
+  if (status < 0 && s->timer_live) {
     uv_timer_stop(&s->timer);
   }
   s->cb->on_connect(s, status);
@@ -219,6 +220,7 @@ int net_sock_connect(net_sock_t *s, const char *host, uint16_t port, const char 
   if (rc < 0) {
     return rc;
   }
+  s->timer_live = 1;
   s->timer.data = s;
   sock_apply_ref(s, (uv_handle_t *)&s->timer);
   s->port = port;
@@ -267,7 +269,9 @@ int net_sock_connect(net_sock_t *s, const char *host, uint16_t port, const char 
 }
 
 void net_sock_clear_deadline(net_sock_t *s) {
-  uv_timer_stop(&s->timer);
+  if (s->timer_live) {
+    uv_timer_stop(&s->timer);
+  }
 }
 
 void net_sock_set_ref(net_sock_t *s, int ref) {
@@ -275,7 +279,7 @@ void net_sock_set_ref(net_sock_t *s, int ref) {
   if (s->h_live) {
     sock_apply_ref(s, &s->h.handle);
   }
-  if (!uv_is_closing((uv_handle_t *)&s->timer)) {
+  if (s->timer_live) {
     sock_apply_ref(s, (uv_handle_t *)&s->timer);
   }
 }

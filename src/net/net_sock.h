@@ -39,6 +39,7 @@ struct net_sock_s {
   } h;
   int h_live;        /* h is initialised and not yet closed */
   uv_timer_t timer;  /* the connect deadline */
+  int timer_live;    /* timer is initialised and not yet closed */
   uv_getaddrinfo_t gai;
   int gai_live;      /* a lookup is in flight: memory must wait for its callback */
   uv_connect_t connect_req;

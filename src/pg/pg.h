@@ -155,6 +155,10 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
 /* Fails nothing (no callbacks); frees and wipes. Pending queries must already be done. */
 void pg_conn_destroy(pg_conn_t *c);
 
+/* Sets (or replaces) the password before the server asks for it (a password function resolved
+ * after the connection was created). 0 or DB_ENOMEM. */
+int pg_conn_set_password(pg_conn_t *c, const char *password);
+
 /* The TLS handshake succeeded: the StartupMessage goes out (through TLS). `cbind` is the
  * tls-server-end-point hash for SCRAM-SHA-256-PLUS (NULL/0 when unavailable). */
 int pg_conn_tls_ready(pg_conn_t *c, const uint8_t *cbind, size_t cbind_len);

@@ -108,6 +108,16 @@ void pg_conn_destroy(pg_conn_t *c) {
   buf_wipe_destroy(&c->out);
 }
 
+int pg_conn_set_password(pg_conn_t *c, const char *password) {
+  char *copy = base_strdup(password);
+  if (password != NULL && copy == NULL) {
+    return DB_ENOMEM;
+  }
+  base_wipe_free(c->password);
+  c->password = copy;
+  return 0;
+}
+
 int pg_conn_tls_ready(pg_conn_t *c, const uint8_t *cbind, size_t cbind_len) {
   if (c->state != PG_ST_TLS) {
     return DB_ESTATE;

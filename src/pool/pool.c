@@ -264,6 +264,27 @@ int pool_query_submit(pool_t *p, pool_query_t *q) {
   return 0;
 }
 
+void pool_password_supplied(pool_t *p, uint32_t slot, uint32_t gen, const char *password,
+                            const char *error) {
+  pool_slot_t *s = slot < p->cfg.max ? &p->slots[slot] : NULL;
+  if (s == NULL || s->gen != gen || s->conn == NULL || !s->conn->awaiting_password) {
+    p->stats.stale_events++;
+    return;
+  }
+  pool_conn_t *c = s->conn;
+  if (error != NULL || password == NULL) {
+    char msg[200];
+    snprintf(msg, sizeof(msg), "the password function failed: %s", error ? error : "no value");
+    pool__conn_fail_early(c, DB_ENOPASSWORD, msg);
+    return;
+  }
+  if (pg_conn_set_password(&c->pg, password) < 0) {
+    pool__conn_fail_early(c, DB_ENOMEM, "out of memory");
+    return;
+  }
+  pool__conn_connect(c);
+}
+
 int pool_query_cancel(pool_t *p, pool_query_t *q) {
   if (!q->sent) {
     list_remove(&q->node);

@@ -70,6 +70,8 @@ typedef struct {
   void (*on_closed)(void *ctx);
   /* End of one I/O callback: deliver what was batched. */
   void (*flush)(void *ctx);
+  /* With cfg.password_fn: connection `slot`/`gen` waits for pool_password_supplied(). */
+  void (*on_password_needed)(void *ctx, uint32_t slot, uint32_t gen);
   /* Optional: a NoticeResponse / NotificationResponse from any connection. */
   void (*on_notice)(void *ctx, const pg_error_t *notice);
   void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
@@ -88,6 +90,7 @@ typedef struct {
   uint32_t stmt_cache_max; /* prepared statements per connection; 0 = prepare: false */
   uint64_t connect_timeout_ms;
   pg_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
+  int password_fn;         /* the password comes from a (JS) function, once per connection */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
 } pool_config_t;
 
@@ -144,6 +147,11 @@ int pool_query_submit(pool_t *p, pool_query_t *q);
  * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. 0, or < 0 when q
  * is no longer in the pool's hands. */
 int pool_query_cancel(pool_t *p, pool_query_t *q);
+
+/* The password for connection slot/gen (from on_password_needed), or `error` (the function
+ * failed). A stale slot/gen is ignored. */
+void pool_password_supplied(pool_t *p, uint32_t slot, uint32_t gen, const char *password,
+                            const char *error);
 
 /* Stops taking queries and closes every connection once its queries finished (graceful) or at
  * once (`now`). on_closed follows exactly once. */

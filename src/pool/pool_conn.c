@@ -262,10 +262,22 @@ int pool__conn_open(pool_t *p, uint32_t index) {
     return rc;
   }
   net_sock_init(&c->sock, p->loop, &conn_sock_cb, c);
-  rc = net_sock_connect(&c->sock, p->cfg.host, p->cfg.port, p->cfg.path,
-                        p->cfg.connect_timeout_ms);
   p->slots[index].conn = c;
   p->live_conns++;
+  if (p->cfg.password_fn) {
+    /* The socket opens once the password function answered (pool_password_supplied). */
+    c->awaiting_password = 1;
+    p->handler->on_password_needed(p->ctx, index, c->gen);
+    return 0;
+  }
+  return pool__conn_connect(c);
+}
+
+int pool__conn_connect(pool_conn_t *c) {
+  pool_t *p = c->pool;
+  c->awaiting_password = 0;
+  int rc = net_sock_connect(&c->sock, p->cfg.host, p->cfg.port, p->cfg.path,
+                            p->cfg.connect_timeout_ms);
   if (rc < 0) {
     /* No connect callback will come. Close, and let the close callback fail the connection
      * the one usual way: asynchronously, so the caller sees no callback from this call. */
@@ -276,6 +288,12 @@ int pool__conn_open(pool_t *p, uint32_t index) {
     return 0;
   }
   return 0;
+}
+
+void pool__conn_fail_early(pool_conn_t *c, int code, const char *message) {
+  c->close_code = code;
+  snprintf(c->close_msg, sizeof(c->close_msg), "%s", message);
+  net_sock_close(&c->sock);
 }
 
 void pool__conn_retire(pool_conn_t *c) {

@@ -15,6 +15,7 @@ struct pool_conn_s {
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */
   buf_t cipher;       /* owned: scratch for encrypted bytes */
+  int awaiting_password; /* created, socket not opened until the password function answers */
   int close_code;     /* why the socket was closed without an engine failure, or 0 */
   char close_msg[160];
   net_sock_t sock;    /* owned; this struct is freed in the socket's on_closed */
@@ -22,6 +23,10 @@ struct pool_conn_s {
 
 /* Opens a connection for slot `index` (already CONNECTING). 0, or < 0 and nothing opened. */
 int pool__conn_open(pool_t *p, uint32_t index);
+/* Opens the socket of a created connection. 0 (failures are reported asynchronously). */
+int pool__conn_connect(pool_conn_t *c);
+/* Fails a connection that never opened its socket, asynchronously, with this reason. */
+void pool__conn_fail_early(pool_conn_t *c, int code, const char *message);
 /* Sends the engine's queued bytes. */
 void pool__conn_flush(pool_conn_t *c);
 /* Sends Terminate (when possible) and closes the socket once it is written. */

@@ -135,3 +135,30 @@ test('the password never shows in util.inspect of the instance or its options', 
     await sql.close()
   }
 })
+
+test('password as a sync or async function, called once per connection', async () => {
+  let calls = 0
+  const sync = new SQL({ url: pg.scram.replace(':scram_secret@', '@'), password: () => { calls++; return 'scram_secret' } })
+  const slow = new SQL({ url: pg.md5.replace(':md5_secret@', '@'), password: async () => { calls++; await new Promise((r) => setTimeout(r, 20)); return 'md5_secret' } })
+  try {
+    assert.strictEqual((await whoami(sync)).user, 'uvsql_scram')
+    assert.strictEqual((await whoami(slow)).user, 'uvsql_md5')
+    await whoami(sync)
+    assert.strictEqual(calls, 2, 'not called again for a reused connection')
+  } finally {
+    await Promise.all([sync.close(), slow.close()])
+  }
+})
+
+test('a password function that throws or rejects fails the connection with its message', async () => {
+  const throws = new SQL({ url: pg.scram.replace(':scram_secret@', '@'), password: () => { throw new Error('vault down') } })
+  const rejects = new SQL({ url: pg.scram.replace(':scram_secret@', '@'), password: () => Promise.reject(new Error('token expired')) })
+  try {
+    const a = await whoami(throws).then(() => null, (e) => e)
+    const b = await whoami(rejects).then(() => null, (e) => e)
+    assert.ok(a instanceof SQL.PostgresError && /vault down/.test(a.message), String(a && a.message))
+    assert.ok(b instanceof SQL.PostgresError && /token expired/.test(b.message), String(b && b.message))
+  } finally {
+    await Promise.all([throws.close(), rejects.close()])
+  }
+})
