@@ -12,6 +12,7 @@ const KIND_CLIENT_ERROR = 2
 const KIND_NOTICE = 3
 const KIND_NOTIFICATION = 4
 const KIND_PASSWORD = 5
+const KIND_PARTIAL_ROWS = 6
 
 class NativePool {
   constructor(options) {
@@ -38,7 +39,7 @@ class NativePool {
 
   // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err). Returns the
   // query's id (for cancel), or 0 when it failed at once.
-  send(text, params, types, simple, sink) {
+  send(text, params, types, simple, raw, sink) {
     if (this.closed) {
       sink.onError(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
       return 0
@@ -48,7 +49,7 @@ class NativePool {
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
     try {
-      binding().poolQuery(this.ensureHandle(), id, text, params, types, simple)
+      binding().poolQuery(this.ensureHandle(), id, text, params, types, simple, raw)
     } catch (err) {
       this.waiting.delete(id)
       sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
@@ -81,6 +82,10 @@ class NativePool {
       }
       const sink = this.waiting.get(batch[i])
       if (sink === undefined) continue
+      if (kind === KIND_PARTIAL_ROWS) {
+        sink.onBatch(payload)
+        continue
+      }
       this.waiting.delete(batch[i])
       if (kind === KIND_ROWS) {
         sink.onRows(payload)

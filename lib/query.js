@@ -3,23 +3,31 @@
 // finally/execute(), so queries go to the server in the order the code awaited them.
 
 const { newResult, finishResult } = require('./result.js')
-const { decodeRows } = require('./rows.js')
+const { decodeBatch, newShape } = require('./rows.js')
 const { PostgresError } = require('./errors.js')
 
 const kRun = Symbol('run')
 
-function buildResult(payload, at, mode, options) {
-  const result = newResult()
+// payload[at..at+4] = [command, names | null, oids | null, batch | null, rowCount]. `partial`
+// holds the rows of the first result set that arrived before the end ({ result, shape }).
+function buildResult(payload, at, mode, options, partial) {
+  const result = partial !== null ? partial.result : newResult()
   const names = payload[at + 1]
-  if (names !== null) decodeRows(result, payload[at + 3], payload[at + 4], names, payload[at + 2], mode, options)
+  const batch = payload[at + 3]
+  if (names !== null && batch !== null) {
+    const shape = partial !== null ? partial.shape : newShape(names, payload[at + 2])
+    decodeBatch(result, batch, shape, mode, options)
+  }
   return finishResult(result, payload[at])
 }
 
 // One result set, or (simple protocol, several statements) an array of them.
-function buildResults(payload, mode, options) {
-  if (payload.length <= 5) return buildResult(payload, 0, mode, options)
+function buildResults(payload, mode, options, partial) {
+  if (payload.length <= 5) return buildResult(payload, 0, mode, options, partial)
   const all = []
-  for (let at = 0; at < payload.length; at += 5) all.push(buildResult(payload, at, mode, options))
+  for (let at = 0; at < payload.length; at += 5) {
+    all.push(buildResult(payload, at, mode, options, at === 0 ? partial : null))
+  }
   return all
 }
 
@@ -84,13 +92,24 @@ class Query extends Promise {
     this.#active = true
     const options = this.#pool.options
     const mode = this.#mode
+    let partial = null
     const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
-    this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, {
+    this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, mode === 'raw', {
+      // Rows of a long result, before its end: decoded as they come.
+      onBatch: ([names, oids, batch]) => {
+        try {
+          if (partial === null) partial = { result: newResult(), shape: newShape(names, oids) }
+          decodeBatch(partial.result, batch, partial.shape, mode, options)
+        } catch (err) {
+          partial = { failed: err }
+        }
+      },
       onRows: (payload) => {
         this.#active = false
         let result
         try {
-          result = buildResults(payload, mode, options)
+          if (partial !== null && partial.failed) throw partial.failed
+          result = buildResults(payload, mode, options, partial)
         } catch (err) {
           this.#reject(err)
           return

@@ -5,21 +5,25 @@
  * the outbox goes to JS as ONE call, `onResults(batch)`, so no microtask can run between two
  * of our JS calls from the same native callback. The batch is a flat array:
  *   [id, kind, payload, id, kind, payload, ...]
- *   kind 0 (rows):   payload = [command, names[], oids[], rows Buffer | null, rowCount], and
- *                    5 more entries per further result set (simple protocol, several statements)
+ *   kind 0 (rows):   payload = [command, names[] | null, oids[] | null, batch | null, rowCount],
+ *                    and 5 more entries per further result set (simple protocol, several
+ *                    statements); names is null for a statement without a RowDescription
+ *   kind 6 (rows so far, a long result still arriving): payload = [names[] | null, oids[] | null,
+ *                    batch, rowCount]; names only the first time
+ * A batch is an ArrayBuffer in the layout of src/pg/pg_rowbatch.h; lib/rows.js decodes it with a
+ * decoder generated once per row shape.
  *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
  *   kind 2 (client): payload = [errorName, message, serverFields | null]
  *   kind 3 (notice): id 0, payload = { severity, errno, message, ... } (only with notices on)
  *   kind 4 (notify): id 0, payload = [pid, channel, payload]
  *   kind 5 (password needed): id 0, payload = [slot, gen]; JS answers with poolPassword()
- * The rows Buffer holds the DataRow bodies back to back (u16 count, then int32 length + bytes
- * per cell, -1 = NULL); lib/ decodes it with a decoder generated once per row shape.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../base/base_err.h"
 #include "../base/base_mem.h"
+#include "../pg/pg_rowbatch.h"
 #include "../pool/pool.h"
 #include "js.h"
 
@@ -41,8 +45,8 @@ typedef struct js_result_s {
   buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
   uint16_t nfields;
   int has_fields;
-  buf_t rows;         /* owned: DataRow bodies */
-  uint32_t nrows;
+  int shape_sent;     /* names/oids already went to JS with a partial batch */
+  pg_rowbatch_t batch; /* owned: rows not yet handed to JS */
   char *command;      /* owned */
   int done;           /* CommandComplete seen: the next statement starts a new result */
 } js_result_t;
@@ -50,6 +54,8 @@ typedef struct js_result_s {
 typedef struct js_query_s {
   list_node_t node;   /* in the outbox once done */
   list_node_t live;   /* in js_pool_t.inflight while the pool owns `pq` */
+  list_node_t streaming; /* in js_pool_t.streaming while rows wait for a partial batch */
+  int all_text;       /* raw mode: every cell as text */
   pool_query_t *pq;   /* borrowed from the pool until on_query_done */
   double id;          /* JS-side identity */
   int kind;           /* 0 rows, 1 server error, 2 client error, 3 notice, 4 notification */
@@ -72,6 +78,7 @@ typedef struct js_pool_s {
   napi_async_context async_ctx;
   list_node_t outbox;  /* js_query_t */
   list_node_t inflight; /* js_query_t whose pool_query_t the pool still owns (for cancel) */
+  list_node_t streaming; /* js_query_t with enough rows for a partial batch at the next flush */
   int closed;          /* on_closed delivered: the pool is gone */
   int js_gone;         /* the JS handle was collected */
   int env_gone;        /* the environment is being torn down: no more JS calls */
@@ -135,7 +142,7 @@ static void js_query_free(js_query_t *jq) {
   while (r != NULL) {
     js_result_t *next = r->next;
     buf_destroy(&r->fields);
-    buf_destroy(&r->rows);
+    pg_rowbatch_destroy(&r->batch);
     free(r->command);
     free(r);
     r = next;
@@ -153,7 +160,7 @@ static js_result_t *current_result(js_query_t *jq) {
     return NULL;
   }
   buf_init(&r->fields);
-  buf_init(&r->rows);
+  pg_rowbatch_init(&r->batch);
   if (jq->last != NULL) {
     jq->last->next = r;
   } else {
@@ -165,8 +172,12 @@ static js_result_t *current_result(js_query_t *jq) {
 
 /* ---- pool events ------------------------------------------------------------------------ */
 
+/* A long result hands its rows to JS in batches of about this size, as they arrive. */
+#define JS_PARTIAL_BATCH_BYTES (32 * 1024)
+
 static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n) {
-  js_result_t *r = current_result(q->data);
+  js_query_t *jq = q->data;
+  js_result_t *r = current_result(jq);
   (void)ctx;
   if (r == NULL) {
     return;
@@ -174,6 +185,10 @@ static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t 
   buf_clear(&r->fields);
   r->has_fields = 1;
   r->nfields = n;
+  if (pg_rowbatch_set_fields(&r->batch, f, n, jq->all_text) < 0) {
+    r->nfields = 0;
+    return;
+  }
   for (uint16_t i = 0; i < n; i++) {
     if (buf_put_u32be(&r->fields, f[i].type_oid) < 0 ||
         buf_put_u32be(&r->fields, (uint32_t)f[i].name.n) < 0 ||
@@ -185,10 +200,16 @@ static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t 
 }
 
 static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
-  js_result_t *r = current_result(q->data);
-  (void)ctx;
-  if (r != NULL && buf_append(&r->rows, body, n) == 0) {
-    r->nrows++;
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  js_result_t *r = current_result(jq);
+  if (r == NULL || pg_rowbatch_add(&r->batch, body, n) < 0) {
+    return;
+  }
+  /* Only a query's first result set streams; later ones (simple protocol) wait for the end. */
+  if (r == jq->first && list_empty(&jq->streaming) &&
+      pg_rowbatch_size(&r->batch) >= JS_PARTIAL_BATCH_BYTES) {
+    list_push_back(&jp->streaming, &jq->streaming);
   }
 }
 
@@ -217,6 +238,7 @@ static void on_query_done(void *ctx, pool_query_t *q, int status, const char *me
   js_query_t *jq = q->data;
   q->data = NULL;
   list_remove(&jq->live);
+  list_remove(&jq->streaming);
   jq->pq = NULL;
   jq->status = status;
   if (jq->err != NULL) {
@@ -234,7 +256,16 @@ static void on_query_done(void *ctx, pool_query_t *q, int status, const char *me
 }
 
 /* Appends [command, names[], oids[], rows | null, rowCount] for one result set at arr[at..]. */
-static napi_value append_result(napi_env env, napi_value arr, uint32_t at, const js_result_t *res) {
+/* The rows waiting in `b` as an ArrayBuffer (8-byte aligned, so JS can view it as Float64). */
+static napi_value take_batch(napi_env env, pg_rowbatch_t *b) {
+  napi_value ab;
+  void *data = NULL;
+  NAPI_CALL(env, napi_create_arraybuffer(env, pg_rowbatch_size(b), &data, &ab));
+  pg_rowbatch_take(b, data);
+  return ab;
+}
+
+static napi_value append_result(napi_env env, napi_value arr, uint32_t at, js_result_t *res) {
   napi_value names, oids, rows, v;
   NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &names));
   NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &oids));
@@ -266,15 +297,17 @@ static napi_value append_result(napi_env env, napi_value arr, uint32_t at, const
     NAPI_CALL(env, napi_set_element(env, arr, at + 1, v));
     NAPI_CALL(env, napi_set_element(env, arr, at + 2, v));
   }
-  if (res->nrows > 0) {
-    void *data = NULL;
-    NAPI_CALL(env, napi_create_buffer_copy(env, buf_size(&res->rows), buf_begin(&res->rows),
-                                           &data, &rows));
+  uint32_t batch_rows = res->batch.nrows;
+  if (batch_rows > 0) {
+    rows = take_batch(env, &res->batch);
+    if (rows == NULL) {
+      return NULL;
+    }
   } else {
     NAPI_CALL(env, napi_get_null(env, &rows));
   }
   NAPI_CALL(env, napi_set_element(env, arr, at + 3, rows));
-  NAPI_CALL(env, napi_create_uint32(env, res->nrows, &v));
+  NAPI_CALL(env, napi_create_uint32(env, batch_rows, &v));
   NAPI_CALL(env, napi_set_element(env, arr, at + 4, v));
   return arr;
 }
@@ -344,11 +377,12 @@ static napi_value build_notification(napi_env env, const js_query_t *jq) {
 }
 
 static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
-  static const js_result_t empty = {0};
+  js_result_t empty;
+  memset(&empty, 0, sizeof(empty));
   napi_value arr;
   NAPI_CALL(env, napi_create_array(env, &arr));
   uint32_t at = 0;
-  for (const js_result_t *r = jq->first != NULL ? jq->first : &empty; r != NULL; r = r->next) {
+  for (js_result_t *r = jq->first != NULL ? jq->first : &empty; r != NULL; r = r->next) {
     if (append_result(env, arr, at, r) == NULL) {
       return NULL;
     }
@@ -397,11 +431,47 @@ static napi_value build_client_error(napi_env env, js_query_t *jq) {
   return arr;
 }
 
+/* [names | null, oids | null, batch, rowCount] for the rows a still-running query has so far. */
+static napi_value build_partial(napi_env env, js_query_t *jq) {
+  js_result_t *r = jq->first;
+  napi_value arr, v, tuple;
+  NAPI_CALL(env, napi_create_array_with_length(env, 5, &tuple));
+  if (append_result(env, tuple, 0, r) == NULL) {
+    return NULL;
+  }
+  /* append_result gave [command, names, oids, batch, n]: drop the command, and the names once
+   * JS has them. */
+  NAPI_CALL(env, napi_create_array_with_length(env, 4, &arr));
+  for (uint32_t k = 1; k < 5; k++) {
+    NAPI_CALL(env, napi_get_element(env, tuple, k, &v));
+    if (k < 3 && r->shape_sent) {
+      NAPI_CALL(env, napi_get_null(env, &v));
+    }
+    NAPI_CALL(env, napi_set_element(env, arr, k - 1, v));
+  }
+  r->shape_sent = 1;
+  return arr;
+}
+
 /* Builds the batch array and frees the outbox entries. NULL with an exception on failure. */
 static napi_value build_batch(napi_env env, js_pool_t *jp) {
   napi_value batch, v;
   uint32_t i = 0;
   NAPI_CALL(env, napi_create_array(env, &batch));
+  /* Rows of long results that are still arriving. */
+  list_node_t *s;
+  while ((s = list_pop_front(&jp->streaming)) != NULL) {
+    js_query_t *jq = container_of(s, js_query_t, streaming);
+    napi_value payload = build_partial(env, jq);
+    if (payload == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_create_double(env, jq->id, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_create_int32(env, 6, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, payload));
+  }
   list_node_t *n;
   while ((n = list_pop_front(&jp->outbox)) != NULL) {
     js_query_t *jq = container_of(n, js_query_t, node);
@@ -457,10 +527,13 @@ static void call_js(js_pool_t *jp, napi_ref fn_ref, size_t argc, napi_value *arg
 
 static void on_flush(void *ctx) {
   js_pool_t *jp = ctx;
-  if (list_empty(&jp->outbox)) {
+  if (list_empty(&jp->outbox) && list_empty(&jp->streaming)) {
     return;
   }
   if (jp->js_gone || jp->env_gone) {
+    list_node_t *s;
+    while ((s = list_pop_front(&jp->streaming)) != NULL) {
+    }
     /* Nobody is left to tell: drop the results. */
     list_node_t *n;
     while ((n = list_pop_front(&jp->outbox)) != NULL) {
@@ -705,6 +778,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   jp->env = env;
   list_init(&jp->outbox);
   list_init(&jp->inflight);
+  list_init(&jp->streaming);
   uv_loop_t *loop = NULL;
   char errmsg[256] = "could not create the pool";
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
@@ -738,12 +812,13 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* poolQuery(handle, id, text, params[], types[], simple) -> undefined; throws when the pool is
- * closed. params are strings (text format) or null; types are parameter type OIDs (0 =
- * inferred); simple = true sends the text with the simple protocol (no params). */
+/* poolQuery(handle, id, text, params[], types[], simple, raw) -> undefined; throws when the pool
+ * is closed. params are strings (text format) or null; types are parameter type OIDs (0 =
+ * inferred); simple = true sends the text with the simple protocol (no params); raw = true
+ * hands every cell over as text (for .raw()). */
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   js_pool_t *jp = unwrap_pool(env, argv[0]);
   if (jp == NULL) {
@@ -814,6 +889,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     jq->id = id;
     list_init(&jq->node);
     list_init(&jq->live);
+    list_init(&jq->streaming);
     q = pool_query_new(text, text_len, (uint16_t)nparams, types, values, jq);
     ok = q != NULL;
     bool simple = false;
@@ -822,6 +898,11 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     }
     if (ok) {
       q->simple = simple && nparams == 0;
+      bool raw = false;
+      if (argc >= 7) {
+        napi_get_value_bool(env, argv[6], &raw);
+      }
+      jq->all_text = raw;
     }
   }
   int rc = 0;

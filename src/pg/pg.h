@@ -144,6 +144,7 @@ typedef struct pg_conn_s {
   list_node_t pending;         /* pg_pending_t, in the order sent */
   pg_stmt_cache_t stmts;       /* owned */
   uint32_t npending;
+  int32_t row_ncols;           /* columns of the current RowDescription, -1 when none */
   pg_field_t *fields;          /* owned scratch for RowDescription decoding */
   uint16_t fields_cap;
   int err;                     /* sticky error once FAILED */

@@ -60,6 +60,7 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
   list_init(&c->pending);
   pg_stmt_cache_init(&c->stmts, cfg->stmt_cache_max);
   c->tx_status = 'I';
+  c->row_ncols = -1;
   c->user = base_strdup(cfg->user != NULL ? cfg->user : "");
   c->password = base_strdup(cfg->password);
   if (c->user == NULL || (cfg->password != NULL && c->password == NULL)) {
@@ -625,6 +626,7 @@ static int on_row_description(pg_conn_t *c, const uint8_t *body, size_t n) {
     fail_with(c, DB_EPROTO, NULL, "malformed RowDescription");
     return DB_EPROTO;
   }
+  c->row_ncols = count;
   c->handler->on_fields(c->ctx, front_query(c), c->fields, count);
   return 0;
 }
@@ -665,6 +667,11 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
         fail_with(c, DB_EPROTO, NULL, "malformed DataRow");
         return DB_EPROTO;
       }
+      if ((int32_t)ncols != c->row_ncols) {
+        fail_with(c, DB_EPROTO, NULL, "DataRow with %u columns where the RowDescription has %d",
+                  ncols, c->row_ncols);
+        return DB_EPROTO;
+      }
       c->handler->on_row(c->ctx, q, body, n);
       return 0;
     }
@@ -676,6 +683,7 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
         fail_with(c, DB_EPROTO, NULL, "malformed CommandComplete");
         return DB_EPROTO;
       }
+      c->row_ncols = -1; /* the next result set brings its own RowDescription */
       c->handler->on_command(c->ctx, q, tag);
       return 0;
     }
@@ -685,6 +693,7 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
         return DB_EPROTO;
       }
       c->tx_status = (char)body[0];
+      c->row_ncols = -1;
       pg_pending_t *done = container_of(list_pop_front(&c->pending), pg_pending_t, node);
       if (done->stmt != NULL) {
         pg_stmt_release(&c->stmts, done->stmt);

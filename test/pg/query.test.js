@@ -287,3 +287,23 @@ test('cancel() before the query is used: it is never sent', async () => {
     await own.close()
   }
 })
+
+test('a long result streams in batches and every cell lands in the right row', async () => {
+  const rows = await sql`
+    select g as id,
+           case when g % 7 = 0 then null else repeat(chr(233), g % 5) || '✓' || g::text || '𝄞' end as label,
+           g % 3 = 0 as three, (g * 1.5)::float8 as f,
+           timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second' as at,
+           case when g % 11 = 0 then null else json_build_object('g', g) end as doc
+    from generate_series(1, 60000) g`
+  assert.strictEqual(rows.length, 60000)
+  for (const g of [1, 7, 11, 4999, 30001, 60000]) {
+    const r = rows[g - 1]
+    assert.strictEqual(r.id, g)
+    assert.strictEqual(r.label, g % 7 === 0 ? null : 'é'.repeat(g % 5) + '✓' + g + '𝄞')
+    assert.strictEqual(r.three, g % 3 === 0)
+    assert.strictEqual(r.f, g * 1.5)
+    assert.strictEqual(r.at.getTime(), Date.UTC(2024, 0, 1) + g * 1000)
+    assert.deepStrictEqual(r.doc, g % 11 === 0 ? null : { g })
+  }
+})

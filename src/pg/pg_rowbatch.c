@@ -1,0 +1,370 @@
+/* Decoding DataRows (text format) into row batches. The parsers mirror lib/types.js exactly:
+ * what C cannot read the same way stays text, and JS parses it. */
+#include "pg_rowbatch.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/base_bytes.h"
+#include "../base/base_err.h"
+
+pg_cell_kind_t pg_cell_kind(uint32_t oid) {
+  switch (oid) {
+    case 21:  /* int2 */
+    case 23:  /* int4 */
+    case 26:  /* oid */
+    case 28:  /* xid */
+    case 29:  /* cid */
+    case 700: /* float4 */
+    case 701: /* float8 */
+      return PG_CELL_NUMBER;
+    case 16:
+      return PG_CELL_BOOL;
+    case 1082: /* date */
+    case 1114: /* timestamp */
+    case 1184: /* timestamptz */
+      return PG_CELL_TIME;
+    default:
+      return PG_CELL_TEXT;
+  }
+}
+
+void pg_rowbatch_init(pg_rowbatch_t *b) {
+  memset(b, 0, sizeof(*b));
+  buf_init(&b->vals);
+  buf_init(&b->tags);
+  buf_init(&b->text);
+  b->ascii = 1;
+}
+
+void pg_rowbatch_destroy(pg_rowbatch_t *b) {
+  free(b->kinds);
+  buf_destroy(&b->vals);
+  buf_destroy(&b->tags);
+  buf_destroy(&b->text);
+  memset(b, 0, sizeof(*b));
+}
+
+static void batch_clear_rows(pg_rowbatch_t *b) {
+  buf_clear(&b->vals);
+  buf_clear(&b->tags);
+  buf_clear(&b->text);
+  b->nrows = 0;
+  b->utf16_end = 0;
+  b->ascii = 1;
+}
+
+int pg_rowbatch_set_fields(pg_rowbatch_t *b, const pg_field_t *fields, uint16_t n, int all_text) {
+  uint8_t *kinds = malloc(n > 0 ? n : 1);
+  if (kinds == NULL) {
+    return DB_ENOMEM;
+  }
+  for (uint16_t i = 0; i < n; i++) {
+    kinds[i] = (uint8_t)(all_text ? PG_CELL_TEXT : pg_cell_kind(fields[i].type_oid));
+  }
+  free(b->kinds);
+  b->kinds = kinds;
+  b->ncols = n;
+  b->all_text = all_text;
+  batch_clear_rows(b);
+  return 0;
+}
+
+/* ---- cell parsers ----------------------------------------------------------------------- */
+
+/* An integer, a float, NaN or ±Infinity, read exactly as JS Number() reads PostgreSQL's output. */
+static int parse_number(const uint8_t *p, size_t n, double *out) {
+  if (n == 0 || n > 400) {
+    return -1;
+  }
+  /* Fast path: a plain integer of up to 15 digits is exact in a double. */
+  size_t i = 0;
+  int neg = 0;
+  if (p[0] == '-') {
+    neg = 1;
+    i = 1;
+  }
+  if (i < n && n - i <= 15) {
+    int64_t v = 0;
+    size_t j = i;
+    while (j < n && p[j] >= '0' && p[j] <= '9') {
+      v = v * 10 + (p[j] - '0');
+      j++;
+    }
+    if (j == n && j > i) {
+      *out = neg ? -(double)v : (double)v;
+      return 0;
+    }
+  }
+  char tmp[401];
+  memcpy(tmp, p, n);
+  tmp[n] = '\0';
+  if (strcmp(tmp, "NaN") == 0) {
+    *out = NAN;
+    return 0;
+  }
+  if (strcmp(tmp, "Infinity") == 0 || strcmp(tmp, "-Infinity") == 0) {
+    *out = tmp[0] == '-' ? -INFINITY : INFINITY;
+    return 0;
+  }
+  for (size_t k = 0; k < n; k++) {
+    /* strtod also takes hex, "inf", "nan(...)": only decimal digits, sign, dot and exponent. */
+    char c = tmp[k];
+    if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) {
+      return -1;
+    }
+  }
+  char *end = NULL;
+  double v = strtod(tmp, &end);
+  if (end != tmp + n) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int digits(const uint8_t *p, size_t at, size_t count, size_t n, int *out) {
+  if (at + count > n) {
+    return -1;
+  }
+  int v = 0;
+  for (size_t k = 0; k < count; k++) {
+    uint8_t c = p[at + k];
+    if (c < '0' || c > '9') {
+      return -1;
+    }
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (astronomical years). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* "YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM[:SS]]][ BC]" (ISO DateStyle). Fractions below a
+ * millisecond are truncated, as lib/types.js and new Date(string) do. */
+int pg_parse_time(const uint8_t *p, size_t n, double *ms) {
+  size_t i = 0;
+  int64_t year = 0;
+  while (i < n && p[i] >= '0' && p[i] <= '9' && i < 9) {
+    year = year * 10 + (p[i] - '0');
+    i++;
+  }
+  int month, day;
+  if (i < 4 || i >= n || p[i] != '-' || digits(p, i + 1, 2, n, &month) < 0 || i + 3 >= n ||
+      p[i + 3] != '-' || digits(p, i + 4, 2, n, &day) < 0) {
+    return -1;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31) {
+    return -1;
+  }
+  i += 6;
+  int64_t t = 0;
+  if (i < n && p[i] == ' ' && i + 9 <= n && p[i + 3] == ':' && p[i + 6] == ':') {
+    int hh, mm, ss;
+    if (digits(p, i + 1, 2, n, &hh) < 0 || digits(p, i + 4, 2, n, &mm) < 0 ||
+        digits(p, i + 7, 2, n, &ss) < 0) {
+      return -1;
+    }
+    t = (int64_t)hh * 3600000 + (int64_t)mm * 60000 + (int64_t)ss * 1000;
+    i += 9;
+    if (i < n && p[i] == '.') {
+      int f = 0, k = 0;
+      i++;
+      while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (k < 3) {
+          f = f * 10 + (p[i] - '0');
+        }
+        k++;
+        i++;
+      }
+      if (k == 0) {
+        return -1;
+      }
+      t += k >= 3 ? f : k == 2 ? f * 10 : f * 100;
+    }
+    if (i < n && (p[i] == '+' || p[i] == '-')) {
+      int sign = p[i] == '+' ? 1 : -1;
+      int oh, om = 0, os = 0;
+      if (digits(p, i + 1, 2, n, &oh) < 0) {
+        return -1;
+      }
+      i += 3;
+      if (i < n && p[i] == ':') {
+        if (digits(p, i + 1, 2, n, &om) < 0) {
+          return -1;
+        }
+        i += 3;
+        if (i < n && p[i] == ':') {
+          if (digits(p, i + 1, 2, n, &os) < 0) {
+            return -1;
+          }
+          i += 3;
+        }
+      }
+      t -= sign * ((int64_t)oh * 3600000 + (int64_t)om * 60000 + (int64_t)os * 1000);
+    }
+  }
+  if (i + 3 == n && p[i] == ' ' && p[i + 1] == 'B' && p[i + 2] == 'C') {
+    year = 1 - year; /* year N BC is astronomical year 1 - N */
+    i = n;
+  }
+  if (i != n) {
+    return -1;
+  }
+  *ms = (double)(days_from_civil(year, month, day) * 86400000 + t);
+  return 0;
+}
+
+/* ---- text area ---------------------------------------------------------------------------- */
+
+/* Appends a text cell as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the UTF-16
+ * offset the same way JS will count it. */
+static int append_text(pg_rowbatch_t *b, const uint8_t *p, size_t n) {
+  int rc = buf_reserve(&b->text, n);
+  if (rc < 0) {
+    return rc;
+  }
+  size_t i = 0;
+  /* ASCII runs: copy as is. */
+  while (i < n && p[i] < 0x80) {
+    i++;
+  }
+  rc = buf_append(&b->text, p, i);
+  b->utf16_end += (double)i;
+  while (i < n && rc == 0) {
+    uint8_t c = p[i];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                   : (c & 0xf8) == 0xf0 ? 4 : 0;
+    int ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; k++) {
+      ok = (p[i + k] & 0xc0) == 0x80;
+    }
+    if (ok && len == 2) {
+      ok = c >= 0xc2; /* overlong */
+    } else if (ok && len == 3) {
+      uint32_t cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+    } else if (ok && len == 4) {
+      uint32_t cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
+                    (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+      ok = cp >= 0x10000 && cp <= 0x10ffff;
+    }
+    if (!ok) {
+      rc = buf_append(&b->text, "\xef\xbf\xbd", 3);
+      b->utf16_end += 1;
+      b->ascii = 0;
+      i++;
+      continue;
+    }
+    if (len > 1) {
+      b->ascii = 0;
+    }
+    rc = buf_append(&b->text, p + i, len);
+    b->utf16_end += len == 4 ? 2 : 1;
+    i += len;
+  }
+  return rc;
+}
+
+/* ---- rows --------------------------------------------------------------------------------- */
+
+int pg_rowbatch_add(pg_rowbatch_t *b, const uint8_t *body, size_t n) {
+  uint16_t ncols = rd_u16be(body);
+  if (ncols != b->ncols) {
+    return DB_EPROTO;
+  }
+  int rc = buf_reserve(&b->vals, (size_t)ncols * 8);
+  if (rc == 0) {
+    rc = buf_reserve(&b->tags, ncols);
+  }
+  if (rc < 0) {
+    return rc;
+  }
+  size_t off = 2;
+  for (uint16_t c = 0; c < ncols; c++) {
+    int32_t len = (int32_t)rd_u32be(body + off);
+    off += 4;
+    double v = 0;
+    uint8_t tag = PG_TAG_NULL;
+    if (len >= 0) {
+      const uint8_t *cell = body + off;
+      size_t clen = (size_t)len;
+      off += clen;
+      int decoded = -1;
+      switch ((pg_cell_kind_t)b->kinds[c]) {
+        case PG_CELL_NUMBER:
+          decoded = parse_number(cell, clen, &v);
+          break;
+        case PG_CELL_BOOL:
+          if (clen == 1 && (cell[0] == 't' || cell[0] == 'f')) {
+            v = cell[0] == 't';
+            decoded = 0;
+          }
+          break;
+        case PG_CELL_TIME:
+          decoded = pg_parse_time(cell, clen, &v);
+          break;
+        default:
+          break;
+      }
+      if (decoded == 0) {
+        tag = PG_TAG_VALUE;
+      } else {
+        if ((rc = append_text(b, cell, clen)) < 0) {
+          return rc;
+        }
+        v = b->utf16_end;
+        tag = PG_TAG_TEXT;
+      }
+    }
+    (void)buf_append(&b->vals, &v, 8); /* room was reserved above */
+    (void)buf_put_u8(&b->tags, tag);
+  }
+  (void)n;
+  b->nrows++;
+  return 0;
+}
+
+static size_t pad8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
+
+size_t pg_rowbatch_size(const pg_rowbatch_t *b) {
+  return 16 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
+         buf_size(&b->text);
+}
+
+static void put_u32le(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+void pg_rowbatch_take(pg_rowbatch_t *b, uint8_t *dst) {
+  put_u32le(dst, b->nrows);
+  put_u32le(dst + 4, b->ncols);
+  put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
+  put_u32le(dst + 12, b->ascii ? 1u : 0u);
+  size_t off = 16;
+  memset(dst + off, 0, pad8(b->ncols));
+  memcpy(dst + off, b->kinds, b->ncols);
+  off += pad8(b->ncols);
+  memcpy(dst + off, buf_begin(&b->vals), buf_size(&b->vals));
+  off += buf_size(&b->vals);
+  memset(dst + off, 0, pad8(buf_size(&b->tags)));
+  memcpy(dst + off, buf_begin(&b->tags), buf_size(&b->tags));
+  off += pad8(buf_size(&b->tags));
+  memcpy(dst + off, buf_begin(&b->text), buf_size(&b->text));
+  batch_clear_rows(b);
+}
