@@ -1,107 +1,141 @@
 'use strict'
 // Turns the row batches that C hands over into JS rows.
 //
-// C gives the DataRow bodies back to back in one Buffer (u16 column count, then per cell an
-// int32 length, -1 for NULL, and the text-format bytes). For each row shape (column names and
-// type OIDs) we generate, once, a function that builds the row as an object literal: V8 and
-// JSC then create rows with one hidden class and no per-property calls. Column names come from
-// the server, so every key is emitted with JSON.stringify (no code injection) and `__proto__`
-// as a computed key (a data property, never the prototype).
+// A batch (layout in src/pg/pg_rowbatch.h) is one ArrayBuffer: numbers, booleans and times
+// already decoded by C into a Float64 section, a tag per cell (null / value / text) and every
+// text cell in one UTF-8 area that becomes ONE JS string per batch; each text cell is then a
+// substring. For each row shape (column names, type OIDs, modes) a decoder is generated once:
+// it builds rows as object literals, so V8 and JSC give them one hidden class and no property
+// is set through a call. Column names come from the server: every key is emitted with
+// JSON.stringify (no code injection) and `__proto__` as a computed key (a data property, never
+// the prototype).
 
-const { SQLResultArray } = require('./result.js')
+// OID -> text-format value parser (null: keep the string); the mapping lives in lib/types.js.
+const { parserFor } = require('./types.js')
 
-const parsers = new Map([
-  [16, (s) => s === 't'], // bool
-  [21, Number], // int2
-  [23, Number], // int4
-  [26, Number], // oid
-  [700, Number], // float4 ("NaN", "Infinity" parse too)
-  [701, Number], // float8
-  [114, JSON.parse], // json
-  [3802, JSON.parse], // jsonb
-  [17, parseBytea], // bytea (hex format, PostgreSQL >= 9.0 default)
-])
-
-function parseBytea(s) {
-  return s.startsWith('\\x') ? Buffer.from(s.slice(2), 'hex') : Buffer.from(s, 'latin1')
-}
-
-function parserFor(oid, options) {
-  if (oid === 20 && options.bigint) return BigInt // int8
-  return parsers.get(oid) || null
-}
+const KIND_TEXT = 0
+const KIND_NUMBER = 1
+const KIND_BOOL = 2
+const KIND_TIME = 3
 
 function keyLiteral(name) {
   return name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)
 }
 
-function makeBuilder(names) {
-  const body = 'return {' + names.map((n, i) => keyLiteral(n) + ': v[' + i + ']').join(', ') + '}'
-  try {
-    return new Function('v', body) // eslint-disable-line no-new-func
-  } catch {
-    // Code generation disabled (--disallow-code-generation-from-strings): define properties.
-    return (v) => {
-      const row = {}
-      for (let i = 0; i < names.length; i++) {
-        Object.defineProperty(row, names[i], { value: v[i], enumerable: true, writable: true, configurable: true })
+const rawText = (s) => Buffer.from(s, 'utf8')
+
+// Source for cell c: tag 0 null, tag 1 a value from vals (by column kind), tag 2 text.
+function cellSource(c, kind) {
+  const value = kind === KIND_NUMBER ? `vals[i]` : kind === KIND_BOOL ? `vals[i] === 1` : kind === KIND_TIME ? `new Date(vals[i])` : `null`
+  return `  t = tags[i]
+  if (t === 0) c${c} = null
+  else if (t === 1) c${c} = ${value}
+  else { e = vals[i]; c${c} = P${c} === null ? text.substring(p, e) : P${c}(text.substring(p, e)); p = e }
+  i++
+`
+}
+
+function compileDecoder(names, kinds, parsers, mode) {
+  const n = names.length
+  let src = ''
+  for (let c = 0; c < n; c++) src += `const P${c} = P[${c}]\n`
+  src += 'return function decode(vals, tags, text, nrows, out) {\n'
+  src += '  let i = 0, p = 0, t = 0, e = 0\n'
+  src += '  ' + (n > 0 ? 'let ' + names.map((_, c) => `c${c}`).join(', ') : '') + '\n'
+  src += '  for (let r = 0; r < nrows; r++) {\n'
+  for (let c = 0; c < n; c++) src += cellSource(c, kinds[c])
+  const cells = names.map((_, c) => `c${c}`)
+  src += mode === 'objects'
+    ? '    out.push({' + names.map((name, c) => `${keyLiteral(name)}: ${cells[c]}`).join(', ') + '})\n'
+    : '    out.push([' + cells.join(', ') + '])\n'
+  src += '  }\n}\n'
+  // eslint-disable-next-line no-new-func
+  return new Function('P', src)(parsers)
+}
+
+// Where code generation is disabled (--disallow-code-generation-from-strings): the same work
+// in a loop, rows made with define semantics (safe for any column name).
+function genericDecoder(names, kinds, parsers, mode) {
+  const n = names.length
+  return function decode(vals, tags, text, nrows, out) {
+    let i = 0
+    let p = 0
+    for (let r = 0; r < nrows; r++) {
+      const row = mode === 'objects' ? {} : new Array(n)
+      for (let c = 0; c < n; c++, i++) {
+        const t = tags[i]
+        let v = null
+        if (t === 1) {
+          v = kinds[c] === KIND_NUMBER ? vals[i] : kinds[c] === KIND_BOOL ? vals[i] === 1 : new Date(vals[i])
+        } else if (t === 2) {
+          const e = vals[i]
+          v = text.substring(p, e)
+          p = e
+          if (parsers[c] !== null) v = parsers[c](v)
+        }
+        if (mode === 'objects') Object.defineProperty(row, names[c], { value: v, enumerable: true, writable: true, configurable: true })
+        else row[c] = v
       }
-      return row
+      out.push(row)
     }
   }
 }
 
-const shapeCache = new Map()
-const SHAPE_CACHE_MAX = 1000
+const decoderCache = new Map()
+const DECODER_CACHE_MAX = 1000
 
-function shapeFor(names, oids, options) {
-  const key = names.join('\u0000') + '\u0001' + oids.join(',') + (options.bigint ? 'b' : '')
-  let shape = shapeCache.get(key)
-  if (shape === undefined) {
-    shape = {
-      names,
-      parsers: oids.map((oid) => parserFor(oid, options)),
-      build: makeBuilder(names),
+// A decoder for this row shape, generated once.
+function decoderFor(names, oids, kinds, mode, options) {
+  const key = mode + '\u0001' + (options.bigint ? 'b' : '') + '\u0001' + oids.join(',') + '\u0001' + kinds.join('') + '\u0001' + names.join('\u0000')
+  let decoder = decoderCache.get(key)
+  if (decoder === undefined) {
+    const parsers = oids.map((oid) => (mode === 'raw' ? rawText : parserFor(oid, options)))
+    const shapeMode = mode === 'objects' ? 'objects' : 'arrays'
+    try {
+      decoder = compileDecoder(names, kinds, parsers, shapeMode)
+    } catch {
+      decoder = genericDecoder(names, kinds, parsers, shapeMode)
     }
-    if (shapeCache.size >= SHAPE_CACHE_MAX) shapeCache.clear()
-    shapeCache.set(key, shape)
+    if (decoderCache.size >= DECODER_CACHE_MAX) decoderCache.clear()
+    decoderCache.set(key, decoder)
   }
-  return shape
+  return decoder
 }
 
-const hasUtf8Slice = typeof Buffer.prototype.utf8Slice === 'function'
-function text(buf, start, end) {
-  return hasUtf8Slice ? buf.utf8Slice(start, end) : buf.toString('utf8', start, end)
-}
-
-// mode: 'objects' (default), 'values' (arrays of parsed values), 'raw' (arrays of Buffers).
-function decodeRows(result, buf, nrows, names, oids, mode, options) {
-  if (buf === null || nrows === 0) return result
-  const shape = shapeFor(names, oids, options)
-  const ncols = names.length
-  const cellParsers = shape.parsers
-  let off = 0
-  for (let r = 0; r < nrows; r++) {
-    off += 2 // column count: C checked it against the frame
-    const v = new Array(ncols)
-    for (let c = 0; c < ncols; c++) {
-      const len = buf.readInt32BE(off)
-      off += 4
-      if (len < 0) {
-        v[c] = null
-      } else if (mode === 'raw') {
-        v[c] = Buffer.from(buf.subarray(off, off + len))
-        off += len
-      } else {
-        const s = text(buf, off, off + len)
-        off += len
-        const parse = cellParsers[c]
-        v[c] = parse === null ? s : parse(s)
-      }
-    }
-    result.push(mode === 'objects' ? shape.build(v) : v)
+// Reads one batch (an ArrayBuffer) into `out`. `shape` is { names, oids, decoder } for this
+// result set, made on its first batch and reused for the next ones.
+function decodeBatch(out, ab, shape, mode, options) {
+  const head = new Uint32Array(ab, 0, 4)
+  const nrows = head[0]
+  const ncols = head[1]
+  const textBytes = head[2]
+  const ascii = (head[3] & 1) === 1
+  const kindsBytes = (ncols + 7) & ~7
+  let off = 16
+  if (shape.decoder === null) {
+    const kinds = Array.from(new Uint8Array(ab, off, ncols))
+    shape.decoder = decoderFor(shape.names, shape.oids, kinds, mode, options)
   }
-  return result
+  off += kindsBytes
+  const cells = nrows * ncols
+  const vals = new Float64Array(ab, off, cells)
+  off += cells * 8
+  const tags = new Uint8Array(ab, off, cells)
+  off += (cells + 7) & ~7
+  const bytes = Buffer.from(ab, off, textBytes)
+  const text = textBytes === 0 ? '' : ascii ? latin1(bytes, textBytes) : utf8(bytes, textBytes)
+  shape.decoder(vals, tags, text, nrows, out)
+  return out
 }
 
-module.exports = { decodeRows, SQLResultArray }
+// Buffer's own slice methods skip the argument checks of toString(); both runtimes have them.
+const latin1 = typeof Buffer.prototype.latin1Slice === 'function'
+  ? (b, n) => b.latin1Slice(0, n) : (b, n) => b.toString('latin1', 0, n)
+const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
+  ? (b, n) => b.utf8Slice(0, n) : (b, n) => b.toString('utf8', 0, n)
+
+function newShape(names, oids) {
+  return { names, oids, decoder: null }
+}
+
+module.exports = { decodeBatch, newShape }
