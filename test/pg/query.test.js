@@ -307,3 +307,30 @@ test('a long result streams in batches and every cell lands in the right row', a
     assert.deepStrictEqual(r.doc, g % 11 === 0 ? null : { g })
   }
 })
+
+test('server error fields: detail, schema, table, column, constraint, routine...', async () => {
+  const own = new SQL(pg.url, { max: 1 })
+  try {
+    await own`create temp table err_fields(id int primary key, name text not null check (name <> ''))`
+    await own`insert into err_fields values (1, 'a')`
+    const dup = await own`insert into err_fields values (1, 'b')`.then(() => null, (e) => e)
+    assert.strictEqual(dup.errno, '23505')
+    assert.strictEqual(dup.code, 'ERR_POSTGRES_SERVER_ERROR')
+    assert.strictEqual(dup.severity, 'ERROR')
+    assert.strictEqual(dup.table, 'err_fields')
+    assert.strictEqual(dup.constraint, 'err_fields_pkey')
+    assert.match(dup.detail, /Key \(id\)=\(1\) already exists/)
+    assert.ok(dup.schema.startsWith('pg_temp'))
+    assert.ok(dup.file && dup.line && dup.routine)
+    const notNull = await own`insert into err_fields values (2, ${null})`.then(() => null, (e) => e)
+    assert.strictEqual(notNull.errno, '23502')
+    assert.strictEqual(notNull.column, 'name')
+    const hint = await own`select * from err_fields where nme = 1`.then(() => null, (e) => e)
+    assert.strictEqual(hint.errno, '42703')
+    assert.ok(hint.position > 0)
+    const where = await own`do $$ begin perform 1/0; end $$`.then(() => null, (e) => e)
+    assert.match(where.where, /PL\/pgSQL function/)
+  } finally {
+    await own.close()
+  }
+})
