@@ -5,6 +5,7 @@
       "sources": [
         "src/base/base_buf.c",
         "src/base/base_err.c",
+        "src/base/base_intern.c",
         "src/base/base_mem.c",
         "src/auth/auth_md5.c",
         "src/auth/auth_scram.c",

@@ -5,6 +5,7 @@
 const { binding } = require('./binding.js')
 const { nativeConfig } = require('./options.js')
 const { postgresServerError, postgresClientError, PostgresError } = require('./errors.js')
+const { newShape } = require('./rows.js')
 
 const KIND_ROWS = 0
 const KIND_SERVER_ERROR = 1
@@ -24,6 +25,20 @@ class NativePool {
     this.closePromise = null
     this.resolveClose = null
     this.onNotification = null // set by listen() (pid, channel, payload)
+    this.shapes = new Map() // row shape id (from C) -> { names, oids, decoders }
+  }
+
+  // A row shape from C: null, a known id, or [id, names, oids] the first time.
+  shapeOf(spec) {
+    if (spec === null) return null
+    if (typeof spec === 'number') {
+      const shape = this.shapes.get(spec)
+      if (shape === undefined) throw new PostgresError('internal error: unknown row shape ' + spec, { code: 'ERR_POSTGRES_INVALID_MESSAGE' })
+      return shape
+    }
+    const shape = newShape(spec[1], spec[2])
+    if (spec[0] !== 0) this.shapes.set(spec[0], shape)
+    return shape
   }
 
   ensureHandle() {

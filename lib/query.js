@@ -3,30 +3,29 @@
 // finally/execute(), so queries go to the server in the order the code awaited them.
 
 const { newResult, finishResult } = require('./result.js')
-const { decodeBatch, newShape } = require('./rows.js')
+const { decodeBatch } = require('./rows.js')
 const { PostgresError } = require('./errors.js')
 
 const kRun = Symbol('run')
 
-// payload[at..at+4] = [command, names | null, oids | null, batch | null, rowCount]. `partial`
-// holds the rows of the first result set that arrived before the end ({ result, shape }).
-function buildResult(payload, at, mode, options, partial) {
+// payload[at..at+3] = [command, shape, batch | null, rowCount]. `partial` holds the rows of
+// the first result set that arrived before the end ({ result, shape }).
+function buildResult(pool, payload, at, mode, options, partial) {
   const result = partial !== null ? partial.result : newResult()
-  const names = payload[at + 1]
-  const batch = payload[at + 3]
-  if (names !== null && batch !== null) {
-    const shape = partial !== null ? partial.shape : newShape(names, payload[at + 2])
+  const batch = payload[at + 2]
+  if (batch !== null) {
+    const shape = partial !== null ? partial.shape : pool.shapeOf(payload[at + 1])
     decodeBatch(result, batch, shape, mode, options)
   }
   return finishResult(result, payload[at])
 }
 
 // One result set, or (simple protocol, several statements) an array of them.
-function buildResults(payload, mode, options, partial) {
-  if (payload.length <= 5) return buildResult(payload, 0, mode, options, partial)
+function buildResults(pool, payload, mode, options, partial) {
+  if (payload.length <= 4) return buildResult(pool, payload, 0, mode, options, partial)
   const all = []
-  for (let at = 0; at < payload.length; at += 5) {
-    all.push(buildResult(payload, at, mode, options, at === 0 ? partial : null))
+  for (let at = 0; at < payload.length; at += 4) {
+    all.push(buildResult(pool, payload, at, mode, options, at === 0 ? partial : null))
   }
   return all
 }
@@ -96,9 +95,9 @@ class Query extends Promise {
     const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
     this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, mode === 'raw', {
       // Rows of a long result, before its end: decoded as they come.
-      onBatch: ([names, oids, batch]) => {
+      onBatch: ([shape, batch]) => {
         try {
-          if (partial === null) partial = { result: newResult(), shape: newShape(names, oids) }
+          if (partial === null) partial = { result: newResult(), shape: this.#pool.shapeOf(shape) }
           decodeBatch(partial.result, batch, partial.shape, mode, options)
         } catch (err) {
           partial = { failed: err }
@@ -109,7 +108,7 @@ class Query extends Promise {
         let result
         try {
           if (partial !== null && partial.failed) throw partial.failed
-          result = buildResults(payload, mode, options, partial)
+          result = buildResults(this.#pool, payload, mode, options, partial)
         } catch (err) {
           this.#reject(err)
           return

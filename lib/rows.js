@@ -81,29 +81,24 @@ function genericDecoder(names, kinds, parsers, mode) {
   }
 }
 
-const decoderCache = new Map()
-const DECODER_CACHE_MAX = 1000
-
-// A decoder for this row shape, generated once.
-function decoderFor(names, oids, kinds, mode, options) {
-  const key = mode + '\u0001' + (options.bigint ? 'b' : '') + '\u0001' + oids.join(',') + '\u0001' + kinds.join('') + '\u0001' + names.join('\u0000')
-  let decoder = decoderCache.get(key)
-  if (decoder === undefined) {
-    const parsers = oids.map((oid) => (mode === 'raw' ? rawText : parserFor(oid, options)))
-    const shapeMode = mode === 'objects' ? 'objects' : 'arrays'
-    try {
-      decoder = compileDecoder(names, kinds, parsers, shapeMode)
-    } catch {
-      decoder = genericDecoder(names, kinds, parsers, shapeMode)
-    }
-    if (decoderCache.size >= DECODER_CACHE_MAX) decoderCache.clear()
-    decoderCache.set(key, decoder)
+// A decoder for this row shape and mode, generated once and kept on the shape.
+function decoderFor(shape, kinds, mode, options) {
+  const cached = shape.decoders[mode]
+  if (cached !== undefined) return cached
+  const parsers = shape.oids.map((oid) => (mode === 'raw' ? rawText : parserFor(oid, options)))
+  const shapeMode = mode === 'objects' ? 'objects' : 'arrays'
+  let decoder
+  try {
+    decoder = compileDecoder(shape.names, kinds, parsers, shapeMode)
+  } catch {
+    decoder = genericDecoder(shape.names, kinds, parsers, shapeMode)
   }
+  shape.decoders[mode] = decoder
   return decoder
 }
 
-// Reads one batch (an ArrayBuffer) into `out`. `shape` is { names, oids, decoder } for this
-// result set, made on its first batch and reused for the next ones.
+// Reads one batch (an ArrayBuffer) into `out`. `shape` is the result set's row shape
+// ({ names, oids, decoders }), shared by every result with the same columns.
 function decodeBatch(out, ab, shape, mode, options) {
   const head = new Uint32Array(ab, 0, 4)
   const nrows = head[0]
@@ -112,10 +107,7 @@ function decodeBatch(out, ab, shape, mode, options) {
   const ascii = (head[3] & 1) === 1
   const kindsBytes = (ncols + 7) & ~7
   let off = 16
-  if (shape.decoder === null) {
-    const kinds = Array.from(new Uint8Array(ab, off, ncols))
-    shape.decoder = decoderFor(shape.names, shape.oids, kinds, mode, options)
-  }
+  const decoder = shape.decoders[mode] || decoderFor(shape, Array.from(new Uint8Array(ab, off, ncols)), mode, options)
   off += kindsBytes
   const cells = nrows * ncols
   const vals = new Float64Array(ab, off, cells)
@@ -124,7 +116,7 @@ function decodeBatch(out, ab, shape, mode, options) {
   off += (cells + 7) & ~7
   const bytes = Buffer.from(ab, off, textBytes)
   const text = textBytes === 0 ? '' : ascii ? latin1(bytes, textBytes) : utf8(bytes, textBytes)
-  shape.decoder(vals, tags, text, nrows, out)
+  decoder(vals, tags, text, nrows, out)
   return out
 }
 
@@ -135,7 +127,7 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (b, n) => b.utf8Slice(0, n) : (b, n) => b.toString('utf8', 0, n)
 
 function newShape(names, oids) {
-  return { names, oids, decoder: null }
+  return { names, oids, decoders: { objects: undefined, values: undefined, raw: undefined } }
 }
 
 module.exports = { decodeBatch, newShape }

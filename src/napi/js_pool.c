@@ -5,11 +5,11 @@
  * the outbox goes to JS as ONE call, `onResults(batch)`, so no microtask can run between two
  * of our JS calls from the same native callback. The batch is a flat array:
  *   [id, kind, payload, id, kind, payload, ...]
- *   kind 0 (rows):   payload = [command, names[] | null, oids[] | null, batch | null, rowCount],
- *                    and 5 more entries per further result set (simple protocol, several
- *                    statements); names is null for a statement without a RowDescription
- *   kind 6 (rows so far, a long result still arriving): payload = [names[] | null, oids[] | null,
- *                    batch, rowCount]; names only the first time
+ *   kind 0 (rows):   payload = [command, shape, batch | null, rowCount], and 4 more entries per
+ *                    further result set (simple protocol, several statements)
+ *   kind 6 (rows so far, a long result still arriving): payload = [shape, batch, rowCount]
+ * shape is null (a statement without rows), an id JS already knows, or [id, names[], oids[]]
+ * the first time (id 0: not interned, not to be cached).
  * A batch is an ArrayBuffer in the layout of src/pg/pg_rowbatch.h; lib/rows.js decodes it with a
  * decoder generated once per row shape.
  *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../base/base_err.h"
+#include "../base/base_intern.h"
 #include "../base/base_mem.h"
 #include "../pg/pg_rowbatch.h"
 #include "../pool/pool.h"
@@ -45,7 +46,6 @@ typedef struct js_result_s {
   buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
   uint16_t nfields;
   int has_fields;
-  int shape_sent;     /* names/oids already went to JS with a partial batch */
   pg_rowbatch_t batch; /* owned: rows not yet handed to JS */
   char *command;      /* owned */
   int done;           /* CommandComplete seen: the next statement starts a new result */
@@ -83,6 +83,7 @@ typedef struct js_pool_s {
   int js_gone;         /* the JS handle was collected */
   int env_gone;        /* the environment is being torn down: no more JS calls */
   int want_notices;    /* JS has an onnotice callback */
+  base_intern_t shapes; /* row shapes JS knows by id */
 } js_pool_t;
 
 static void js_pool_env_cleanup(void *arg);
@@ -92,6 +93,7 @@ static void js_pool_free(js_pool_t *jp) {
   if (!jp->env_gone) {
     napi_remove_env_cleanup_hook(jp->env, js_pool_env_cleanup, jp);
   }
+  base_intern_destroy(&jp->shapes);
   free(jp);
 }
 
@@ -265,8 +267,16 @@ static napi_value take_batch(napi_env env, pg_rowbatch_t *b) {
   return ab;
 }
 
-static napi_value append_result(napi_env env, napi_value arr, uint32_t at, js_result_t *res) {
-  napi_value names, oids, rows, v;
+/* The row shape of a result: its id when JS already knows it, else [id, names[], oids[]]
+ * (id 0: not interned, JS must not cache it). */
+static napi_value build_shape(napi_env env, js_pool_t *jp, const js_result_t *res) {
+  napi_value names, oids, v, arr;
+  int is_new = 0;
+  uint32_t id = base_intern(&jp->shapes, buf_begin(&res->fields), buf_size(&res->fields), &is_new);
+  if (id != 0 && !is_new) {
+    NAPI_CALL(env, napi_create_uint32(env, id, &v));
+    return v;
+  }
   NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &names));
   NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &oids));
   reader_t r;
@@ -283,20 +293,27 @@ static napi_value append_result(napi_env env, napi_value arr, uint32_t at, js_re
     }
     NAPI_CALL(env, napi_set_element(env, names, i, s));
   }
-  if (res->command != NULL) {
-    NAPI_CALL(env, napi_create_string_utf8(env, res->command, NAPI_AUTO_LENGTH, &v));
-  } else {
-    NAPI_CALL(env, napi_get_null(env, &v));
-  }
-  NAPI_CALL(env, napi_set_element(env, arr, at, v));
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_create_uint32(env, id, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, names));
+  NAPI_CALL(env, napi_set_element(env, arr, 2, oids));
+  return arr;
+}
+
+/* Appends [shape, batch | null, rowCount] for the rows `res` holds now. */
+static napi_value append_rows(napi_env env, js_pool_t *jp, napi_value arr, uint32_t at,
+                              js_result_t *res) {
+  napi_value shape, rows, v;
   if (res->has_fields) {
-    NAPI_CALL(env, napi_set_element(env, arr, at + 1, names));
-    NAPI_CALL(env, napi_set_element(env, arr, at + 2, oids));
+    shape = build_shape(env, jp, res);
+    if (shape == NULL) {
+      return NULL;
+    }
   } else {
-    NAPI_CALL(env, napi_get_null(env, &v));
-    NAPI_CALL(env, napi_set_element(env, arr, at + 1, v));
-    NAPI_CALL(env, napi_set_element(env, arr, at + 2, v));
+    NAPI_CALL(env, napi_get_null(env, &shape));
   }
+  NAPI_CALL(env, napi_set_element(env, arr, at, shape));
   uint32_t batch_rows = res->batch.nrows;
   if (batch_rows > 0) {
     rows = take_batch(env, &res->batch);
@@ -306,10 +323,23 @@ static napi_value append_result(napi_env env, napi_value arr, uint32_t at, js_re
   } else {
     NAPI_CALL(env, napi_get_null(env, &rows));
   }
-  NAPI_CALL(env, napi_set_element(env, arr, at + 3, rows));
+  NAPI_CALL(env, napi_set_element(env, arr, at + 1, rows));
   NAPI_CALL(env, napi_create_uint32(env, batch_rows, &v));
-  NAPI_CALL(env, napi_set_element(env, arr, at + 4, v));
+  NAPI_CALL(env, napi_set_element(env, arr, at + 2, v));
   return arr;
+}
+
+/* Appends [command, shape, batch | null, rowCount] for one result set at arr[at..]. */
+static napi_value append_result(napi_env env, js_pool_t *jp, napi_value arr, uint32_t at,
+                                js_result_t *res) {
+  napi_value v;
+  if (res->command != NULL) {
+    NAPI_CALL(env, napi_create_string_utf8(env, res->command, NAPI_AUTO_LENGTH, &v));
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &v));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, at, v));
+  return append_rows(env, jp, arr, at + 1, res);
 }
 
 /* Queues an event that belongs to no query (id 0). */
@@ -376,17 +406,17 @@ static napi_value build_notification(napi_env env, const js_query_t *jq) {
   return arr;
 }
 
-static napi_value build_rows_payload(napi_env env, js_query_t *jq) {
+static napi_value build_rows_payload(napi_env env, js_pool_t *jp, js_query_t *jq) {
   js_result_t empty;
   memset(&empty, 0, sizeof(empty));
   napi_value arr;
   NAPI_CALL(env, napi_create_array(env, &arr));
   uint32_t at = 0;
   for (js_result_t *r = jq->first != NULL ? jq->first : &empty; r != NULL; r = r->next) {
-    if (append_result(env, arr, at, r) == NULL) {
+    if (append_result(env, jp, arr, at, r) == NULL) {
       return NULL;
     }
-    at += 5;
+    at += 4;
   }
   return arr;
 }
@@ -431,26 +461,11 @@ static napi_value build_client_error(napi_env env, js_query_t *jq) {
   return arr;
 }
 
-/* [names | null, oids | null, batch, rowCount] for the rows a still-running query has so far. */
-static napi_value build_partial(napi_env env, js_query_t *jq) {
-  js_result_t *r = jq->first;
-  napi_value arr, v, tuple;
-  NAPI_CALL(env, napi_create_array_with_length(env, 5, &tuple));
-  if (append_result(env, tuple, 0, r) == NULL) {
-    return NULL;
-  }
-  /* append_result gave [command, names, oids, batch, n]: drop the command, and the names once
-   * JS has them. */
-  NAPI_CALL(env, napi_create_array_with_length(env, 4, &arr));
-  for (uint32_t k = 1; k < 5; k++) {
-    NAPI_CALL(env, napi_get_element(env, tuple, k, &v));
-    if (k < 3 && r->shape_sent) {
-      NAPI_CALL(env, napi_get_null(env, &v));
-    }
-    NAPI_CALL(env, napi_set_element(env, arr, k - 1, v));
-  }
-  r->shape_sent = 1;
-  return arr;
+/* [shape, batch, rowCount] for the rows a still-running query has so far. */
+static napi_value build_partial(napi_env env, js_pool_t *jp, js_query_t *jq) {
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  return append_rows(env, jp, arr, 0, jq->first);
 }
 
 /* Builds the batch array and frees the outbox entries. NULL with an exception on failure. */
@@ -462,7 +477,7 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
   list_node_t *s;
   while ((s = list_pop_front(&jp->streaming)) != NULL) {
     js_query_t *jq = container_of(s, js_query_t, streaming);
-    napi_value payload = build_partial(env, jq);
+    napi_value payload = build_partial(env, jp, jq);
     if (payload == NULL) {
       return NULL;
     }
@@ -477,7 +492,7 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
     js_query_t *jq = container_of(n, js_query_t, node);
     napi_value payload;
     if (jq->kind == 0) {
-      payload = build_rows_payload(env, jq);
+      payload = build_rows_payload(env, jp, jq);
     } else if (jq->kind == 1 || jq->kind == 3) {
       payload = jq->err != NULL ? build_server_error(env, jq->err) : NULL;
       if (payload == NULL && jq->err == NULL) {
@@ -777,6 +792,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   }
   jp->env = env;
   list_init(&jp->outbox);
+  base_intern_init(&jp->shapes, 4096);
   list_init(&jp->inflight);
   list_init(&jp->streaming);
   uv_loop_t *loop = NULL;
