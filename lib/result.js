@@ -1,20 +1,29 @@
 'use strict'
 // The result of a query: an Array of rows with Bun.SQL's non-enumerable metadata.
 
+// The metadata lives in private fields behind accessors: rows are all that Object.keys,
+// JSON.stringify and for...in see, as with Bun.SQL's non-enumerable properties, and a result
+// costs no property definitions (Object.defineProperty on arrays is slow in V8).
 class SQLResultArray extends Array {
+  #count = null
+  #command = null
+  #lastInsertRowid = null
+  #affectedRows = null
+
   static get [Symbol.species]() {
     return Array
   }
   get [Symbol.toStringTag]() {
     return 'SQLResults'
   }
-}
-
-// The metadata is own and non-enumerable, as in Bun.SQL: rows are all that Object.keys,
-// JSON.stringify and for...in see. Defined once per result, always in the same order, so every
-// result shares one hidden class.
-function hide(obj, key, value) {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true })
+  get count() { return this.#count }
+  set count(v) { this.#count = v }
+  get command() { return this.#command }
+  set command(v) { this.#command = v }
+  get lastInsertRowid() { return this.#lastInsertRowid }
+  set lastInsertRowid(v) { this.#lastInsertRowid = v }
+  get affectedRows() { return this.#affectedRows }
+  set affectedRows(v) { this.#affectedRows = v }
 }
 
 // "SELECT 3", "INSERT 0 5", "UPDATE 2", "CREATE TABLE" -> the number at the end, or -1.
@@ -47,10 +56,9 @@ function finishResult(result, tag) {
   const { command, count } = parseCommandTag(tag)
   const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' ||
     command === 'COPY'
-  hide(result, 'count', count !== null ? count : result.length)
-  hide(result, 'command', command)
-  hide(result, 'lastInsertRowid', null)
-  hide(result, 'affectedRows', dml ? count : null)
+  result.count = count !== null ? count : result.length
+  result.command = command
+  result.affectedRows = dml ? count : null
   return result
 }
 
