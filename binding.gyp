@@ -1,4 +1,8 @@
 {
+  "variables": {
+    # 1 = ASan + UBSan build (scripts/test-asan.js passes -Duvsql_sanitize=1; see docs/SANITIZERS.md).
+    "uvsql_sanitize%": 0
+  },
   "targets": [
     {
       "target_name": "uvsql",
@@ -11,6 +15,7 @@
         "src/auth/auth_scram.c",
         "src/auth/auth_util.c",
         "src/net/net_sock.c",
+        "src/net/net_timer.c",
         "src/pg/pg_conn.c",
         "src/pg/pg_frame.c",
         "src/pg/pg_msg.c",
@@ -19,12 +24,18 @@
         "src/pool/pool.c",
         "src/pool/pool_cancel.c",
         "src/pool/pool_conn.c",
+        "src/pool/pool_fsm.c",
+        "src/pool/pool_timer.c",
         "src/tls/tls.c",
         "src/napi/js_addon.c",
         "src/napi/js_pool.c",
         "src/napi/js_val.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "configurations": {
+        "Release": { "defines": ["NDEBUG"] },
+        "Debug": { "defines": ["UVSQL_DEBUG"] }
+      },
       "cflags!": ["-fno-exceptions"],
       "cflags": [
         "-std=c11",
@@ -44,6 +55,17 @@
             "-lpthread"
           ],
           "ldflags": ["-Wl,--exclude-libs,ALL"]
+        }],
+        ["uvsql_sanitize==1", {
+          "cflags!": ["-O0", "-O2", "-O3"],
+          "cflags": [
+            "-g",
+            "-O1",
+            "-fsanitize=address,undefined",
+            "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=all"
+          ],
+          "ldflags": ["-fsanitize=address,undefined"]
         }]
       ]
     }

@@ -158,6 +158,8 @@ function nativeConfig(options) {
     params: options.startupParams,
     max: options.max,
     connectTimeoutMs: Math.round(options.connectionTimeout * 1000),
+    idleTimeoutMs: Math.round(options.idleTimeout * 1000),
+    maxLifetimeMs: Math.round(options.maxLifetime * 1000),
     // Named statements cached per connection; prepare: false uses unnamed ones only.
     statementCacheSize: options.prepare ? 256 : 0,
     sslMode: options.tlsNative.nativeMode,

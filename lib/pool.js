@@ -14,6 +14,8 @@ const KIND_NOTICE = 3
 const KIND_NOTIFICATION = 4
 const KIND_PASSWORD = 5
 const KIND_PARTIAL_ROWS = 6
+const KIND_DISCONNECTED = 7
+const KIND_CONNECTED = 8
 
 class NativePool {
   constructor(options) {
@@ -87,6 +89,14 @@ class NativePool {
         this.deliverNotice(payload)
         continue
       }
+      if (kind === KIND_CONNECTED) {
+        this.callUser(this.options.onconnect, null)
+        continue
+      }
+      if (kind === KIND_DISCONNECTED) {
+        this.callUser(this.options.onclose, postgresClientError(payload[0], payload[1], null))
+        continue
+      }
       if (kind === KIND_PASSWORD) {
         this.supplyPassword(payload[0], payload[1])
         continue
@@ -131,11 +141,17 @@ class NativePool {
     )
   }
 
-  // The user's onnotice gets { severity, errno (SQLSTATE), message, detail, hint, ... }. A throw
-  // from it must not break the delivery of the other results of this batch.
+  // The user's onnotice gets { severity, errno (SQLSTATE), message, detail, hint, ... }.
   deliverNotice(notice) {
+    this.callUser(this.options.onnotice, notice)
+  }
+
+  // A user callback (onconnect, onclose, onnotice): a throw from it must not break the delivery
+  // of the other results of this batch; it surfaces as an uncaught exception, as in Node.
+  callUser(fn, arg) {
+    if (typeof fn !== 'function') return
     try {
-      this.options.onnotice(notice)
+      fn(arg)
     } catch (err) {
       process.nextTick(() => { throw err })
     }
@@ -145,19 +161,23 @@ class NativePool {
     if (this.resolveClose) this.resolveClose()
   }
 
-  // timeout: undefined = wait for running queries; 0 = close at once.
+  // timeout (seconds): undefined = wait for running and queued queries; 0 = fail them at
+  // once; > 0 = wait at most that long. Every case resolves in bounded time: the deadline
+  // and the connect deadlines are timers in C.
   close(timeout) {
     this.closed = true
     if (this.handle === null) return Promise.resolve()
     if (this.closePromise === null) {
       this.closePromise = new Promise((resolve) => { this.resolveClose = resolve })
     }
-    const done = binding().poolClose(this.handle, timeout === 0)
+    const ms = timeout === undefined || timeout === null ? -1 : Math.max(0, Number(timeout) * 1000)
+    const done = binding().poolClose(this.handle, Number.isFinite(ms) ? ms : -1)
     if (done) this.resolveClose()
     return this.closePromise
   }
 
-  stats() {
+  // The native counters, raw (slot states and pool_stats_t).
+  rawStats() {
     return this.handle === null ? null : binding().poolStats(this.handle)
   }
 }

@@ -19,6 +19,30 @@ function compileTemplate(strings, values) {
   return { text, values }
 }
 
+// sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
+function poolStats(raw, options) {
+  const r = raw || {}
+  const n = (k) => r[k] || 0
+  return {
+    max: options.max,
+    total: n('connecting') + n('pending') + n('ready') + n('busy') + n('closing'),
+    idle: n('ready'),
+    busy: n('busy'),
+    reserved: 0,
+    connecting: n('connecting') + n('pending'),
+    closing: n('closing'),
+    waiting: n('waiting'),
+    connects: n('opened'),
+    connected: n('connected'),
+    connectFailures: n('connectFailures'),
+    retries: n('retries'),
+    closes: { total: n('closed'), idle: n('closedIdle'), lifetime: n('closedLifetime'), byPool: n('closedByPool'), byError: n('closedByError') },
+    staleNotificationsDropped: n('staleEvents'),
+    queries: n('queries'),
+    waitMs: n('waiterMs'),
+  }
+}
+
 function SQL(a, b) {
   if (!new.target) return new SQL(a, b)
   const options = parseOptions(a, b)
@@ -55,8 +79,10 @@ function SQL(a, b) {
   sql.close = (opts = {}) => pool.close(opts && opts.timeout)
   sql.end = sql.close
   sql[Symbol.asyncDispose] = () => pool.close()
-  // Undocumented: the native pool's counters, for tests and diagnostics.
-  Object.defineProperty(sql, '_stats', { value: () => pool.stats(), enumerable: false })
+  // Not in Bun.SQL: what the pool is doing (documented in the README).
+  sql.stats = () => poolStats(pool.rawStats(), options)
+  // Undocumented: the raw native counters, for tests and diagnostics.
+  Object.defineProperty(sql, '_stats', { value: () => pool.rawStats(), enumerable: false })
   return sql
 }
 

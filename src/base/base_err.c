@@ -29,6 +29,8 @@ static const err_entry_t err_table[] = {
   {DB_ETLS, "DB_ETLS", "TLS failure"},
   {DB_ETLSVERIFY, "DB_ETLSVERIFY", "server certificate verification failed"},
   {DB_ETLSUNAVAILABLE, "DB_ETLSUNAVAILABLE", "the server does not support TLS"},
+  {DB_EIDLE, "DB_EIDLE", "connection closed after being idle for idleTimeout"},
+  {DB_ELIFETIME, "DB_ELIFETIME", "connection retired after maxLifetime"},
   {-ECONNREFUSED, "ECONNREFUSED", "connection refused"},
   {-ECONNRESET, "ECONNRESET", "connection reset by peer"},
   {-ECONNABORTED, "ECONNABORTED", "connection aborted"},

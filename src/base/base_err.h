@@ -25,6 +25,8 @@ enum {
   DB_ETLS = -30014,     /* TLS failed: handshake, alert, protocol version, bad record */
   DB_ETLSVERIFY = -30015, /* the server's certificate was refused (chain, expiry, host name) */
   DB_ETLSUNAVAILABLE = -30016, /* TLS is required but the server does not offer it */
+  DB_EIDLE = -30017,     /* closed after idleTimeout */
+  DB_ELIFETIME = -30018, /* retired after maxLifetime */
 };
 
 /* A stable upper-case name such as "ECONNREFUSED" or "DB_EPROTO"; never NULL. */

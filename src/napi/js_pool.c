@@ -17,6 +17,8 @@
  *   kind 3 (notice): id 0, payload = { severity, errno, message, ... } (only with notices on)
  *   kind 4 (notify): id 0, payload = [pid, channel, payload]
  *   kind 5 (password needed): id 0, payload = [slot, gen]; JS answers with poolPassword()
+ *   kind 7 (a connection that had connected closed): id 0, payload = [errorName, message]
+ *   kind 8 (a connection was established): id 0, payload = null
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +86,14 @@ typedef struct js_pool_s {
   int env_gone;        /* the environment is being torn down: no more JS calls */
   int want_notices;    /* JS has an onnotice callback */
   base_intern_t shapes; /* row shapes JS knows by id */
+  napi_threadsafe_function tsfn; /* carries "handshake done" notifications to a later turn */
 } js_pool_t;
+
+/* A "handshake done" notification: which slot, which generation. */
+typedef struct {
+  uint32_t slot;
+  uint32_t gen;
+} js_ready_note_t;
 
 static void js_pool_env_cleanup(void *arg);
 
@@ -372,6 +381,44 @@ static void on_notification(void *ctx, uint32_t pid, slice_t channel, slice_t pa
   }
 }
 
+/* Posted, not applied: the notification runs on a later turn of the loop and is dropped there
+ * unless the slot is still PENDING with the same generation (pool_accept_ready). */
+static void on_connected(void *ctx, uint32_t slot, uint32_t gen) {
+  js_pool_t *jp = ctx;
+  js_ready_note_t *note = malloc(sizeof(*note));
+  if (note == NULL || jp->tsfn == NULL) {
+    free(note);
+    return; /* the slot stays PENDING until it dies; counted as never connected */
+  }
+  note->slot = slot;
+  note->gen = gen;
+  if (napi_call_threadsafe_function(jp->tsfn, note, napi_tsfn_nonblocking) != napi_ok) {
+    free(note);
+  }
+}
+
+static void on_ready_note(napi_env env, napi_value js_cb, void *context, void *data) {
+  js_pool_t *jp = context;
+  js_ready_note_t *note = data;
+  (void)js_cb;
+  if (env != NULL && jp != NULL && jp->pool_live && !jp->env_gone) {
+    pool_callbacks_begin(&jp->pool);
+    if (pool_accept_ready(&jp->pool, note->slot, note->gen)) {
+      push_event(jp, 8); /* onconnect(null) */
+    }
+    pool_callbacks_end(&jp->pool);
+  }
+  free(note);
+}
+
+static void on_disconnected(void *ctx, int code, const char *message) {
+  js_query_t *jq = push_event(ctx, 7);
+  if (jq != NULL) {
+    jq->status = code;
+    jq->message = dup_slice((slice_t){(const uint8_t *)message, message ? strlen(message) : 0});
+  }
+}
+
 static void on_password_needed(void *ctx, uint32_t slot, uint32_t gen) {
   js_query_t *jq = push_event(ctx, 5);
   if (jq != NULL) {
@@ -502,6 +549,8 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
       payload = build_notification(env, jq);
     } else if (jq->kind == 5) {
       payload = build_password_request(env, jq);
+    } else if (jq->kind == 8) {
+      napi_get_null(env, &payload);
     } else {
       payload = build_client_error(env, jq);
     }
@@ -595,6 +644,10 @@ static void js_pool_release(js_pool_t *jp) {
     napi_async_destroy(jp->env, jp->async_ctx);
     jp->async_ctx = NULL;
   }
+  if (jp->tsfn != NULL) {
+    napi_release_threadsafe_function(jp->tsfn, napi_tsfn_release);
+    jp->tsfn = NULL;
+  }
 }
 
 static void on_closed(void *ctx) {
@@ -625,6 +678,8 @@ static const pool_handler_t js_pool_handler = {
   .on_notice = on_notice,
   .on_notification = on_notification,
   .on_password_needed = on_password_needed,
+  .on_connected = on_connected,
+  .on_disconnected = on_disconnected,
 };
 
 /* ---- JS entry points -------------------------------------------------------------------- */
@@ -639,7 +694,7 @@ static void js_pool_finalize(napi_env env, void *data, void *hint) {
     return;
   }
   /* Collected with connections open: close them now; on_closed frees. */
-  if (pool_close(&jp->pool, 1) == 1) {
+  if (pool_close(&jp->pool, 1, 0) == 1) {
     js_pool_release(jp);
     js_pool_free(jp);
   }
@@ -650,8 +705,12 @@ static void js_pool_finalize(napi_env env, void *data, void *hint) {
 static void js_pool_env_cleanup(void *arg) {
   js_pool_t *jp = arg;
   jp->env_gone = 1;
+  if (jp->tsfn != NULL) {
+    napi_release_threadsafe_function(jp->tsfn, napi_tsfn_abort);
+    jp->tsfn = NULL;
+  }
   if (jp->pool_live && !jp->closed) {
-    if (pool_close(&jp->pool, 1) == 1) {
+    if (pool_close(&jp->pool, 1, 0) == 1) {
       jp->closed = 1;
       js_pool_release(jp);
     }
@@ -742,6 +801,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   pool_config_t cfg;
   memset(&cfg, 0, sizeof(cfg));
   double port = 5432, max = 10, pipeline = 100, timeout = 30000, stmts = 256;
+  double idle_ms = 0, lifetime_ms = 0;
   if (js_get_string_prop(env, argv[0], "host", &cfg.host) != napi_ok ||
       js_get_string_prop(env, argv[0], "path", &cfg.path) != napi_ok ||
       js_get_string_prop(env, argv[0], "user", &cfg.user) != napi_ok ||
@@ -752,6 +812,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       js_get_number_prop(env, argv[0], "maxPipeline", 100, &pipeline) != napi_ok ||
       js_get_number_prop(env, argv[0], "connectTimeoutMs", 30000, &timeout) != napi_ok ||
       js_get_number_prop(env, argv[0], "statementCacheSize", 256, &stmts) != napi_ok ||
+      js_get_number_prop(env, argv[0], "idleTimeoutMs", 0, &idle_ms) != napi_ok ||
+      js_get_number_prop(env, argv[0], "maxLifetimeMs", 0, &lifetime_ms) != napi_ok ||
       read_tls(env, argv[0], &cfg) != napi_ok ||
       read_params(env, argv[0], &cfg.params) != napi_ok) {
     pool_config_free(&cfg);
@@ -764,7 +826,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   }
   if (!(port >= 1 && port <= 65535) || !(max >= 1 && max <= 65535) ||
       !(pipeline >= 1 && pipeline <= 1000000) || !(timeout >= 0) ||
-      !(stmts >= 0 && stmts <= 100000)) {
+      !(stmts >= 0 && stmts <= 100000) || !(idle_ms >= 0) || !(lifetime_ms >= 0)) {
     pool_config_free(&cfg);
     js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "port, max or timeout out of range");
     return NULL;
@@ -774,6 +836,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   cfg.max_pipeline = (uint32_t)pipeline;
   cfg.connect_timeout_ms = (uint64_t)timeout;
   cfg.stmt_cache_max = (uint32_t)stmts;
+  cfg.idle_timeout_ms = (uint64_t)idle_ms;
+  cfg.max_lifetime_ms = (uint64_t)lifetime_ms;
   bool notices = false, password_fn = false;
   napi_value nv;
   if (napi_get_named_property(env, argv[0], "notices", &nv) == napi_ok) {
@@ -818,6 +882,9 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       napi_create_string_utf8(env, "uvsql.pool", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, NULL, name, &jp->async_ctx) != napi_ok ||
       napi_create_object(env, &handle) != napi_ok ||
+      napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, jp, on_ready_note,
+                                      &jp->tsfn) != napi_ok ||
+      napi_unref_threadsafe_function(env, jp->tsfn) != napi_ok ||
       napi_wrap(env, handle, jp, js_pool_finalize, NULL, NULL) != napi_ok ||
       napi_add_env_cleanup_hook(env, js_pool_env_cleanup, jp) != napi_ok) {
     js_pool_release(jp);
@@ -973,13 +1040,12 @@ static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
     for (list_node_t *n = jp->inflight.next; n != &jp->inflight; n = n->next) {
       js_query_t *jq = container_of(n, js_query_t, live);
       if (jq->id == id) {
-        jp->pool.in_callback++;
+        pool_callbacks_begin(&jp->pool);
         rc = pool_query_cancel(&jp->pool, jq->pq);
-        jp->pool.in_callback--;
+        pool_callbacks_end(&jp->pool); /* a waiting query failed at once */
         break;
       }
     }
-    on_flush(jp); /* a waiting query failed at once */
   }
   NAPI_CALL(env, napi_get_boolean(env, rc == 0, &result));
   return result;
@@ -1018,7 +1084,9 @@ static napi_value js_pool_password(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* poolClose(handle, now) -> true when already closed (no onClosed call follows). */
+/* poolClose(handle, timeoutMs) -> true when already closed (no onClosed call follows).
+ * timeoutMs < 0: wait for running and queued queries; 0: fail them at once; > 0: wait at most
+ * that long, then fail what is left. */
 static napi_value js_pool_close(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
@@ -1027,16 +1095,15 @@ static napi_value js_pool_close(napi_env env, napi_callback_info info) {
   if (jp == NULL) {
     return NULL;
   }
-  bool now = false;
+  double timeout = -1;
   if (argc >= 2) {
-    napi_get_value_bool(env, argv[1], &now);
+    napi_get_value_double(env, argv[1], &timeout);
   }
   int done = 1;
   if (jp->pool_live && !jp->closed) {
-    jp->pool.in_callback++;
-    done = pool_close(&jp->pool, now ? 1 : 0);
-    jp->pool.in_callback--;
-    on_flush(jp); /* queries failed by an immediate close */
+    pool_callbacks_begin(&jp->pool);
+    done = pool_close(&jp->pool, timeout == 0, timeout > 0 ? (uint64_t)timeout : 0);
+    pool_callbacks_end(&jp->pool); /* delivers the queries an immediate close failed */
     if (done) {
       jp->closed = 1;
       js_pool_release(jp);
@@ -1046,7 +1113,7 @@ static napi_value js_pool_close(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* poolStats(handle) -> { empty, connecting, ready, busy, closing, waiting, live, ... } */
+/* poolStats(handle) -> slot counts by state plus the pool's counters (see pool_stats_t). */
 static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj, v;
@@ -1061,7 +1128,7 @@ static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
   }
   uint32_t counts[SLOT__COUNT];
   pool_count_states(&jp->pool, counts);
-  const char *names[SLOT__COUNT] = {"empty", "connecting", "ready", "busy", "closing"};
+  const char *names[SLOT__COUNT] = {"empty", "connecting", "pending", "ready", "busy", "closing"};
   for (int i = 0; i < SLOT__COUNT; i++) {
     NAPI_CALL(env, napi_create_uint32(env, counts[i], &v));
     NAPI_CALL(env, napi_set_named_property(env, obj, names[i], v));
@@ -1071,10 +1138,20 @@ static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
     const char *name;
     double value;
   } extra[] = {
-    {"waiting", jp->pool.nwaiting},     {"live", jp->pool.live_conns},
-    {"opened", (double)st->opened},     {"closed", (double)st->closed},
+    {"waiting", jp->pool.nwaiting},
+    {"live", jp->pool.live_conns},
+    {"opened", (double)st->opened},
+    {"connected", (double)st->connected},
     {"connectFailures", (double)st->connect_failures},
-    {"staleEvents", (double)st->stale_events}, {"queries", (double)st->queries},
+    {"retries", (double)st->retries},
+    {"closed", (double)st->closed},
+    {"closedIdle", (double)st->closed_idle},
+    {"closedLifetime", (double)st->closed_lifetime},
+    {"closedByPool", (double)st->closed_by_pool},
+    {"closedByError", (double)st->closed_by_error},
+    {"staleEvents", (double)st->stale_events},
+    {"queries", (double)st->queries},
+    {"waiterMs", (double)st->waiter_ms},
     {"badTransitions", (double)st->bad_transitions},
   };
   for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {

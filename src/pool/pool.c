@@ -1,9 +1,5 @@
-/* The pool: slot state machine, dispatch of waiting queries, close.
- *
- * pool_slot_fire() is the only writer of slot->state. Side effects of entering a state live in
- * slot_enter(); the table below lists every legal move, and anything else is refused (an assert
- * in debug builds, a counted no-op in release builds) instead of corrupting the pool.
- */
+/* The pool: queries, dispatch of waiting queries to slots, connection events, close.
+ * State changes go through pool_slot_fire() (pool_fsm.c); deadlines live in pool_timer.c. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,42 +7,7 @@
 
 #include "../base/base_err.h"
 #include "../base/base_mem.h"
-#include "pool_conn.h"
-
-#define BAD SLOT__COUNT
-
-static const uint8_t slot_next[SLOT__COUNT][SLOT_EV__COUNT] = {
-  /*                  OPEN             READY       LEASE      DRAINED     DIED        CLOSE */
-  [SLOT_EMPTY]      = {SLOT_CONNECTING, BAD,        BAD,       BAD,        BAD,        BAD},
-  [SLOT_CONNECTING] = {BAD,             SLOT_READY, BAD,       BAD,        SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_READY]      = {BAD,             BAD,        SLOT_BUSY, BAD,        SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_BUSY]       = {BAD,             BAD,        SLOT_BUSY, SLOT_READY, SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_CLOSING]    = {BAD,             BAD,        BAD,       BAD,        SLOT_EMPTY, BAD},
-};
-
-static void pool_dispatch(pool_t *p);
-
-static int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
-  pool_slot_t *s = &p->slots[index];
-  uint8_t next = slot_next[s->state][ev];
-  if (next == BAD) {
-    p->stats.bad_transitions++;
-    assert(!"illegal pool slot transition");
-    return DB_ESTATE;
-  }
-  if (ev == SLOT_EV_DIED) {
-    /* Every lease, timer and notification that names the old generation is now stale. */
-    s->gen++;
-    s->inflight = 0;
-    s->conn = NULL;
-  }
-  s->state = (pool_slot_state_t)next;
-  /* An idle connection must not keep the process alive; one with work (or connecting) must. */
-  if (s->conn != NULL) {
-    net_sock_set_ref(&s->conn->sock, next != SLOT_READY);
-  }
-  return 0;
-}
+#include "pool_int.h"
 
 /* ---- configuration and queries ---------------------------------------------------------- */
 
@@ -78,6 +39,7 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
   if (p->cfg.max_pipeline == 0) {
     p->cfg.max_pipeline = 1;
   }
+  p->rng = (uint64_t)(uintptr_t)p ^ net_now(loop) ^ 0x9e3779b97f4a7c15ull;
   p->handler = h;
   p->ctx = ctx;
   list_init(&p->waiting);
@@ -107,6 +69,7 @@ void pool_destroy(pool_t *p) {
   free(p->slots);
   p->slots = NULL;
   tls_ctx_free(p->tls_ctx);
+  /* The timer handle was closed before on_closed (or never started). */
   p->tls_ctx = NULL;
   pool_config_free(&p->cfg);
 }
@@ -176,6 +139,7 @@ static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
   q->sent = 1;
   q->slot = index;
   q->gen = s->gen;
+  p->stats.waiter_ms += net_now(p->loop) - q->queued_ms;
   pool_slot_fire(p, index, SLOT_EV_LEASE);
   return 0;
 }
@@ -186,10 +150,10 @@ static uint32_t pick_slot(const pool_t *p) {
   uint32_t best = UINT32_MAX;
   for (uint32_t i = 0; i < p->cfg.max; i++) {
     const pool_slot_t *s = &p->slots[i];
-    if (s->state == SLOT_READY) {
+    if (s->state == SLOT_READY && !s->expired) {
       return i;
     }
-    if (s->state == SLOT_BUSY && s->inflight < p->cfg.max_pipeline &&
+    if (s->state == SLOT_BUSY && !s->expired && s->inflight < p->cfg.max_pipeline &&
         (best == UINT32_MAX || s->inflight < p->slots[best].inflight)) {
       best = i;
     }
@@ -207,8 +171,16 @@ static void fail_waiting(pool_t *p, int code, const char *message, const pg_erro
   }
 }
 
-static void pool_dispatch(pool_t *p) {
-  uint32_t touched_first = UINT32_MAX;
+/* Connections that are being opened (and will take waiting queries once accepted). */
+static uint32_t count_opening(const pool_t *p) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    n += p->slots[i].state == SLOT_CONNECTING || p->slots[i].state == SLOT_PENDING;
+  }
+  return n;
+}
+
+void pool__dispatch(pool_t *p) {
   while (!list_empty(&p->waiting)) {
     uint32_t index = pick_slot(p);
     if (index == UINT32_MAX) {
@@ -228,17 +200,16 @@ static void pool_dispatch(pool_t *p) {
       pool_query_free(q);
       continue;
     }
-    if (touched_first == UINT32_MAX) {
-      touched_first = index;
-    }
     pool__conn_flush(p->slots[index].conn);
   }
-  /* Still waiting: open more connections, one per waiting query, up to max. */
-  uint32_t connecting = 0;
-  for (uint32_t i = 0; i < p->cfg.max; i++) {
-    connecting += p->slots[i].state == SLOT_CONNECTING;
+  /* Still waiting: open more connections, one per waiting query, up to max; lazily, so a
+   * burst that one connection serves does not open them all. After a failed dial, only once
+   * the backoff has passed (the timer dispatches again then). */
+  if (p->nwaiting == 0 || p->retry_at_ms != 0) {
+    return;
   }
-  for (uint32_t i = 0; i < p->cfg.max && connecting < p->nwaiting && !p->closing; i++) {
+  uint32_t opening = count_opening(p);
+  for (uint32_t i = 0; i < p->cfg.max && opening < p->nwaiting; i++) {
     if (p->slots[i].state != SLOT_EMPTY) {
       continue;
     }
@@ -249,7 +220,7 @@ static void pool_dispatch(pool_t *p) {
       break;
     }
     p->stats.opened++;
-    connecting++;
+    opening++;
   }
 }
 
@@ -258,9 +229,11 @@ int pool_query_submit(pool_t *p, pool_query_t *q) {
     return DB_ECLOSED;
   }
   p->stats.queries++;
+  q->queued_ms = net_now(p->loop);
   list_push_back(&p->waiting, &q->node);
   p->nwaiting++;
-  pool_dispatch(p);
+  pool__dispatch(p);
+  pool__schedule(p);
   return 0;
 }
 
@@ -312,19 +285,72 @@ int pool__conn_current(const pool_conn_t *c) {
   return s->gen == c->gen && s->conn == c;
 }
 
-void pool__on_conn_ready(pool_conn_t *c) {
+void pool__retire(pool_t *p, uint32_t index, int reason) {
+  pool_conn_t *c = p->slots[index].conn;
+  if (pool_slot_fire(p, index, SLOT_EV_CLOSE) < 0) {
+    return;
+  }
+  c->retire_reason = reason;
+  pool__conn_retire(c);
+}
+
+void pool__on_conn_handshake(pool_conn_t *c) {
   pool_t *p = c->pool;
   if (!pool__conn_current(c)) {
     p->stats.stale_events++;
     return;
   }
-  pool_slot_fire(p, c->slot, SLOT_EV_READY);
-  if (p->closing && list_empty(&p->waiting)) {
-    pool_slot_fire(p, c->slot, SLOT_EV_CLOSE);
-    pool__conn_retire(c);
-    return;
+  if (pool_slot_fire(p, c->slot, SLOT_EV_HANDSHAKE) == 0) {
+    /* Not READY yet: the owner confirms from a later loop turn (pool_accept_ready). */
+    p->handler->on_connected(p->ctx, c->slot, c->gen);
   }
-  pool_dispatch(p);
+}
+
+int pool_accept_ready(pool_t *p, uint32_t slot, uint32_t gen) {
+  pool_slot_t *s = slot < p->cfg.max ? &p->slots[slot] : NULL;
+  if (s == NULL || s->gen != gen || s->state != SLOT_PENDING || s->conn == NULL) {
+    /* The connection died (or was replaced) after its handshake: a ghost. Drop it. */
+    p->stats.stale_events++;
+    return 0;
+  }
+  p->in_callback++;
+  pool_slot_fire(p, slot, SLOT_EV_ACCEPT);
+  s->conn->had_connected = 1;
+  p->stats.connected++;
+  pool__reset_retry(p);
+  if (p->closing && list_empty(&p->waiting)) {
+    pool__retire(p, slot, DB_ECLOSED);
+  }
+  pool__end_callback(p);
+  return 1;
+}
+
+/* Whether a failed dial is worth trying again: not when the server refused the connection or
+ * the credentials, the TLS checks failed, or the configuration is wrong. */
+static int dial_retryable(int code, const pg_error_t *err) {
+  switch (code) {
+    case DB_ESERVER:
+      if (err != NULL && err->code.n == 5) {
+        const char *sqlstate = (const char *)err->code.p;
+        /* starting up / shutting down, too many connections, admin shutdown, connection
+         * exceptions: transient. Anything else (28xxx auth, 3D000 no database): not. */
+        return memcmp(sqlstate, "57P03", 5) == 0 || memcmp(sqlstate, "53300", 5) == 0 ||
+               memcmp(sqlstate, "57P01", 5) == 0 || memcmp(sqlstate, "57P02", 5) == 0 ||
+               memcmp(sqlstate, "08", 2) == 0;
+      }
+      return 0;
+    case DB_ECLOSED:
+    case -ECONNRESET:
+    case -EPIPE:
+    case -ECONNABORTED:
+    case -ETIMEDOUT:
+    case -EHOSTUNREACH:
+    case -ENETUNREACH:
+    case -4095: /* EOF */
+      return 1;
+    default:
+      return 0;
+  }
 }
 
 void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_error_t *err) {
@@ -336,18 +362,26 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_
   pool_slot_state_t was = p->slots[c->slot].state;
   pool_slot_fire(p, c->slot, SLOT_EV_DIED);
   snprintf(p->last_error, sizeof(p->last_error), "%s", message);
-  if (was == SLOT_CONNECTING) {
-    p->stats.connect_failures++;
-    /* No retry yet (the pool issue adds backoff): if nothing else can serve the waiting
-     * queries, they fail with the reason this connection could not be made. */
-    int alive = 0;
-    for (uint32_t i = 0; i < p->cfg.max; i++) {
-      alive |= p->slots[i].state != SLOT_EMPTY;
-    }
-    if (!alive) {
-      fail_waiting(p, code, message, err);
+  p->last_error_code = code;
+  if (was != SLOT_CONNECTING && was != SLOT_PENDING) {
+    return;
+  }
+  p->stats.connect_failures++;
+  /* A dial failed. Other connections (open or opening) will serve the waiting queries; if
+   * none is left, retry after a backoff when the failure is transient, else fail them now. */
+  if (p->nwaiting == 0 || count_opening(p) > 0) {
+    return;
+  }
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    if (p->slots[i].state == SLOT_READY || p->slots[i].state == SLOT_BUSY) {
+      return;
     }
   }
+  if (dial_retryable(code, err) && pool__plan_retry(p, code)) {
+    return;
+  }
+  pool__reset_retry(p);
+  fail_waiting(p, code, message, err);
 }
 
 void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err) {
@@ -368,13 +402,23 @@ void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_e
   }
   if (s->inflight == 0) {
     pool_slot_fire(p, c->slot, SLOT_EV_DRAINED);
-    if (p->closing && list_empty(&p->waiting)) {
-      pool_slot_fire(p, c->slot, SLOT_EV_CLOSE);
-      pool__conn_retire(c);
+    /* Retire only now that nothing runs on it: lifetime expiry never kills a query. */
+    if (s->expired) {
+      pool__retire(p, c->slot, DB_ELIFETIME);
+    } else if (p->closing && list_empty(&p->waiting)) {
+      pool__retire(p, c->slot, DB_ECLOSED);
       return;
     }
   }
-  pool_dispatch(p);
+  pool__dispatch(p);
+}
+
+void pool_callbacks_begin(pool_t *p) {
+  p->in_callback++;
+}
+
+void pool_callbacks_end(pool_t *p) {
+  pool__end_callback(p);
 }
 
 void pool__on_conn_freed(pool_t *p) {
@@ -387,44 +431,66 @@ void pool__end_callback(pool_t *p) {
   if (--p->in_callback == 0) {
     /* Waiting queries may have lost their last connection attempt. */
     if (!list_empty(&p->waiting)) {
-      pool_dispatch(p);
+      pool__dispatch(p);
     }
     p->handler->flush(p->ctx);
+    pool__schedule(p);
     pool__check_closed(p);
   }
 }
 
 /* ---- close ------------------------------------------------------------------------------ */
 
+static void on_timer_closed(net_timer_t *t) {
+  pool_t *p = t->data;
+  p->timer_closed = 1;
+  pool__check_closed(p);
+}
+
 void pool__check_closed(pool_t *p) {
   if (!p->closing || p->close_reported || p->live_conns > 0 || p->live_cancels > 0 ||
       p->in_callback > 0) {
     return;
   }
+  if (p->timer.live) {
+    net_timer_close(&p->timer, on_timer_closed); /* on_closed once the handle is gone */
+    return;
+  }
+  if (p->timer.cb != NULL && !p->timer_closed) {
+    return; /* still closing */
+  }
   p->close_reported = 1;
   p->handler->on_closed(p->ctx);
 }
 
-int pool_close(pool_t *p, int now) {
+int pool_close(pool_t *p, int now, uint64_t timeout_ms) {
   p->closing = 1;
   if (now) {
     fail_waiting(p, DB_ECLOSED, "the pool was closed", NULL);
+    p->close_deadline_ms = 0;
+  } else if (timeout_ms > 0 && p->close_deadline_ms == 0) {
+    p->close_deadline_ms = net_now(p->loop) + timeout_ms;
+  }
+  if (list_empty(&p->waiting)) {
+    pool__reset_retry(p);
   }
   for (uint32_t i = 0; i < p->cfg.max; i++) {
     pool_slot_t *s = &p->slots[i];
     int idle = s->state == SLOT_READY;
-    int connecting_unneeded = s->state == SLOT_CONNECTING && list_empty(&p->waiting);
+    int opening_unneeded =
+        (s->state == SLOT_CONNECTING || s->state == SLOT_PENDING) && list_empty(&p->waiting);
     int busy_now = now && s->state == SLOT_BUSY;
-    if (idle || connecting_unneeded || busy_now) {
-      pool_conn_t *c = s->conn;
-      pool_slot_fire(p, i, SLOT_EV_CLOSE);
-      pool__conn_retire(c);
+    if (idle || opening_unneeded || busy_now) {
+      pool__retire(p, i, DB_ECLOSED);
     }
   }
-  if (p->live_conns == 0 && p->live_cancels == 0 && !p->close_reported) {
+  if (p->live_conns == 0 && p->live_cancels == 0 && !p->close_reported && !p->timer.live &&
+      p->timer.cb == NULL) {
     p->close_reported = 1;
-    return 1; /* nothing to wait for: no callback follows */
+    return 1; /* nothing was ever opened: no callback follows */
   }
+  pool__schedule(p);
+  pool__check_closed(p);
   return 0;
 }
 

@@ -2,8 +2,15 @@
  *
  * Driver-agnostic above the socket: a connection is an engine (pg_conn_t) fed by a socket
  * (net_sock_t). A slot's state is one enum value moved only by pool_slot_fire() through a
- * transition table; every connection carries the slot generation it was opened for, and events
- * from a connection whose generation is stale change nothing.
+ * transition table (pool_fsm.c); every connection carries the slot generation it was opened
+ * for, and events from a connection whose generation is stale change nothing.
+ *
+ * A finished handshake moves the slot to PENDING and the owner is told (on_connected); the
+ * owner answers with pool_accept_ready() from a later turn of the loop (through a threadsafe
+ * function in the Node-API layer). Only a slot still PENDING with the same generation becomes
+ * READY: a close that came first (same read, same tick) already moved it to EMPTY and bumped
+ * the generation, so the late notification is dropped and counted. This is the structural
+ * fix for Bun's ghost-ready-connection bug (PR 30950).
  *
  * Query events are forwarded to the owner (the Node-API layer) synchronously; the owner batches
  * them and hands them to JS when pool_handler_t.flush is called at the end of each I/O callback.
@@ -16,25 +23,28 @@
 #include <uv.h>
 
 #include "../base/base_list.h"
+#include "../net/net_timer.h"
 #include "../pg/pg.h"
 #include "../tls/tls.h"
 
 typedef enum {
   SLOT_EMPTY,      /* no connection */
   SLOT_CONNECTING, /* socket and handshake in progress */
+  SLOT_PENDING,    /* handshake done; the ready notification is in flight */
   SLOT_READY,      /* idle, open for queries */
   SLOT_BUSY,       /* queries in flight (pipelined) */
-  SLOT_CLOSING,    /* Terminate sent or socket closing; gives no more work */
+  SLOT_CLOSING,    /* retired: Terminate sent or socket closing; gives no more work */
   SLOT__COUNT
 } pool_slot_state_t;
 
 typedef enum {
-  SLOT_EV_OPEN,    /* start a connection */
-  SLOT_EV_READY,   /* handshake finished */
-  SLOT_EV_LEASE,   /* a query was sent on it */
-  SLOT_EV_DRAINED, /* its last query finished */
-  SLOT_EV_DIED,    /* the connection failed or closed */
-  SLOT_EV_CLOSE,   /* the pool retires it */
+  SLOT_EV_OPEN,      /* start a connection */
+  SLOT_EV_HANDSHAKE, /* the server said ReadyForQuery for the first time */
+  SLOT_EV_ACCEPT,    /* the ready notification arrived and still matched */
+  SLOT_EV_LEASE,     /* a query was sent on it */
+  SLOT_EV_DRAINED,   /* its last query finished */
+  SLOT_EV_DIED,      /* the connection failed or closed */
+  SLOT_EV_CLOSE,     /* the pool retires it */
   SLOT_EV__COUNT
 } pool_slot_event_t;
 
@@ -53,6 +63,7 @@ typedef struct pool_query_s {
   int sent;          /* on a connection: `slot` and `gen` say which */
   uint32_t slot;
   uint32_t gen;
+  uint64_t queued_ms; /* when it was submitted (waiter time) */
   uint8_t *storage;  /* owned */
   void *data;        /* owner's pointer */
 } pool_query_t;
@@ -66,6 +77,11 @@ typedef struct {
    * and, when the server said why, `err`. The pool frees q after this returns. */
   void (*on_query_done)(void *ctx, pool_query_t *q, int status, const char *message,
                         const pg_error_t *err);
+  /* A handshake finished: answer with pool_accept_ready(slot, gen) from a later loop turn. */
+  void (*on_connected)(void *ctx, uint32_t slot, uint32_t gen);
+  /* A connection that had been accepted is gone: `code` says why (DB_ECLOSED, DB_EIDLE,
+   * DB_ELIFETIME, a socket error...). Once per accepted connection. */
+  void (*on_disconnected)(void *ctx, int code, const char *message);
   /* pool_close() finished: every connection is gone. */
   void (*on_closed)(void *ctx);
   /* End of one I/O callback: deliver what was batched. */
@@ -88,14 +104,25 @@ typedef struct {
   uint32_t max;     /* slots */
   uint32_t max_pipeline; /* queries in flight on one connection */
   uint32_t stmt_cache_max; /* prepared statements per connection; 0 = prepare: false */
-  uint64_t connect_timeout_ms;
+  uint64_t connect_timeout_ms; /* each attempt's deadline, and how long failed dials retry */
+  uint64_t idle_timeout_ms;    /* 0 = never: close a connection idle this long */
+  uint64_t max_lifetime_ms;    /* 0 = never: retire a connection this old once it is idle */
   pg_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
   int password_fn;         /* the password comes from a (JS) function, once per connection */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
 } pool_config_t;
 
 typedef struct {
-  uint64_t opened, closed, connect_failures, stale_events, queries, bad_transitions;
+  uint64_t opened;           /* connection attempts started */
+  uint64_t connected;        /* connections accepted as READY */
+  uint64_t connect_failures; /* attempts that died before READY */
+  uint64_t closed;           /* connection objects freed */
+  uint64_t closed_idle, closed_lifetime, closed_by_pool, closed_by_error;
+  uint64_t retries;          /* dials scheduled after a failure (backoff) */
+  uint64_t stale_events;     /* notifications/answers for a generation that moved on */
+  uint64_t queries;
+  uint64_t waiter_ms;        /* total time queries spent waiting for a connection */
+  uint64_t bad_transitions;  /* refused state changes: must stay 0 */
 } pool_stats_t;
 
 typedef struct {
@@ -103,6 +130,9 @@ typedef struct {
   uint32_t gen;        /* bumped whenever the slot's connection dies or is replaced */
   uint32_t inflight;   /* queries sent on the current connection and not yet done */
   pool_conn_t *conn;   /* the current connection (NULL when EMPTY) */
+  uint64_t born_ms;    /* when the current connection was accepted */
+  uint64_t idle_since_ms; /* when it last became READY */
+  int expired;         /* max lifetime reached: retire once drained */
 } pool_slot_t;
 
 struct pool_s {
@@ -120,7 +150,15 @@ struct pool_s {
   void *ctx;
   pool_stats_t stats;
   char last_error[256];       /* why the last connection attempt failed */
+  int last_error_code;
   tls_ctx_t *tls_ctx;         /* owned; NULL without TLS */
+  net_timer_t timer;          /* housekeeping: retries, idle, lifetime, close deadline */
+  int timer_closed;           /* the timer handle finished closing */
+  uint32_t retry_attempt;     /* failed dials in a row */
+  uint64_t retry_at_ms;       /* 0, or when the next dial may start */
+  uint64_t retry_until_ms;    /* 0, or when failed dials stop being retried */
+  uint64_t close_deadline_ms; /* 0, or when a graceful close turns into an immediate one */
+  uint64_t rng;               /* jitter */
 };
 
 /* Frees every string of cfg (wiping the password) and zeroes it. */
@@ -130,7 +168,7 @@ void pool_config_free(pool_config_t *cfg);
  * certificate or key); on failure cfg is freed. */
 int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler_t *h, void *ctx,
               char *errmsg, size_t errlen);
-/* Frees what is left. Only after on_closed (or if no connection was ever opened). */
+/* Frees what is left. Only after on_closed (or if pool_close returned 1). */
 void pool_destroy(pool_t *p);
 
 /* Builds a query record with copies of text and values. NULL on ENOMEM. */
@@ -148,17 +186,27 @@ int pool_query_submit(pool_t *p, pool_query_t *q);
  * is no longer in the pool's hands. */
 int pool_query_cancel(pool_t *p, pool_query_t *q);
 
+/* The answer to on_connected: the slot becomes READY if it is still PENDING with generation
+ * `gen` (returns 1), else the notification is stale and dropped (returns 0). */
+int pool_accept_ready(pool_t *p, uint32_t slot, uint32_t gen);
+
 /* The password for connection slot/gen (from on_password_needed), or `error` (the function
  * failed). A stale slot/gen is ignored. */
 void pool_password_supplied(pool_t *p, uint32_t slot, uint32_t gen, const char *password,
                             const char *error);
 
-/* Stops taking queries and closes every connection once its queries finished (graceful) or at
- * once (`now`). on_closed follows exactly once. */
-/* Returns 1 when nothing was open (no on_closed follows), else 0. */
-int pool_close(pool_t *p, int now);
+/* Stops taking queries. Waiting and running queries finish first (graceful), unless `now`:
+ * then they fail at once. With timeout_ms > 0 a graceful close becomes immediate after that
+ * long. Returns 1 when nothing was open (no on_closed follows), else 0; on_closed follows
+ * exactly once. Bounded: a closing pool holds no timer but the deadline and no retry. */
+int pool_close(pool_t *p, int now, uint64_t timeout_ms);
 
-/* For tests: counts per slot state. */
+/* Brackets owner calls (close, cancel) that may produce callbacks: on the way out, batched
+ * results are flushed and deadlines rescheduled, as at the end of an I/O callback. */
+void pool_callbacks_begin(pool_t *p);
+void pool_callbacks_end(pool_t *p);
+
+/* For stats: counts per slot state. */
 void pool_count_states(const pool_t *p, uint32_t counts[SLOT__COUNT]);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "../base/base_err.h"
-#include "pool_conn.h"
+#include "pool_int.h"
 
 typedef struct {
   pool_t *pool;

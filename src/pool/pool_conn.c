@@ -3,7 +3,7 @@
  * Every event from the socket or the engine first asks pool__conn_current(): once the slot's
  * generation moved on (the connection died or was retired), the connection only drains its
  * queries' completions and closes; it can no longer change the slot. */
-#include "pool_conn.h"
+#include "pool_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@
 static void on_pg_ready(void *ctx) {
   pool_conn_t *c = ctx;
   net_sock_clear_deadline(&c->sock);
-  pool__on_conn_ready(c);
+  pool__on_conn_handshake(c);
 }
 
 static void on_pg_fields(void *ctx, void *query, const pg_field_t *f, uint16_t n) {
@@ -221,6 +221,17 @@ static void on_sock_closed(net_sock_t *s) {
                c->close_msg[0] != '\0' ? c->close_msg : "connection closed");
   if (pool__conn_current(c)) {
     pool__on_conn_died(c, DB_ECLOSED, "connection closed", NULL);
+  }
+  if (c->had_connected) {
+    /* onclose: why this connection ended, once, for connections that had connected. */
+    int reason = c->retire_reason != 0 ? c->retire_reason : c->pg.err != 0 ? c->pg.err : DB_ECLOSED;
+    if (reason == DB_ECLOSED && c->retire_reason == DB_ECLOSED) {
+      p->stats.closed_by_pool++;
+    } else if (reason != DB_EIDLE && reason != DB_ELIFETIME) {
+      p->stats.closed_by_error++;
+    }
+    p->handler->on_disconnected(p->ctx, reason, c->retire_reason != 0 ? base_err_message(reason)
+                                                                     : pg_conn_error_message(&c->pg));
   }
   pg_conn_destroy(&c->pg);
   tls_conn_free(c->tls);

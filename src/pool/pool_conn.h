@@ -16,6 +16,8 @@ struct pool_conn_s {
   buf_t plain;        /* owned: scratch for decrypted bytes */
   buf_t cipher;       /* owned: scratch for encrypted bytes */
   int awaiting_password; /* created, socket not opened until the password function answers */
+  int had_connected;  /* was accepted as READY: its end is reported (onclose) */
+  int retire_reason;  /* why the pool retired it (DB_ECLOSED, DB_EIDLE, DB_ELIFETIME), or 0 */
   int close_code;     /* why the socket was closed without an engine failure, or 0 */
   char close_msg[160];
   net_sock_t sock;    /* owned; this struct is freed in the socket's on_closed */
@@ -34,7 +36,7 @@ void pool__conn_retire(pool_conn_t *c);
 
 /* Pool callbacks used by the connection (pool.c). */
 int pool__conn_current(const pool_conn_t *c);
-void pool__on_conn_ready(pool_conn_t *c);
+void pool__on_conn_handshake(pool_conn_t *c);
 void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_error_t *err);
 void pool__on_conn_freed(pool_t *p);
 void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err);
