@@ -16,6 +16,7 @@ const KIND_PASSWORD = 5
 const KIND_PARTIAL_ROWS = 6
 const KIND_DISCONNECTED = 7
 const KIND_CONNECTED = 8
+const KIND_RESERVED = 9
 
 class NativePool {
   constructor(options) {
@@ -56,7 +57,8 @@ class NativePool {
 
   // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err). Returns the
   // query's id (for cancel), or 0 when it failed at once.
-  send(text, params, types, simple, raw, sink) {
+  // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
+  send(text, params, types, simple, raw, sink, lease) {
     if (this.closed) {
       sink.onError(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
       return 0
@@ -66,13 +68,39 @@ class NativePool {
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
     try {
-      binding().poolQuery(this.ensureHandle(), id, text, params, types, simple, raw)
+      if (lease === undefined) {
+        binding().poolQuery(this.ensureHandle(), id, text, params, types, simple, raw)
+      } else {
+        binding().poolQuery(this.ensureHandle(), id, text, params, types, simple, raw, lease.slot, lease.seq)
+      }
     } catch (err) {
       this.waiting.delete(id)
       sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
       return 0
     }
     return id
+  }
+
+  // An exclusive lease on one connection: { slot, seq }. FIFO with the queries.
+  reserve() {
+    if (this.closed) {
+      return Promise.reject(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
+    }
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++
+      this.waiting.set(id, { onReserved: resolve, onError: reject, onRows: () => {} })
+      try {
+        binding().poolReserve(this.ensureHandle(), id)
+      } catch (err) {
+        this.waiting.delete(id)
+        reject(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
+      }
+    })
+  }
+
+  // Gives a lease back (a second release, or one after the connection died, does nothing).
+  release(lease) {
+    if (this.handle !== null) binding().poolRelease(this.handle, lease.slot, lease.seq)
   }
 
   // A waiting query fails at once; a running one gets a CancelRequest.
@@ -112,7 +140,9 @@ class NativePool {
         continue
       }
       this.waiting.delete(batch[i])
-      if (kind === KIND_ROWS) {
+      if (kind === KIND_RESERVED) {
+        sink.onReserved({ slot: payload[0], seq: payload[1] })
+      } else if (kind === KIND_ROWS) {
         sink.onRows(payload)
       } else if (kind === KIND_SERVER_ERROR) {
         sink.onError(postgresServerError(payload))

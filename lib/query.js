@@ -37,6 +37,7 @@ class Query extends Promise {
   #types
   #error
   #unsafeText
+  #lease
   #resolve
   #reject
   #mode = 'objects'
@@ -48,7 +49,8 @@ class Query extends Promise {
 
   // error: a binding error found while building the query; it rejects when the query runs.
   // unsafeText: sql.unsafe() text, sent with the simple protocol when it has no parameters.
-  constructor(pool, text, params, types, error, unsafeText = false) {
+  // lease: run on that reserved connection only (transactions, reserve()).
+  constructor(pool, text, params, types, error, unsafeText = false, lease = undefined) {
     let resolve, reject
     super((res, rej) => {
       resolve = res
@@ -60,6 +62,7 @@ class Query extends Promise {
     this.#types = types
     this.#error = error
     this.#unsafeText = unsafeText
+    this.#lease = lease
     this.#resolve = resolve
     this.#reject = reject
   }
@@ -120,7 +123,7 @@ class Query extends Promise {
         if (this.#cancelled && err.errno === '57014') err.code = 'ERR_POSTGRES_QUERY_CANCELLED'
         this.#reject(err)
       },
-    })
+    }, this.#lease)
   }
 
   then(onFulfilled, onRejected) {

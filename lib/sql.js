@@ -43,20 +43,18 @@ function poolStats(raw, options) {
   }
 }
 
-function SQL(a, b) {
-  if (!new.target) return new SQL(a, b)
-  const options = parseOptions(a, b)
-  const pool = new NativePool(options)
-
+// A tagged-template function with unsafe(), running on the whole pool or, with a lease, on
+// one reserved connection only (a transaction or reserve()).
+function makeScopedSql(pool, lease) {
   function makeQuery(text, values, unsafe = false) {
     let encoded
     try {
       encoded = encodeParams(values)
     } catch (err) {
       // Surfaces when the query is awaited, like a server error; nothing is sent.
-      return new Query(pool, text, null, null, err)
+      return new Query(pool, text, null, null, err, false, lease)
     }
-    return new Query(pool, text, encoded.params, encoded.types, null, unsafe)
+    return new Query(pool, text, encoded.params, encoded.types, null, unsafe, lease)
   }
 
   function sql(strings, ...values) {
@@ -69,13 +67,25 @@ function SQL(a, b) {
     return makeQuery(text, values)
   }
 
-  Object.setPrototypeOf(sql, SQL.prototype)
-  Object.defineProperty(sql, 'options', { value: options, enumerable: false })
-
   sql.unsafe = (text, values = []) => {
     if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
     return makeQuery(text, Array.isArray(values) ? values : [], true)
   }
+  return sql
+}
+
+function SQL(a, b) {
+  if (!new.target) return new SQL(a, b)
+  const options = parseOptions(a, b)
+  const pool = new NativePool(options)
+  const sql = makeScopedSql(pool, undefined)
+
+  Object.setPrototypeOf(sql, SQL.prototype)
+  Object.defineProperty(sql, 'options', { value: options, enumerable: false })
+
+  sql.begin = (mode, fn) => runTransaction(pool, mode, fn)
+  sql.transaction = sql.begin
+  sql.reserve = () => reserveConnection(pool)
   sql.close = (opts = {}) => pool.close(opts && opts.timeout)
   sql.end = sql.close
   sql[Symbol.asyncDispose] = () => pool.close()
@@ -87,5 +97,91 @@ function SQL(a, b) {
 }
 
 Object.setPrototypeOf(SQL.prototype, Function.prototype)
+
+// ---- transactions and reserved connections ------------------------------------------------
+
+// BEGIN options as Bun.SQL takes them ("read write", "isolation level serializable", ...):
+// keywords only, never values, so nothing can be smuggled into the statement.
+function beginStatement(mode) {
+  if (mode === undefined || mode === null || mode === '') return 'BEGIN'
+  if (typeof mode !== 'string' || !/^[a-zA-Z ,]+$/.test(mode)) {
+    const err = new PostgresError(`invalid transaction options: ${JSON.stringify(mode)}`, { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+    throw err
+  }
+  return 'BEGIN ' + mode
+}
+
+function savepointName(name, counter) {
+  if (name === undefined) return 's' + counter
+  if (typeof name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
+    throw new PostgresError(`invalid savepoint name: ${JSON.stringify(name)}`, { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+  }
+  return name
+}
+
+// Runs fn(tx) inside BEGIN ... COMMIT on one reserved connection; ROLLBACK when it throws. An
+// array returned by fn (of queries) is awaited as a whole: its queries were pipelined.
+async function runTransaction(pool, mode, fn) {
+  if (typeof mode === 'function') {
+    fn = mode
+    mode = undefined
+  }
+  if (typeof fn !== 'function') throw new TypeError('begin() expects a callback')
+  const begin = beginStatement(mode)
+  const lease = await pool.reserve()
+  const tx = makeScopedSql(pool, lease)
+  let savepoints = 0
+  tx.savepoint = async (name, inner) => {
+    if (typeof name === 'function') {
+      inner = name
+      name = undefined
+    }
+    const sp = savepointName(name, ++savepoints)
+    await tx.unsafe('SAVEPOINT ' + sp)
+    try {
+      let result = await inner(tx)
+      if (Array.isArray(result)) result = await Promise.all(result)
+      await tx.unsafe('RELEASE SAVEPOINT ' + sp)
+      return result
+    } catch (err) {
+      await tx.unsafe('ROLLBACK TO SAVEPOINT ' + sp)
+      throw err
+    }
+  }
+  try {
+    await tx.unsafe(begin)
+    let result
+    try {
+      result = await fn(tx)
+      if (Array.isArray(result)) result = await Promise.all(result)
+    } catch (err) {
+      // The connection may be gone: then the server already rolled back.
+      await tx.unsafe('ROLLBACK').catch(() => {})
+      throw err
+    }
+    await tx.unsafe('COMMIT')
+    return result
+  } finally {
+    pool.release(lease)
+  }
+}
+
+// A tagged-template function on one connection of the pool, until release().
+async function reserveConnection(pool) {
+  const lease = await pool.reserve()
+  const reserved = makeScopedSql(pool, lease)
+  let released = false
+  reserved.release = () => {
+    if (!released) {
+      released = true
+      pool.release(lease)
+    }
+  }
+  reserved[Symbol.dispose] = reserved.release
+  reserved.begin = (mode, fn) => {
+    throw new PostgresError('begin() on a reserved connection is not supported yet; use BEGIN/COMMIT through it', { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+  }
+  return reserved
+}
 
 module.exports = { SQL }

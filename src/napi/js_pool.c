@@ -19,6 +19,7 @@
  *   kind 5 (password needed): id 0, payload = [slot, gen]; JS answers with poolPassword()
  *   kind 7 (a connection that had connected closed): id 0, payload = [errorName, message]
  *   kind 8 (a connection was established): id 0, payload = null
+ *   kind 9 (a reservation got its connection): payload = [slot, gen], the lease
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,8 @@ typedef struct js_pool_s {
   napi_ref on_results; /* strong while the pool lives */
   napi_ref on_closed;
   napi_async_context async_ctx;
+  napi_ref async_resource; /* strong: the resource object must outlive async_ctx, or its weak
+                            * callback and napi_async_destroy both tear it down (a crash in GC) */
   list_node_t outbox;  /* js_query_t */
   list_node_t inflight; /* js_query_t whose pool_query_t the pool still owns (for cancel) */
   list_node_t streaming; /* js_query_t with enough rows for a partial batch at the next flush */
@@ -411,6 +414,18 @@ static void on_ready_note(napi_env env, napi_value js_cb, void *context, void *d
   free(note);
 }
 
+static void on_reserved(void *ctx, pool_query_t *q, uint32_t slot, uint32_t gen) {
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  q->data = NULL;
+  list_remove(&jq->live);
+  jq->pq = NULL;
+  jq->kind = 9;
+  jq->pid = slot;
+  jq->status = (int)gen;
+  list_push_back(&jp->outbox, &jq->node);
+}
+
 static void on_disconnected(void *ctx, int code, const char *message) {
   js_query_t *jq = push_event(ctx, 7);
   if (jq != NULL) {
@@ -551,6 +566,8 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
       payload = build_password_request(env, jq);
     } else if (jq->kind == 8) {
       napi_get_null(env, &payload);
+    } else if (jq->kind == 9) {
+      payload = build_password_request(env, jq); /* the same [slot, gen] pair */
     } else {
       payload = build_client_error(env, jq);
     }
@@ -644,6 +661,10 @@ static void js_pool_release(js_pool_t *jp) {
     napi_async_destroy(jp->env, jp->async_ctx);
     jp->async_ctx = NULL;
   }
+  if (jp->async_resource != NULL) {
+    napi_delete_reference(jp->env, jp->async_resource);
+    jp->async_resource = NULL;
+  }
   if (jp->tsfn != NULL) {
     napi_release_threadsafe_function(jp->tsfn, napi_tsfn_release);
     jp->tsfn = NULL;
@@ -679,6 +700,7 @@ static const pool_handler_t js_pool_handler = {
   .on_notification = on_notification,
   .on_password_needed = on_password_needed,
   .on_connected = on_connected,
+  .on_reserved = on_reserved,
   .on_disconnected = on_disconnected,
 };
 
@@ -792,7 +814,7 @@ static napi_status read_tls(napi_env env, napi_value cfg_obj, pool_config_t *cfg
 /* poolCreate(config, onResults, onClosed) -> handle */
 static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
-  napi_value argv[3], handle, name;
+  napi_value argv[3], handle, name, resource;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) {
     js_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "poolCreate(config, onResults, onClosed)");
@@ -880,7 +902,9 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   if (napi_create_reference(env, argv[1], 1, &jp->on_results) != napi_ok ||
       napi_create_reference(env, argv[2], 1, &jp->on_closed) != napi_ok ||
       napi_create_string_utf8(env, "uvsql.pool", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &jp->async_ctx) != napi_ok ||
+      napi_create_object(env, &resource) != napi_ok ||
+      napi_create_reference(env, resource, 1, &jp->async_resource) != napi_ok ||
+      napi_async_init(env, resource, name, &jp->async_ctx) != napi_ok ||
       napi_create_object(env, &handle) != napi_ok ||
       napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, jp, on_ready_note,
                                       &jp->tsfn) != napi_ok ||
@@ -900,8 +924,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
  * inferred); simple = true sends the text with the simple protocol (no params); raw = true
  * hands every cell over as text (for .raw()). */
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 9;
+  napi_value argv[9];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   js_pool_t *jp = unwrap_pool(env, argv[0]);
   if (jp == NULL) {
@@ -989,12 +1013,22 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     }
   }
   int rc = 0;
+  int32_t lease_slot = -1;
+  uint32_t lease_gen = 0;
+  napi_valuetype lt;
+  if (ok && argc >= 9 && napi_typeof(env, argv[7], &lt) == napi_ok && lt == napi_number) {
+    napi_get_value_int32(env, argv[7], &lease_slot);
+    napi_get_value_uint32(env, argv[8], &lease_gen);
+  }
   if (ok) {
-    rc = pool_query_submit(&jp->pool, q);
+    jq->pq = q;
+    list_push_back(&jp->inflight, &jq->live);
+    rc = lease_slot >= 0 ? pool_query_submit_on(&jp->pool, q, (uint32_t)lease_slot, lease_gen)
+                         : pool_query_submit(&jp->pool, q);
     if (rc == 0) {
-      jq->pq = q;
-      list_push_back(&jp->inflight, &jq->live);
       on_flush(jp); /* e.g. a password request for the connection this query opened */
+    } else {
+      list_remove(&jq->live);
     }
   }
   for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
@@ -1012,13 +1046,75 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (!pending) {
-      if (rc == DB_ECLOSED) {
+      if (rc == DB_ECLOSED && lease_slot >= 0) {
+        js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED",
+                       "the reserved connection was closed; its transaction is over");
+      } else if (rc == DB_ECLOSED) {
         js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
       } else {
         js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
       }
     }
     return NULL;
+  }
+  return NULL;
+}
+
+/* poolReserve(handle, id): asks for an exclusive lease; answered in a batch as kind 9
+ * [slot, gen], or as a client error. Throws when the pool is closed. */
+static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  if (jp->closed || !jp->pool_live || jp->pool.closing) {
+    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+    return NULL;
+  }
+  double id;
+  NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
+  js_query_t *jq = calloc(1, sizeof(*jq));
+  pool_query_t *q = jq != NULL ? pool_query_new("", 0, 0, NULL, NULL, jq) : NULL;
+  if (q == NULL) {
+    free(jq);
+    js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+    return NULL;
+  }
+  jq->id = id;
+  list_init(&jq->node);
+  list_init(&jq->live);
+  list_init(&jq->streaming);
+  /* Registered first: an idle connection grants the lease during the call (on_reserved). */
+  jq->pq = q;
+  list_push_back(&jp->inflight, &jq->live);
+  if (pool_reserve(&jp->pool, q) < 0) {
+    list_remove(&jq->live);
+    pool_query_free(q);
+    js_query_free(jq);
+    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+    return NULL;
+  }
+  on_flush(jp); /* the lease if granted at once, or a password request */
+  return NULL;
+}
+
+/* poolRelease(handle, slot, gen): gives a lease back (a stale one is a no-op). */
+static napi_value js_pool_release_lease(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  if (jp == NULL) {
+    return NULL;
+  }
+  uint32_t slot = 0, gen = 0;
+  NAPI_CALL(env, napi_get_value_uint32(env, argv[1], &slot));
+  NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &gen));
+  if (jp->pool_live && !jp->closed) {
+    pool_release(&jp->pool, slot, gen);
   }
   return NULL;
 }
@@ -1128,7 +1224,8 @@ static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
   }
   uint32_t counts[SLOT__COUNT];
   pool_count_states(&jp->pool, counts);
-  const char *names[SLOT__COUNT] = {"empty", "connecting", "pending", "ready", "busy", "closing"};
+  const char *names[SLOT__COUNT] = {"empty",    "connecting", "pending", "ready",
+                                    "busy",     "reserved",   "closing"};
   for (int i = 0; i < SLOT__COUNT; i++) {
     NAPI_CALL(env, napi_create_uint32(env, counts[i], &v));
     NAPI_CALL(env, napi_set_named_property(env, obj, names[i], v));
@@ -1168,6 +1265,8 @@ napi_value js_pool_init(napi_env env, napi_value exports) {
     {"poolClose", NULL, js_pool_close, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolCancel", NULL, js_pool_cancel, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolPassword", NULL, js_pool_password, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolReserve", NULL, js_pool_reserve, NULL, NULL, NULL, napi_enumerable, NULL},
+    {"poolRelease", NULL, js_pool_release_lease, NULL, NULL, NULL, napi_enumerable, NULL},
     {"poolStats", NULL, js_pool_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));

@@ -180,13 +180,46 @@ static uint32_t count_opening(const pool_t *p) {
   return n;
 }
 
+/* An idle connection for an exclusive lease, or UINT32_MAX. */
+static uint32_t pick_idle_slot(const pool_t *p) {
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    if (p->slots[i].state == SLOT_READY && !p->slots[i].expired) {
+      return i;
+    }
+  }
+  return UINT32_MAX;
+}
+
+/* Gives a waiting reservation request the idle connection `index`. */
+static void grant_lease(pool_t *p, uint32_t index, pool_query_t *q) {
+  pool_slot_t *s = &p->slots[index];
+  list_remove(&q->node);
+  p->nwaiting--;
+  p->stats.waiter_ms += net_now(p->loop) - q->queued_ms;
+  pool_slot_fire(p, index, SLOT_EV_RESERVE);
+  s->lease_seq++;
+  p->handler->on_reserved(p->ctx, q, index, s->lease_seq);
+  pool_query_free(q);
+}
+
 void pool__dispatch(pool_t *p) {
-  while (!list_empty(&p->waiting)) {
+  /* In FIFO order; a reservation that cannot be served yet (it needs an idle connection)
+   * does not hold back the queries behind it, which busy connections can take. */
+  list_node_t *n = p->waiting.next;
+  while (n != &p->waiting) {
+    pool_query_t *q = container_of(n, pool_query_t, node);
+    n = n->next;
+    if (q->reserve) {
+      uint32_t idle = pick_idle_slot(p);
+      if (idle != UINT32_MAX) {
+        grant_lease(p, idle, q);
+      }
+      continue;
+    }
     uint32_t index = pick_slot(p);
     if (index == UINT32_MAX) {
-      break;
+      continue;
     }
-    pool_query_t *q = container_of(list_front(&p->waiting), pool_query_t, node);
     list_remove(&q->node);
     p->nwaiting--;
     int rc = slot_send(p, index, q);
@@ -222,6 +255,55 @@ void pool__dispatch(pool_t *p) {
     p->stats.opened++;
     opening++;
   }
+}
+
+int pool_reserve(pool_t *p, pool_query_t *q) {
+  q->reserve = 1;
+  return pool_query_submit(p, q);
+}
+
+int pool_query_submit_on(pool_t *p, pool_query_t *q, uint32_t slot, uint32_t seq) {
+  pool_slot_t *s = slot < p->cfg.max ? &p->slots[slot] : NULL;
+  if (s == NULL || s->lease_seq != seq || s->state != SLOT_RESERVED || s->release_pending) {
+    return DB_ECLOSED;
+  }
+  p->stats.queries++;
+  q->queued_ms = net_now(p->loop);
+  int rc = slot_send(p, slot, q);
+  if (rc < 0) {
+    return rc;
+  }
+  pool__conn_flush(s->conn);
+  return 0;
+}
+
+/* A reserved connection with nothing running goes back to the pool, or away when the pool
+ * closes or its lifetime is over. */
+static void lease_returned(pool_t *p, uint32_t index) {
+  pool_slot_t *s = &p->slots[index];
+  int expired = s->expired;
+  pool_slot_fire(p, index, SLOT_EV_RELEASE);
+  if (expired) {
+    p->stats.closed_lifetime++;
+    pool__retire(p, index, DB_ELIFETIME);
+  } else if (p->closing && list_empty(&p->waiting)) {
+    pool__retire(p, index, DB_ECLOSED);
+  }
+}
+
+void pool_release(pool_t *p, uint32_t slot, uint32_t seq) {
+  pool_slot_t *s = slot < p->cfg.max ? &p->slots[slot] : NULL;
+  if (s == NULL || s->lease_seq != seq || s->state != SLOT_RESERVED || s->release_pending) {
+    p->stats.stale_events++; /* its connection died or was retired: nothing to give back */
+    return;
+  }
+  if (s->inflight > 0) {
+    s->release_pending = 1;
+    return;
+  }
+  p->in_callback++;
+  lease_returned(p, slot);
+  pool__end_callback(p);
 }
 
 int pool_query_submit(pool_t *p, pool_query_t *q) {
@@ -397,6 +479,18 @@ void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_e
   if (s->inflight > 0) {
     s->inflight--;
   }
+  if (s->state == SLOT_RESERVED) {
+    if (s->inflight == 0) {
+      pool_slot_fire(p, c->slot, SLOT_EV_DRAINED); /* stays RESERVED; the socket idles */
+      if (s->release_pending) {
+        lease_returned(p, c->slot);
+        pool__dispatch(p);
+      } else if (p->closing) {
+        pool__retire(p, c->slot, DB_ECLOSED);
+      }
+    }
+    return;
+  }
   if (s->state != SLOT_BUSY) {
     return; /* CLOSING: its queries are being failed; the socket close moves the slot */
   }
@@ -404,6 +498,7 @@ void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_e
     pool_slot_fire(p, c->slot, SLOT_EV_DRAINED);
     /* Retire only now that nothing runs on it: lifetime expiry never kills a query. */
     if (s->expired) {
+      p->stats.closed_lifetime++;
       pool__retire(p, c->slot, DB_ELIFETIME);
     } else if (p->closing && list_empty(&p->waiting)) {
       pool__retire(p, c->slot, DB_ECLOSED);
@@ -479,7 +574,10 @@ int pool_close(pool_t *p, int now, uint64_t timeout_ms) {
     int idle = s->state == SLOT_READY;
     int opening_unneeded =
         (s->state == SLOT_CONNECTING || s->state == SLOT_PENDING) && list_empty(&p->waiting);
-    int busy_now = now && s->state == SLOT_BUSY;
+    /* A lease with nothing running is closed too: a forgotten reserve() cannot hold close()
+     * forever. Its holder's next query fails with CONNECTION_CLOSED, never runs elsewhere. */
+    int reserved_idle = s->state == SLOT_RESERVED && (now || s->inflight == 0);
+    int busy_now = (now && s->state == SLOT_BUSY) || reserved_idle;
     if (idle || opening_unneeded || busy_now) {
       pool__retire(p, i, DB_ECLOSED);
     }

@@ -33,6 +33,7 @@ typedef enum {
   SLOT_PENDING,    /* handshake done; the ready notification is in flight */
   SLOT_READY,      /* idle, open for queries */
   SLOT_BUSY,       /* queries in flight (pipelined) */
+  SLOT_RESERVED,   /* an exclusive lease: reserve() or begin(); only its holder sends queries */
   SLOT_CLOSING,    /* retired: Terminate sent or socket closing; gives no more work */
   SLOT__COUNT
 } pool_slot_state_t;
@@ -45,6 +46,8 @@ typedef enum {
   SLOT_EV_DRAINED,   /* its last query finished */
   SLOT_EV_DIED,      /* the connection failed or closed */
   SLOT_EV_CLOSE,     /* the pool retires it */
+  SLOT_EV_RESERVE,   /* an exclusive lease takes the idle connection */
+  SLOT_EV_RELEASE,   /* the lease was given back and nothing runs on it */
   SLOT_EV__COUNT
 } pool_slot_event_t;
 
@@ -60,6 +63,7 @@ typedef struct pool_query_s {
   slice_t *values;   /* owned array; bytes in `storage` */
   uint32_t *types;   /* owned array of parameter type OIDs (0 = inferred) */
   int simple;        /* simple protocol: no parameters, several statements allowed */
+  int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers) */
   int sent;          /* on a connection: `slot` and `gen` say which */
   uint32_t slot;
   uint32_t gen;
@@ -77,6 +81,9 @@ typedef struct {
    * and, when the server said why, `err`. The pool frees q after this returns. */
   void (*on_query_done)(void *ctx, pool_query_t *q, int status, const char *message,
                         const pg_error_t *err);
+  /* A reservation request got its connection: the lease is {slot, seq}. The pool frees q
+   * after this returns. A request that fails gets on_query_done(status < 0) instead. */
+  void (*on_reserved)(void *ctx, pool_query_t *q, uint32_t slot, uint32_t gen);
   /* A handshake finished: answer with pool_accept_ready(slot, gen) from a later loop turn. */
   void (*on_connected)(void *ctx, uint32_t slot, uint32_t gen);
   /* A connection that had been accepted is gone: `code` says why (DB_ECLOSED, DB_EIDLE,
@@ -133,6 +140,9 @@ typedef struct {
   uint64_t born_ms;    /* when the current connection was accepted */
   uint64_t idle_since_ms; /* when it last became READY */
   int expired;         /* max lifetime reached: retire once drained */
+  int release_pending; /* the lease was given back while queries still ran on it */
+  uint32_t lease_seq;  /* bumped by every reservation: a lease is {slot, lease_seq}, so a
+                        * released lease can never reach the next holder's transaction */
 } pool_slot_t;
 
 struct pool_s {
@@ -179,6 +189,20 @@ void pool_query_free(pool_query_t *q);
 /* Hands q to the pool: 0, then exactly one on_query_done later; or < 0 (closed, ENOMEM) and
  * the caller still owns q. Never calls back synchronously. */
 int pool_query_submit(pool_t *p, pool_query_t *q);
+
+/* Queues a request for an exclusive lease (q->reserve = 1, no text): FIFO with the queries;
+ * served by an idle connection. Answered by on_reserved, which may come during this call when
+ * a connection is idle (the caller must be ready for it), or by on_query_done on failure. */
+int pool_reserve(pool_t *p, pool_query_t *q);
+
+/* Sends q on the reserved connection {slot, seq}, pipelined behind what runs there. 0, then
+ * on_query_done; or DB_ECLOSED when that lease is gone (the connection died or the pool closed
+ * it): a query meant for a transaction never runs anywhere else. */
+int pool_query_submit_on(pool_t *p, pool_query_t *q, uint32_t slot, uint32_t seq);
+
+/* Gives the lease back; the connection returns to the pool once its queries finished. A
+ * stale lease (its connection is gone) is a counted no-op. */
+void pool_release(pool_t *p, uint32_t slot, uint32_t seq);
 
 /* Cancels q: a waiting query is failed at once with DB_ECANCELED (its on_query_done is called
  * before this returns); a running one gets a CancelRequest (the server then fails it with

@@ -13,13 +13,42 @@
 #define BAD SLOT__COUNT
 
 static const uint8_t slot_next[SLOT__COUNT][SLOT_EV__COUNT] = {
-  /*                 OPEN             HANDSHAKE     ACCEPT      LEASE      DRAINED     DIED        CLOSE */
-  [SLOT_EMPTY]      = {SLOT_CONNECTING, BAD,          BAD,        BAD,       BAD,        BAD,        BAD},
-  [SLOT_CONNECTING] = {BAD,             SLOT_PENDING, BAD,        BAD,       BAD,        SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_PENDING]    = {BAD,             BAD,          SLOT_READY, BAD,       BAD,        SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_READY]      = {BAD,             BAD,          BAD,        SLOT_BUSY, BAD,        SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_BUSY]       = {BAD,             BAD,          BAD,        SLOT_BUSY, SLOT_READY, SLOT_EMPTY, SLOT_CLOSING},
-  [SLOT_CLOSING]    = {BAD,             BAD,          BAD,        BAD,       BAD,        SLOT_EMPTY, BAD},
+  [SLOT_EMPTY] = {
+    [SLOT_EV_OPEN] = SLOT_CONNECTING, [SLOT_EV_HANDSHAKE] = BAD, [SLOT_EV_ACCEPT] = BAD,
+    [SLOT_EV_LEASE] = BAD, [SLOT_EV_DRAINED] = BAD, [SLOT_EV_DIED] = BAD, [SLOT_EV_CLOSE] = BAD,
+    [SLOT_EV_RESERVE] = BAD, [SLOT_EV_RELEASE] = BAD,
+  },
+  [SLOT_CONNECTING] = {
+    [SLOT_EV_OPEN] = BAD, [SLOT_EV_HANDSHAKE] = SLOT_PENDING, [SLOT_EV_ACCEPT] = BAD,
+    [SLOT_EV_LEASE] = BAD, [SLOT_EV_DRAINED] = BAD, [SLOT_EV_DIED] = SLOT_EMPTY,
+    [SLOT_EV_CLOSE] = SLOT_CLOSING, [SLOT_EV_RESERVE] = BAD, [SLOT_EV_RELEASE] = BAD,
+  },
+  [SLOT_PENDING] = {
+    [SLOT_EV_OPEN] = BAD, [SLOT_EV_HANDSHAKE] = BAD, [SLOT_EV_ACCEPT] = SLOT_READY,
+    [SLOT_EV_LEASE] = BAD, [SLOT_EV_DRAINED] = BAD, [SLOT_EV_DIED] = SLOT_EMPTY,
+    [SLOT_EV_CLOSE] = SLOT_CLOSING, [SLOT_EV_RESERVE] = BAD, [SLOT_EV_RELEASE] = BAD,
+  },
+  [SLOT_READY] = {
+    [SLOT_EV_OPEN] = BAD, [SLOT_EV_HANDSHAKE] = BAD, [SLOT_EV_ACCEPT] = BAD,
+    [SLOT_EV_LEASE] = SLOT_BUSY, [SLOT_EV_DRAINED] = BAD, [SLOT_EV_DIED] = SLOT_EMPTY,
+    [SLOT_EV_CLOSE] = SLOT_CLOSING, [SLOT_EV_RESERVE] = SLOT_RESERVED, [SLOT_EV_RELEASE] = BAD,
+  },
+  [SLOT_BUSY] = {
+    [SLOT_EV_OPEN] = BAD, [SLOT_EV_HANDSHAKE] = BAD, [SLOT_EV_ACCEPT] = BAD,
+    [SLOT_EV_LEASE] = SLOT_BUSY, [SLOT_EV_DRAINED] = SLOT_READY, [SLOT_EV_DIED] = SLOT_EMPTY,
+    [SLOT_EV_CLOSE] = SLOT_CLOSING, [SLOT_EV_RESERVE] = BAD, [SLOT_EV_RELEASE] = BAD,
+  },
+  [SLOT_RESERVED] = {
+    [SLOT_EV_OPEN] = BAD, [SLOT_EV_HANDSHAKE] = BAD, [SLOT_EV_ACCEPT] = BAD,
+    [SLOT_EV_LEASE] = SLOT_RESERVED, [SLOT_EV_DRAINED] = SLOT_RESERVED,
+    [SLOT_EV_DIED] = SLOT_EMPTY, [SLOT_EV_CLOSE] = SLOT_CLOSING, [SLOT_EV_RESERVE] = BAD,
+    [SLOT_EV_RELEASE] = SLOT_READY,
+  },
+  [SLOT_CLOSING] = {
+    [SLOT_EV_OPEN] = BAD, [SLOT_EV_HANDSHAKE] = BAD, [SLOT_EV_ACCEPT] = BAD,
+    [SLOT_EV_LEASE] = BAD, [SLOT_EV_DRAINED] = BAD, [SLOT_EV_DIED] = SLOT_EMPTY,
+    [SLOT_EV_CLOSE] = BAD, [SLOT_EV_RESERVE] = BAD, [SLOT_EV_RELEASE] = BAD,
+  },
 };
 
 #ifdef UVSQL_DEBUG
@@ -29,7 +58,8 @@ static void check_invariants(const pool_t *p) {
     const pool_slot_t *s = &p->slots[i];
     /* Only a live connection can be READY/BUSY/PENDING; an EMPTY slot has none. */
     assert((s->state == SLOT_EMPTY) == (s->conn == NULL) || s->state == SLOT_CONNECTING);
-    assert(s->state == SLOT_BUSY || s->state == SLOT_CLOSING || s->inflight == 0);
+    assert(s->state == SLOT_BUSY || s->state == SLOT_RESERVED || s->state == SLOT_CLOSING ||
+           s->inflight == 0);
     open += s->state != SLOT_EMPTY;
   }
   assert(open <= p->cfg.max);
@@ -53,6 +83,9 @@ int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
     s->conn = NULL;
     s->expired = 0;
   }
+  if (ev == SLOT_EV_RESERVE || ev == SLOT_EV_RELEASE || ev == SLOT_EV_DIED) {
+    s->release_pending = 0;
+  }
   if (next == SLOT_READY) {
     s->idle_since_ms = net_now(p->loop);
   }
@@ -60,9 +93,12 @@ int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
     s->born_ms = s->idle_since_ms;
   }
   s->state = (pool_slot_state_t)next;
-  /* An idle connection must not keep the process alive; one with work (or connecting) must. */
+  /* An idle connection must not keep the process alive; one with work (or connecting) must.
+   * A reserved one with no query running is idle too: a forgotten reserve() must not keep a
+   * process from exiting. */
   if (s->conn != NULL) {
-    net_sock_set_ref(&s->conn->sock, next != SLOT_READY);
+    int idle = next == SLOT_READY || (next == SLOT_RESERVED && s->inflight == 0);
+    net_sock_set_ref(&s->conn->sock, !idle);
   }
 #ifdef UVSQL_DEBUG
   check_invariants(p);

@@ -70,8 +70,8 @@ void pool__schedule(pool_t *p) {
       if (s->state == SLOT_READY && p->cfg.idle_timeout_ms > 0) {
         due = earliest(due, s->idle_since_ms + p->cfg.idle_timeout_ms);
       }
-      if ((s->state == SLOT_READY || s->state == SLOT_BUSY) && p->cfg.max_lifetime_ms > 0 &&
-          !s->expired) {
+      if ((s->state == SLOT_READY || s->state == SLOT_BUSY || s->state == SLOT_RESERVED) &&
+          p->cfg.max_lifetime_ms > 0 && !s->expired) {
         due = earliest(due, s->born_ms + p->cfg.max_lifetime_ms);
       }
     }
@@ -107,9 +107,11 @@ void pool__on_timer(net_timer_t *t) {
       pool__retire(p, i, DB_EIDLE);
       continue;
     }
-    if ((s->state == SLOT_READY || s->state == SLOT_BUSY) && p->cfg.max_lifetime_ms > 0 &&
-        !s->expired && now >= s->born_ms + p->cfg.max_lifetime_ms) {
-      s->expired = 1; /* no new queries; a busy one retires when it drains */
+    if ((s->state == SLOT_READY || s->state == SLOT_BUSY || s->state == SLOT_RESERVED) &&
+        p->cfg.max_lifetime_ms > 0 && !s->expired &&
+        now >= s->born_ms + p->cfg.max_lifetime_ms) {
+      /* No new queries; a busy one retires when it drains, a reserved one when released. */
+      s->expired = 1;
       if (s->state == SLOT_READY) {
         p->stats.closed_lifetime++;
         pool__retire(p, i, DB_ELIFETIME);

@@ -1,0 +1,153 @@
+'use strict'
+// Transactions and reserved connections: exclusive leases on one connection of the pool.
+
+const { test } = require('node:test')
+const assert = require('node:assert')
+const { SQL } = require('../..')
+const { pg } = require('../helpers/env.js')
+
+test('begin() commits on success and runs every statement on one connection', async () => {
+  const sql = new SQL(pg.url, { max: 4 })
+  try {
+    await sql`create table if not exists tx_commit(id int)`
+    await sql`truncate tx_commit`
+    const pids = await sql.begin(async (tx) => {
+      const a = await tx`select pg_backend_pid() as pid, txid_current() as x`
+      await tx`insert into tx_commit values (1), (2)`
+      const b = await tx`select pg_backend_pid() as pid, txid_current() as x`
+      return [a[0], b[0]]
+    })
+    assert.strictEqual(pids[0].pid, pids[1].pid)
+    assert.strictEqual(pids[0].x, pids[1].x, 'one transaction')
+    assert.strictEqual((await sql`select count(*)::int as n from tx_commit`)[0].n, 2)
+  } finally {
+    await sql`drop table if exists tx_commit`
+    await sql.close()
+  }
+})
+
+test('begin() rolls back when the callback throws, and rethrows', async () => {
+  const sql = new SQL(pg.url, { max: 2 })
+  try {
+    await sql`create table if not exists tx_rollback(id int)`
+    await sql`truncate tx_rollback`
+    const err = await sql.begin(async (tx) => {
+      await tx`insert into tx_rollback values (1)`
+      throw new Error('boom')
+    }).then(() => null, (e) => e)
+    assert.strictEqual(err.message, 'boom')
+    assert.strictEqual((await sql`select count(*)::int as n from tx_rollback`)[0].n, 0)
+    const serverErr = await sql.begin(async (tx) => {
+      await tx`insert into tx_rollback values (1)`
+      await tx`select 1/0`
+    }).then(() => null, (e) => e)
+    assert.strictEqual(serverErr.errno, '22012')
+    assert.strictEqual((await sql`select count(*)::int as n from tx_rollback`)[0].n, 0)
+    assert.strictEqual(sql.stats().reserved, 0)
+  } finally {
+    await sql`drop table if exists tx_rollback`
+    await sql.close()
+  }
+})
+
+test('an array returned from begin() runs pipelined and resolves to the results', async () => {
+  const sql = new SQL(pg.url, { max: 1 })
+  try {
+    const results = await sql.begin((tx) => [tx`select 1 as a`, tx`select 2 as b`])
+    assert.deepStrictEqual(results.map((r) => ({ ...r[0] })), [{ a: 1 }, { b: 2 }])
+  } finally {
+    await sql.close()
+  }
+})
+
+test('begin("isolation level serializable") passes options; bad options are refused', async () => {
+  const sql = new SQL(pg.url, { max: 1 })
+  try {
+    const level = await sql.begin('isolation level serializable', async (tx) => (await tx`show transaction_isolation`)[0].transaction_isolation)
+    assert.strictEqual(level, 'serializable')
+    await assert.rejects(sql.begin("read write; drop table x", async () => {}), (e) => e.code === 'ERR_POSTGRES_INVALID_TRANSACTION_STATE')
+  } finally {
+    await sql.close()
+  }
+})
+
+test('savepoints roll back only their part', async () => {
+  const sql = new SQL(pg.url, { max: 1 })
+  try {
+    await sql`create table if not exists tx_sp(id int)`
+    await sql`truncate tx_sp`
+    await sql.begin(async (tx) => {
+      await tx`insert into tx_sp values (1)`
+      await tx.savepoint(async (sp) => {
+        await sp`insert into tx_sp values (2)`
+        throw new Error('undo 2')
+      }).catch((e) => assert.strictEqual(e.message, 'undo 2'))
+      await tx.savepoint('named', async (sp) => sp`insert into tx_sp values (3)`)
+    })
+    assert.deepStrictEqual((await sql`select id from tx_sp order by id`).map((r) => r.id), [1, 3])
+  } finally {
+    await sql`drop table if exists tx_sp`
+    await sql.close()
+  }
+})
+
+test('concurrent transactions never interleave on one connection (max: 1)', async () => {
+  const sql = new SQL(pg.url, { max: 1 })
+  try {
+    const order = []
+    await Promise.all([1, 2, 3].map((n) => sql.begin(async (tx) => {
+      order.push('begin' + n)
+      await tx`select pg_sleep(0.02)`
+      order.push('end' + n)
+    })))
+    assert.deepStrictEqual(order, ['begin1', 'end1', 'begin2', 'end2', 'begin3', 'end3'])
+  } finally {
+    await sql.close()
+  }
+})
+
+test('plain queries keep flowing on other connections while one is reserved', async () => {
+  const sql = new SQL(pg.url, { max: 2 })
+  try {
+    const reserved = await sql.reserve()
+    const [{ pid }] = await reserved`select pg_backend_pid() as pid`
+    const others = await Promise.all(Array.from({ length: 10 }, () => sql`select pg_backend_pid() as pid`))
+    assert.ok(others.every((r) => r[0].pid !== pid), 'no plain query ran on the reserved connection')
+    assert.strictEqual(sql.stats().reserved + sql.stats().idle + sql.stats().busy, sql.stats().total)
+    reserved.release()
+    reserved.release() // twice is harmless
+    const late = await reserved`select 1`.then(() => null, (e) => e)
+    assert.strictEqual(late.code, 'ERR_POSTGRES_CONNECTION_CLOSED', 'a released lease runs nothing')
+  } finally {
+    await sql.close()
+  }
+})
+
+test('a transaction whose connection dies never runs its later statements elsewhere', async () => {
+  const sql = new SQL(pg.url, { max: 2 })
+  const admin = new SQL(pg.admin)
+  try {
+    const err = await sql.begin(async (tx) => {
+      const [{ pid }] = await tx`select pg_backend_pid() as pid`
+      await admin`select pg_terminate_backend(${pid})`
+      await new Promise((r) => setTimeout(r, 50))
+      await tx`select 1`
+    }).then(() => null, (e) => e)
+    assert.ok(err instanceof SQL.PostgresError)
+    assert.ok(err.errno === '57P01' || err.code === 'ERR_POSTGRES_CONNECTION_CLOSED', String(err.code))
+    assert.deepStrictEqual([...(await sql`select 1 as ok`)], [{ ok: 1 }])
+  } finally {
+    await Promise.all([sql.close(), admin.close()])
+  }
+})
+
+test('close() does not hang on a forgotten reserve(), and resolves after release', async () => {
+  const sql = new SQL(pg.url, { max: 2 })
+  const reserved = await sql.reserve()
+  await reserved`select 1`
+  const started = Date.now()
+  await sql.close()
+  assert.ok(Date.now() - started < 1000)
+  const err = await reserved`select 1`.then(() => null, (e) => e)
+  assert.strictEqual(err.code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+})
