@@ -63,9 +63,15 @@ function serverErrorCode(sqlstate) {
   return sqlstate === '42601' ? 'ERR_POSTGRES_SYNTAX_ERROR' : 'ERR_POSTGRES_SERVER_ERROR'
 }
 
+// A server's message is shown as it came, up to this length (a misbehaving server could send
+// megabytes before authentication).
+const MESSAGE_MAX = 4096
+
 // fields: the ErrorResponse fields from C ({ errno, message, severity, detail, ... }).
 function postgresServerError(fields) {
-  const { message, ...rest } = fields
+  let { message, ...rest } = fields // eslint-disable-line prefer-const
+  if (typeof message === 'string' && message.length > MESSAGE_MAX) message = message.slice(0, MESSAGE_MAX) + '...'
+
   return new PostgresError(message || 'server error', { code: serverErrorCode(fields.errno), ...rest })
 }
 

@@ -22,6 +22,7 @@ typedef struct {
   pg_stmt_t *stmt; /* the named statement it binds, or NULL (unnamed / simple protocol) */
   int parses;      /* its own Parse creates `stmt` */
   int cancel;      /* cancel requested: send it when this query becomes the running one */
+  int errored;     /* its ErrorResponse came: only ReadyForQuery may follow */
 } pg_pending_t;
 
 /* Authentication request codes (AuthenticationXXX 'R' messages). */
@@ -500,6 +501,10 @@ static int on_auth(pg_conn_t *c, const uint8_t *body, size_t n) {
   }
   switch (c->state) {
     case PG_ST_STARTUP:
+      if (code == PG_AUTH_SASL_CONTINUE || code == PG_AUTH_SASL_FINAL) {
+        fail_with(c, DB_EPROTO, NULL, "SASL message %u before any SASL exchange started", code);
+        return DB_EPROTO;
+      }
       break;
     case PG_ST_SASL_FIRST:
       if (code == PG_AUTH_SASL_CONTINUE) {
@@ -601,6 +606,11 @@ static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
     }
   }
   if (q != NULL) {
+    if (front->errored) {
+      fail_with(c, DB_EPROTO, &e, "a second ErrorResponse for one query");
+      return DB_EPROTO;
+    }
+    front->errored = 1;
     c->handler->on_query_error(c->ctx, q, &e);
   }
   if (fatal_sev || q == NULL) {
@@ -644,6 +654,11 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
   void *q = front_query(c);
   if (q == NULL) {
     fail_with(c, DB_EPROTO, NULL, "unexpected message '%c' with no query in flight", type);
+    return DB_EPROTO;
+  }
+  if (front_pending(c)->errored && type != 'Z') {
+    /* After an error the server skips to Sync: rows or results now would be a desync. */
+    fail_with(c, DB_EPROTO, NULL, "message '%c' after the query's ErrorResponse", type);
     return DB_EPROTO;
   }
   switch (type) {
@@ -787,7 +802,7 @@ static int dispatch(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
         return 0;
       }
       if (type == 'Z') {
-        if (n != 1) {
+        if (n != 1 || (body[0] != 'I' && body[0] != 'T' && body[0] != 'E')) {
           fail_with(c, DB_EPROTO, NULL, "malformed ReadyForQuery");
           return DB_EPROTO;
         }

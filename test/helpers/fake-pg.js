@@ -10,6 +10,7 @@
 //   ... server.url, server.connections, await server.close()
 
 const net = require('node:net')
+const frames = require('./frames.js')
 
 class FakeConn {
   constructor(socket) {
@@ -17,7 +18,10 @@ class FakeConn {
     this.buf = Buffer.alloc(0)
     this.waiters = []
     this.closed = false
+    this.received = [] // every chunk the client sent, in order (see receivedBytes())
+    this.statements = new Map() // prepared statement name -> parameter type OIDs (serveQueries)
     socket.on('data', (d) => {
+      this.received.push(d)
       this.buf = Buffer.concat([this.buf, d])
       this.wake()
     })
@@ -73,6 +77,28 @@ class FakeConn {
       out.push(m)
     }
     return out
+  }
+
+  // All bytes the client has sent on this connection so far (StartupMessage included).
+  receivedBytes() {
+    return Buffer.concat(this.received)
+  }
+
+  // Reads messages up to and including the next Sync; returns them. null when the client sent
+  // Terminate or closed first.
+  async readUntilSync() {
+    const out = []
+    for (;;) {
+      let m
+      try {
+        m = await this.message()
+      } catch {
+        return null
+      }
+      if (m.type === 'X') return null
+      out.push(m)
+      if (m.type === 'S') return out
+    }
   }
 
   // chunk: undefined (one write), a number (bytes per write), or 'random' with a seed.
@@ -148,4 +174,72 @@ async function fakePg(script) {
   }
 }
 
-module.exports = { fakePg }
+// The correct answer to one Sync-terminated group of extended-protocol messages, as a server
+// would give it. Each query answers one row that echoes its parameters: column 'x' for one
+// parameter ('x1', 'x2'... for more; 'x' = 1 when there are none), typed by the Parse OIDs
+// (0 -> text). `c` keeps named statements' types across groups.
+function answerFor(group, c = null) {
+  const statements = c ? c.statements : new Map()
+  const parts = []
+  let types = []
+  let values = []
+  const fields = () => {
+    if (values.length === 0) return [{ name: 'x', oid: 23 }]
+    return values.map((_, i) => ({ name: values.length === 1 ? 'x' : 'x' + (i + 1), oid: types[i] || 25 }))
+  }
+  const cells = () => (values.length === 0 ? ['1'] : values.map((v) => (v === null ? null : v.toString('utf8'))))
+  for (const m of group) {
+    switch (m.type) {
+      case 'P': {
+        const p = frames.parseParseMessage(m.body)
+        statements.set(p.name, p.types)
+        types = p.types
+        parts.push(frames.parseComplete())
+        break
+      }
+      case 'B': {
+        const b = frames.parseBindMessage(m.body)
+        types = statements.get(b.statement) || types
+        values = b.values
+        parts.push(frames.bindComplete())
+        break
+      }
+      case 'D':
+        if (m.body[0] === 0x53 /* 'S' */) {
+          const [name] = m.body.subarray(1).toString('utf8').split('\0')
+          types = statements.get(name) || types
+          parts.push(frames.parameterDescription(types))
+        }
+        parts.push(frames.rowDescription(fields()))
+        break
+      case 'E':
+        parts.push(frames.dataRow(cells()), frames.commandComplete('SELECT 1'))
+        break
+      case 'C':
+        parts.push(frames.closeComplete())
+        break
+      case 'S':
+        parts.push(frames.readyForQuery('I'))
+        break
+      default: // Flush and anything else: no answer
+        break
+    }
+  }
+  return Buffer.concat(parts)
+}
+
+// A well-behaved server on connection `c`: startup without a password, then answerFor() for
+// every Sync group until the client sends Terminate or closes. sendOptions as for c.send().
+async function serveQueries(c, { sendOptions = {}, startup = true } = {}) {
+  if (startup) {
+    await c.startup()
+    await c.send(frames.startupOk(), sendOptions)
+  }
+  for (;;) {
+    const group = await c.readUntilSync()
+    if (group === null) return
+    await c.send(answerFor(group, c), sendOptions)
+  }
+}
+
+module.exports = { fakePg, answerFor, serveQueries }

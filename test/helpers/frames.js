@@ -61,8 +61,107 @@ function startupOk() {
   ])
 }
 
+// ---- additions for malformed-frame and auth tests ------------------------------------------
+
+// A frame whose length field says `declared` (any uint32, e.g. 0, 3, 0xFFFFFFFF) whatever the body.
+function rawFrame(type, declared, body = Buffer.alloc(0)) {
+  const head = Buffer.alloc(5)
+  head.write(type, 0, 'latin1')
+  head.writeUInt32BE(declared >>> 0, 1)
+  return Buffer.concat([head, body])
+}
+
+const closeComplete = () => frame('3')
+const emptyQueryResponse = () => frame('I')
+const parameterDescription = (oids) => frame('t', Buffer.concat([u16(oids.length), ...oids.map(u32)]))
+const notificationResponse = (pid, channel, payload) => frame('A', Buffer.concat([u32(pid), cstr(channel), cstr(payload)]))
+const authSaslContinue = (data) => frame('R', Buffer.concat([u32(11), Buffer.from(data)]))
+const authSaslFinal = (data) => frame('R', Buffer.concat([u32(12), Buffer.from(data)]))
+
+function noticeResponse(fields) {
+  const parts = []
+  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(k, 'latin1'), cstr(v))
+  parts.push(Buffer.from([0]))
+  return frame('N', Buffer.concat(parts))
+}
+
+// ---- frontend (client -> server) decoding, for servers that check what the client sent ----
+
+// Splits client bytes into messages. `startup`: the first message is untyped (StartupMessage,
+// SSLRequest...) and is returned as { type: '', body }. A trailing partial message is left out.
+function splitFrontend(bytes, { startup = true } = {}) {
+  const out = []
+  let off = 0
+  if (startup && bytes.length >= 4) {
+    const len = bytes.readUInt32BE(0)
+    if (len >= 4 && bytes.length >= len) {
+      out.push({ type: '', body: bytes.subarray(4, len) })
+      off = len
+    }
+  }
+  while (off + 5 <= bytes.length) {
+    const len = bytes.readUInt32BE(off + 1)
+    if (len < 4 || off + 1 + len > bytes.length) break
+    out.push({ type: String.fromCharCode(bytes[off]), body: bytes.subarray(off + 5, off + 1 + len) })
+    off += 1 + len
+  }
+  return out
+}
+
+// A C string at `off`: [string, offset after the NUL].
+function readCstr(body, off) {
+  const end = body.indexOf(0, off)
+  if (end < 0) throw new Error('no NUL in frontend message')
+  return [body.toString('utf8', off, end), end + 1]
+}
+
+// Parse ('P') body -> { name, text, types }
+function parseParseMessage(body) {
+  let off = 0
+  let name, text
+  ;[name, off] = readCstr(body, off)
+  ;[text, off] = readCstr(body, off)
+  const n = body.readUInt16BE(off)
+  off += 2
+  const types = []
+  for (let i = 0; i < n; i++) types.push(body.readUInt32BE(off + 4 * i))
+  return { name, text, types }
+}
+
+// Bind ('B') body -> { portal, statement, formats, values (Buffer | null) }
+function parseBindMessage(body) {
+  let off = 0
+  let portal, statement
+  ;[portal, off] = readCstr(body, off)
+  ;[statement, off] = readCstr(body, off)
+  const nf = body.readUInt16BE(off)
+  off += 2
+  const formats = []
+  for (let i = 0; i < nf; i++, off += 2) formats.push(body.readUInt16BE(off))
+  const np = body.readUInt16BE(off)
+  off += 2
+  const values = []
+  for (let i = 0; i < np; i++) {
+    const len = body.readInt32BE(off)
+    off += 4
+    if (len < 0) values.push(null)
+    else { values.push(body.subarray(off, off + len)); off += len }
+  }
+  return { portal, statement, formats, values }
+}
+
+// SASLInitialResponse ('p' after AuthenticationSASL) -> { mechanism, data (Buffer | null) }
+function parseSaslInitialResponse(body) {
+  const [mechanism, off] = readCstr(body, 0)
+  const len = body.readInt32BE(off)
+  return { mechanism, data: len < 0 ? null : body.subarray(off + 4, off + 4 + len) }
+}
+
 module.exports = {
   frame, cstr, u32, i32, u16,
   authOk, authCleartext, authMd5, authSasl, parameterStatus, backendKeyData, readyForQuery,
   parseComplete, bindComplete, noData, rowDescription, dataRow, commandComplete, errorResponse, startupOk,
+  rawFrame, closeComplete, emptyQueryResponse, parameterDescription, notificationResponse,
+  authSaslContinue, authSaslFinal, noticeResponse,
+  splitFrontend, parseParseMessage, parseBindMessage, parseSaslInitialResponse,
 }
