@@ -218,7 +218,7 @@ void pool__dispatch(pool_t *p) {
     }
     uint32_t index = pick_slot(p);
     if (index == UINT32_MAX) {
-      continue;
+      break; /* no connection can take a query, nor a reservation (none is idle) */
     }
     list_remove(&q->node);
     p->nwaiting--;
