@@ -144,19 +144,28 @@ static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
   return 0;
 }
 
-/* The slot that should take the next query: an idle one first, else the least loaded busy one
- * still under the pipeline bound. UINT32_MAX when none can. */
+/* The slot that should take the next query: an idle one first. A busy one (pipelining,
+ * least loaded, under the pipeline bound) only once the pool cannot grow: every slot is in
+ * use or dials are backing off. Until then a query waits for a connection of its own, so a
+ * slow query never holds back the ones queued behind it on the same connection.
+ * UINT32_MAX when none can take it now. */
 static uint32_t pick_slot(const pool_t *p) {
   uint32_t best = UINT32_MAX;
+  int can_grow = 0;
   for (uint32_t i = 0; i < p->cfg.max; i++) {
     const pool_slot_t *s = &p->slots[i];
     if (s->state == SLOT_READY && !s->expired) {
       return i;
     }
+    /* A slot that is empty or still connecting will soon offer a connection of its own. */
+    can_grow |= s->state == SLOT_EMPTY || s->state == SLOT_CONNECTING || s->state == SLOT_PENDING;
     if (s->state == SLOT_BUSY && !s->expired && s->inflight < p->cfg.max_pipeline &&
         (best == UINT32_MAX || s->inflight < p->slots[best].inflight)) {
       best = i;
     }
+  }
+  if (can_grow && p->retry_at_ms == 0 && !p->closing) {
+    return UINT32_MAX; /* a new connection will take it */
   }
   return best;
 }
@@ -242,7 +251,9 @@ void pool__dispatch(pool_t *p) {
     return;
   }
   uint32_t opening = count_opening(p);
-  for (uint32_t i = 0; i < p->cfg.max && opening < p->nwaiting; i++) {
+  /* After failures, probe with one dial at a time until one succeeds. */
+  uint32_t want = p->retry_attempt > 0 ? 1 : p->nwaiting;
+  for (uint32_t i = 0; i < p->cfg.max && opening < want; i++) {
     if (p->slots[i].state != SLOT_EMPTY) {
       continue;
     }
@@ -449,19 +460,24 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_
     return;
   }
   p->stats.connect_failures++;
-  /* A dial failed. Other connections (open or opening) will serve the waiting queries; if
-   * none is left, retry after a backoff when the failure is transient, else fail them now. */
+  /* A dial failed. No slot is redialled before a backoff has passed, whatever else is in
+   * flight and whatever the failure: a dead server must not see a storm of attempts. */
+  int scheduled = pool__plan_retry(p, code);
+  int retry = scheduled && dial_retryable(code, err);
+  p->stats.retries += retry;
   if (p->nwaiting == 0 || count_opening(p) > 0) {
-    return;
+    return; /* nobody waits, or another dial may still succeed */
   }
   for (uint32_t i = 0; i < p->cfg.max; i++) {
     if (p->slots[i].state == SLOT_READY || p->slots[i].state == SLOT_BUSY) {
-      return;
+      return; /* an open connection will serve the waiting queries */
     }
   }
-  if (dial_retryable(code, err) && pool__plan_retry(p, code)) {
+  if (retry) {
     return;
   }
+  /* Refused, bad credentials, or retried until connectionTimeout: the waiting queries fail
+   * now with the reason. */
   pool__reset_retry(p);
   fail_waiting(p, code, message, err);
 }

@@ -48,7 +48,6 @@ int pool__plan_retry(pool_t *p, int code) {
   if (p->retry_at_ms > p->retry_until_ms) {
     p->retry_at_ms = p->retry_until_ms;
   }
-  p->stats.retries++;
   return 1;
 }
 
