@@ -5,19 +5,8 @@ const { parseOptions } = require('./options.js')
 const { NativePool } = require('./pool.js')
 const { Query } = require('./query.js')
 const { encodeParams, bindingError } = require('./params.js')
+const { kFragment, isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
 const { PostgresError } = require('./errors.js')
-
-// A call counts as a tagged template only when its strings array is frozen and has `raw`, so a
-// parsed-JSON array cannot pose as one.
-function isTemplateStrings(strings) {
-  return Array.isArray(strings) && Object.isFrozen(strings) && Array.isArray(strings.raw)
-}
-
-function compileTemplate(strings, values) {
-  let text = strings[0]
-  for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
-  return { text, values }
-}
 
 // sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
 function poolStats(raw, options) {
@@ -57,14 +46,25 @@ function makeScopedSql(pool, lease) {
     return new Query(pool, text, encoded.params, encoded.types, null, unsafe, lease)
   }
 
+  // sql`...` makes a query (usable as a fragment inside another template until it runs);
+  // sql(value, ...columns) makes a helper: an identifier, rows to insert, a list.
   function sql(strings, ...values) {
     if (!isTemplateStrings(strings)) {
-      throw new PostgresError(
-        'sql() helpers are not supported by this version of uvsql yet; use sql`...` with ${values}',
-        { code: 'ERR_POSTGRES_NOT_TAGGED_CALL' })
+      if (strings === undefined || (Array.isArray(strings) && Array.isArray(strings.raw))) {
+        throw new PostgresError('sql was called with something that is not a tagged template', { code: 'ERR_POSTGRES_NOT_TAGGED_CALL' })
+      }
+      return makeHelper(strings, values)
     }
-    const { text } = compileTemplate(strings, values)
-    return makeQuery(text, values)
+    let q
+    try {
+      const compiled = compileTemplate(strings, values)
+      q = makeQuery(compiled.text, compiled.values)
+    } catch (err) {
+      // A misused helper rejects when the query is awaited, like a binding error.
+      q = new Query(pool, strings.join('?'), null, null, err, false, lease)
+    }
+    Object.defineProperty(q, kFragment, { value: { strings, values } })
+    return q
   }
 
   sql.unsafe = (text, values = []) => {
