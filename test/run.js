@@ -65,6 +65,9 @@ let signalled = null
 
 let finishing = false
 function finish (code) {
+  // Set first: the loop may empty (every timer here is unref'd) before process.exit runs,
+  // and then this is the status node exits with. A failing suite must never exit 0.
+  if (!process.exitCode) process.exitCode = code
   if (finishing) return
   finishing = true
   // Synchronous teardown first (a second signal or an exception cannot skip it),
