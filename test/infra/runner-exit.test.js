@@ -13,7 +13,10 @@ test('node test/run.js exits non-zero when a test fails', () => {
   const file = path.join(dir, 'fails.test.js')
   fs.writeFileSync(file, "require('node:test')('fails on purpose', () => { throw new Error('expected') })\n")
   try {
-    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'run.js'), file], { encoding: 'utf8', timeout: 120000 })
+    // Without NODE_TEST_CONTEXT, or the inner `node --test` thinks it is nested and runs nothing.
+    const env = { ...process.env }
+    delete env.NODE_TEST_CONTEXT
+    const r = spawnSync(process.execPath, [path.join(__dirname, '..', 'run.js'), file], { encoding: 'utf8', timeout: 120000, env })
     assert.notStrictEqual(r.status, 0, r.stdout + r.stderr)
     assert.match(r.stdout + r.stderr, /fails on purpose/)
   } finally {
