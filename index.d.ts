@@ -14,7 +14,6 @@ export declare namespace SQL {
     username?: string
     /** @deprecated use username */
     user?: string
-    password?: string
     /** @deprecated use password */
     pass?: string
     database?: string
@@ -40,18 +39,60 @@ export declare namespace SQL {
     /** Return int8 as BigInt instead of string. */
     bigint?: boolean
     prepare?: boolean
-    tls?: boolean | 'disable' | 'prefer' | 'allow'
-    ssl?: boolean | 'disable' | 'prefer' | 'allow'
+    /** A password, or a (sync or async) function asked once per new connection. */
+    password?: string | (() => string | Promise<string>)
+    tls?: boolean | TLSMode | TLSOptions
+    ssl?: boolean | TLSMode | TLSOptions
     onconnect?: (err: Error | null) => void
     onclose?: (err: Error | null) => void
+    /** NoticeResponse messages (RAISE NOTICE, warnings); dropped when not given. */
+    onnotice?: (notice: Record<string, string>) => void
+  }
+
+  type TLSMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full'
+
+  interface TLSOptions {
+    ca?: string | Buffer | Array<string | Buffer>
+    caFile?: string
+    cert?: string | Buffer
+    key?: string | Buffer
+    servername?: string
+    rejectUnauthorized?: boolean
   }
 
   interface Query<T> extends Promise<T> {
     readonly active: boolean
     readonly cancelled: boolean
     execute(): this
+    cancel(): this
+    simple(): this
     values(): Query<any[][]>
     raw(): Query<Buffer[][]>
+  }
+
+  /** What sql(value, ...columns) returns: usable only inside a tagged template. */
+  interface Helper<T = unknown> {
+    readonly value: T
+    readonly columns: string[]
+  }
+
+  interface Stats {
+    max: number
+    total: number
+    idle: number
+    busy: number
+    reserved: number
+    connecting: number
+    closing: number
+    waiting: number
+    connects: number
+    connected: number
+    connectFailures: number
+    retries: number
+    closes: { total: number; idle: number; lifetime: number; byPool: number; byError: number }
+    staleNotificationsDropped: number
+    queries: number
+    waitMs: number
   }
 }
 
@@ -62,11 +103,34 @@ export type SQLResultArray<T> = T[] & {
   readonly affectedRows: number | bigint | null
 }
 
-export interface SQL {
+/** A tagged template bound to one connection (a transaction or a reserved connection). */
+export interface ScopedSQL {
   <T = any>(strings: TemplateStringsArray, ...values: unknown[]): SQL.Query<SQLResultArray<T>>
+  <T = unknown>(value: T, ...columns: string[]): SQL.Helper<T>
   unsafe<T = any>(query: string, values?: unknown[]): SQL.Query<SQLResultArray<T>>
+}
+
+export interface TransactionSQL extends ScopedSQL {
+  savepoint<T>(fn: (sql: TransactionSQL) => T | Promise<T>): Promise<T>
+  savepoint<T>(name: string, fn: (sql: TransactionSQL) => T | Promise<T>): Promise<T>
+}
+
+export type SavepointSQL = TransactionSQL
+
+export interface ReservedSQL extends ScopedSQL {
+  release(): void
+  [Symbol.dispose](): void
+}
+
+export interface SQL extends ScopedSQL {
+  begin<T>(fn: (sql: TransactionSQL) => T | Promise<T>): Promise<T extends Array<infer Q> ? Array<Awaited<Q>> : T>
+  begin<T>(options: string, fn: (sql: TransactionSQL) => T | Promise<T>): Promise<T extends Array<infer Q> ? Array<Awaited<Q>> : T>
+  transaction: SQL['begin']
+  reserve(): Promise<ReservedSQL>
   close(options?: { timeout?: number }): Promise<void>
   end(options?: { timeout?: number }): Promise<void>
+  /** Not in Bun.SQL: what the pool is doing now and what it did. */
+  stats(): SQL.Stats
   readonly options: Readonly<SQL.Options>
   [Symbol.asyncDispose](): Promise<void>
 }
