@@ -269,12 +269,49 @@ function describe(err) {
   return err && typeof err.message === 'string' ? err.message : String(err)
 }
 
+// A value already encoded, with its type: what sql.array(values, type) makes.
+class TypedValue {
+  constructor(text, oid) {
+    this.text = text
+    this.oid = oid
+  }
+}
+
+// Array type OIDs by element type name (Bun.SQL's sql.array(values, "INT") and friends).
+const ARRAY_OIDS = {
+  bool: 1000, boolean: 1000, bytea: 1001, int2: 1005, smallint: 1005, int: 1007, int4: 1007,
+  integer: 1007, text: 1009, varchar: 1015, 'character varying': 1015, bpchar: 1014, char: 1014,
+  int8: 1016, bigint: 1016, float4: 1021, real: 1021, float8: 1022, 'double precision': 1022,
+  numeric: 1231, decimal: 1231, json: 199, jsonb: 3807, uuid: 2951, date: 1182, time: 1183,
+  timestamp: 1115, timestamptz: 1185, interval: 1187, oid: 1028, name: 1003,
+}
+
+// sql.array(values, type?): a PostgreSQL array parameter of that element type (a name or an
+// array type OID); without a type, the type follows the values as for any JS array.
+function typedArray(values, type) {
+  if (!Array.isArray(values)) throw bindingError('sql.array() expects an array')
+  if (type === undefined) {
+    const text = encodeArray(values)
+    return new TypedValue(text, out.oid)
+  }
+  const oid = typeof type === 'number' ? type : ARRAY_OIDS[String(type).trim().toLowerCase()]
+  if (oid === undefined) throw bindingError(`sql.array(): unknown element type ${JSON.stringify(type)}`)
+  encodeArray(values) // validates the elements (and throws the binding errors)
+  return new TypedValue(arrayLiteral(values, true), oid)
+}
+
 // values -> { params: (string | null)[], types: number[] }; throws a binding PostgresError.
 function encodeParams(values) {
   const n = values.length
   const params = new Array(n)
   const types = new Array(n)
   for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v instanceof TypedValue) {
+      params[i] = v.text
+      types[i] = v.oid
+      continue
+    }
     let text
     try {
       text = encodeValue(values[i])
@@ -294,4 +331,4 @@ function encodeParam(value) {
   return [params[0], types[0]]
 }
 
-module.exports = { encodeParams, encodeParam, bindingError }
+module.exports = { encodeParams, encodeParam, bindingError, typedArray, TypedValue }

@@ -4,7 +4,8 @@
 const { parseOptions } = require('./options.js')
 const { NativePool } = require('./pool.js')
 const { Query } = require('./query.js')
-const { encodeParams, bindingError } = require('./params.js')
+const fs = require('node:fs')
+const { encodeParams, bindingError, typedArray } = require('./params.js')
 const { kFragment, isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
 const { PostgresError } = require('./errors.js')
 
@@ -71,6 +72,17 @@ function makeScopedSql(pool, lease) {
     if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
     return makeQuery(text, Array.isArray(values) ? values : [], true)
   }
+  // The file's text as a query (several statements when there are no parameters).
+  sql.file = (path, values = []) => {
+    let text
+    try {
+      text = fs.readFileSync(path, 'utf8')
+    } catch (err) {
+      return new Query(pool, '', null, null, bindingError(`sql.file(): could not read ${path}: ${err.code || err.message}`), false, lease)
+    }
+    return sql.unsafe(text, values)
+  }
+  sql.array = (values, type) => typedArray(values, type)
   return sql
 }
 
@@ -85,7 +97,18 @@ function SQL(a, b) {
 
   sql.begin = (mode, fn) => runTransaction(pool, mode, fn)
   sql.transaction = sql.begin
+  sql.beginDistributed = (name, fn) => runTransaction(pool, undefined, fn, distributedName(name))
+  sql.distributed = sql.beginDistributed
+  sql.commitDistributed = (name) => sql.unsafe(`COMMIT PREPARED '${distributedName(name)}'`)
+  sql.rollbackDistributed = (name) => sql.unsafe(`ROLLBACK PREPARED '${distributedName(name)}'`)
   sql.reserve = () => reserveConnection(pool)
+  // Opens a connection now instead of on the first query.
+  sql.connect = async () => {
+    const lease = await pool.reserve()
+    pool.release(lease)
+  }
+  // Queries are written as they are made; nothing waits in JS to be flushed.
+  sql.flush = () => {}
   sql.close = (opts = {}) => pool.close(opts && opts.timeout)
   sql.end = sql.close
   sql[Symbol.asyncDispose] = () => pool.close()
@@ -111,6 +134,15 @@ function beginStatement(mode) {
   return 'BEGIN ' + mode
 }
 
+// A two-phase transaction's name goes into PREPARE TRANSACTION '...' as a literal: allow only
+// names that need no quoting.
+function distributedName(name) {
+  if (typeof name !== 'string' || !/^[a-zA-Z0-9_.:-]{1,200}$/.test(name)) {
+    throw new PostgresError(`invalid distributed transaction name: ${JSON.stringify(name)}`, { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+  }
+  return name
+}
+
 function savepointName(name, counter) {
   if (name === undefined) return 's' + counter
   if (typeof name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
@@ -121,7 +153,8 @@ function savepointName(name, counter) {
 
 // Runs fn(tx) inside BEGIN ... COMMIT on one reserved connection; ROLLBACK when it throws. An
 // array returned by fn (of queries) is awaited as a whole: its queries were pipelined.
-async function runTransaction(pool, mode, fn) {
+// With `prepared`, the transaction ends with PREPARE TRANSACTION instead of COMMIT (2PC).
+async function runTransaction(pool, mode, fn, prepared) {
   if (typeof mode === 'function') {
     fn = mode
     mode = undefined
@@ -159,7 +192,7 @@ async function runTransaction(pool, mode, fn) {
       await tx.unsafe('ROLLBACK').catch(() => {})
       throw err
     }
-    await tx.unsafe('COMMIT')
+    await tx.unsafe(prepared ? `PREPARE TRANSACTION '${prepared}'` : 'COMMIT')
     return result
   } finally {
     pool.release(lease)

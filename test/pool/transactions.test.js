@@ -151,3 +151,43 @@ test('close() does not hang on a forgotten reserve(), and resolves after release
   const err = await reserved`select 1`.then(() => null, (e) => e)
   assert.strictEqual(err.code, 'ERR_POSTGRES_CONNECTION_CLOSED')
 })
+
+test('beginDistributed + commitDistributed / rollbackDistributed (two-phase commit)', async () => {
+  const sql = new SQL(pg.url, { max: 2 })
+  try {
+    await sql`create table if not exists tx_2pc(id int)`
+    await sql`truncate tx_2pc`
+    await sql.beginDistributed('uvsql_2pc_a', async (tx) => { await tx`insert into tx_2pc values (1)` })
+    await sql.beginDistributed('uvsql_2pc_b', async (tx) => { await tx`insert into tx_2pc values (2)` })
+    assert.strictEqual((await sql`select count(*)::int as n from tx_2pc`)[0].n, 0, 'not visible before commit')
+    await sql.commitDistributed('uvsql_2pc_a')
+    await sql.rollbackDistributed('uvsql_2pc_b')
+    assert.deepStrictEqual((await sql`select id from tx_2pc`).map((r) => r.id), [1])
+    assert.throws(() => sql.commitDistributed("x'; drop table tx_2pc; --"), (e) => e.code === 'ERR_POSTGRES_INVALID_TRANSACTION_STATE')
+  } finally {
+    await sql`drop table if exists tx_2pc`
+    await sql.close()
+  }
+})
+
+test('sql.array(values, type), sql.file(path), sql.connect()', async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const sql = new SQL(pg.url, { max: 1 })
+  try {
+    await sql.connect()
+    assert.strictEqual(sql.stats().total, 1)
+    const [r] = await sql`select ${sql.array([1, 2, 3], 'INT')} as a, pg_typeof(${sql.array(['x', null], 'text')})::text as t`
+    assert.deepStrictEqual(r, { a: [1, 2, 3], t: 'text[]' })
+    const file = path.join(os.tmpdir(), `uvsql-file-${process.pid}.sql`)
+    fs.writeFileSync(file, 'select 1 as one; select 2 as two')
+    const results = await sql.file(file)
+    assert.deepStrictEqual(results.map((x) => ({ ...x[0] })), [{ one: 1 }, { two: 2 }])
+    fs.rmSync(file)
+    const missing = await sql.file('/nonexistent/file.sql').then(() => null, (e) => e)
+    assert.strictEqual(missing.code, 'ERR_POSTGRES_INVALID_QUERY_BINDING')
+  } finally {
+    await sql.close()
+  }
+})
