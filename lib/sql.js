@@ -15,10 +15,10 @@ function poolStats(raw, options) {
   const n = (k) => r[k] || 0
   return {
     max: options.max,
-    total: n('connecting') + n('pending') + n('ready') + n('busy') + n('closing'),
+    total: n('connecting') + n('pending') + n('ready') + n('busy') + n('reserved') + n('closing'),
     idle: n('ready'),
     busy: n('busy'),
-    reserved: 0,
+    reserved: n('reserved'),
     connecting: n('connecting') + n('pending'),
     closing: n('closing'),
     waiting: n('waiting'),
@@ -199,14 +199,21 @@ async function runTransaction(pool, mode, fn, prepared) {
   }
 }
 
+// A reserved connection whose handle was garbage-collected without release() goes back to
+// the pool: GC is one more way a lease returns, through the same pool.release().
+const forgottenLeases = new FinalizationRegistry(({ pool, lease, state }) => {
+  if (!state.released) pool.release(lease)
+})
+
 // A tagged-template function on one connection of the pool, until release().
 async function reserveConnection(pool) {
   const lease = await pool.reserve()
   const reserved = makeScopedSql(pool, lease)
-  let released = false
+  const state = { released: false }
+  forgottenLeases.register(reserved, { pool, lease, state })
   reserved.release = () => {
-    if (!released) {
-      released = true
+    if (!state.released) {
+      state.released = true
       pool.release(lease)
     }
   }

@@ -90,6 +90,7 @@ typedef struct js_pool_s {
   int want_notices;    /* JS has an onnotice callback */
   base_intern_t shapes; /* row shapes JS knows by id */
   napi_threadsafe_function tsfn; /* carries "handshake done" notifications to a later turn */
+  int keepalive;       /* tsfn is ref'd: queries wait for a connection */
 } js_pool_t;
 
 /* A "handshake done" notification: which slot, which generation. */
@@ -606,8 +607,23 @@ static void call_js(js_pool_t *jp, napi_ref fn_ref, size_t argc, napi_value *arg
   }
 }
 
+/* Queries waiting for a connection keep the process alive, like any pending I/O, even when
+ * nothing else is ref'd (e.g. they wait for a reserved connection to come back). The
+ * threadsafe function is the handle that does it; an idle pool leaves it unref'd. */
+static void update_keepalive(js_pool_t *jp) {
+  int want = jp->pool_live && jp->pool.nwaiting > 0;
+  if (jp->tsfn == NULL || jp->env_gone || want == jp->keepalive) {
+    return;
+  }
+  if ((want ? napi_ref_threadsafe_function(jp->env, jp->tsfn)
+            : napi_unref_threadsafe_function(jp->env, jp->tsfn)) == napi_ok) {
+    jp->keepalive = want;
+  }
+}
+
 static void on_flush(void *ctx) {
   js_pool_t *jp = ctx;
+  update_keepalive(jp);
   if (list_empty(&jp->outbox) && list_empty(&jp->streaming)) {
     return;
   }

@@ -191,3 +191,35 @@ test('sql.array(values, type), sql.file(path), sql.connect()', async () => {
     await sql.close()
   }
 })
+
+test('a reserved connection that is garbage-collected without release() returns to the pool', async () => {
+  if (typeof global.gc !== 'function') {
+    const { spawnSync } = require('node:child_process')
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', `
+      const { SQL } = require(${JSON.stringify(require.resolve('../..'))})
+      const sql = new SQL(process.env.UVSQL_TEST_PG_URL, { max: 1 })
+      ;(async () => {
+        await (async () => { const r = await sql.reserve(); await r\`select 1\` })()
+        for (let i = 0; i < 20 && sql.stats().reserved > 0; i++) { global.gc(); await new Promise((x) => setTimeout(x, 20)) }
+        const [row] = await sql\`select 2 as ok\`
+        console.log(JSON.stringify({ reserved: sql.stats().reserved, ok: row.ok }))
+        await sql.close()
+      })()`], { encoding: 'utf8', timeout: 20000, env: process.env })
+    assert.strictEqual(r.status, 0, r.stderr)
+    assert.deepStrictEqual(JSON.parse(r.stdout.trim()), { reserved: 0, ok: 2 })
+  }
+})
+
+test('a query waiting for a reserved connection keeps the process alive until it runs', () => {
+  const { spawnSync } = require('node:child_process')
+  const r = spawnSync(process.execPath, ['-e', `
+    const { SQL } = require(${JSON.stringify(require.resolve('../..'))})
+    const sql = new SQL(process.env.UVSQL_TEST_PG_URL, { max: 1 })
+    ;(async () => {
+      const reserved = await sql.reserve()
+      sql\`select 3 as n\`.then((rows) => { console.log('ran', rows[0].n); return sql.close() })
+      setTimeout(() => reserved.release(), 200).unref() // only the waiting query keeps us alive
+    })()`], { encoding: 'utf8', timeout: 20000, env: process.env })
+  assert.strictEqual(r.status, 0, r.stderr)
+  assert.strictEqual(r.stdout.trim(), 'ran 3')
+})
