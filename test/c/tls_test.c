@@ -29,30 +29,7 @@
 #include "../../src/base/base_mem.h"
 #include "../../src/tls/tls.h"
 
-static int t_count;
-static int t_failed;
-
-static void t_report(int ok, const char *name, const char *file, int line) {
-  t_count++;
-  printf("%sok %d - %s\n", ok ? "" : "not ", t_count, name);
-  if (!ok) {
-    printf("#   failed at %s:%d\n", file, line);
-    t_failed++;
-  }
-}
-
-#define CHECK(cond, name) t_report((cond) ? 1 : 0, (name), __FILE__, __LINE__)
-
-#define CHECK_EQ_INT(got, want, name)                                                       \
-  do {                                                                                      \
-    long long got_ = (long long)(got);                                                      \
-    long long want_ = (long long)(want);                                                    \
-    t_report(got_ == want_, (name), __FILE__, __LINE__);                                    \
-    if (got_ != want_) {                                                                    \
-      printf("#   got %lld (%s), want %lld (%s)\n", got_, base_err_name((int)got_), want_, \
-             base_err_name((int)want_));                                                    \
-    }                                                                                       \
-  } while (0)
+#include "check.h"
 
 /* Checks that `s` contains `sub`, printing both when it does not. */
 #define CHECK_HAS(s, sub, name)                                             \

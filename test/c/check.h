@@ -1,0 +1,37 @@
+/* Tiny TAP-style check macros shared by the C unit tests (test/c/NAME_test.c): each check prints
+ * "ok N - name" or "not ok N - name" with where it failed, and main() exits non-zero when
+ * t_failed > 0. Header-only: every test program includes it once. */
+#ifndef UVSQL_TEST_CHECK_H
+#define UVSQL_TEST_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "../../src/base/base_err.h"
+
+static int t_count;
+static int t_failed;
+
+static void t_report(int ok, const char *name, const char *file, int line) {
+  t_count++;
+  printf("%sok %d - %s\n", ok ? "" : "not ", t_count, name);
+  if (!ok) {
+    printf("#   failed at %s:%d\n", file, line);
+    t_failed++;
+  }
+}
+
+#define CHECK(cond, name) t_report((cond) ? 1 : 0, (name), __FILE__, __LINE__)
+
+#define CHECK_EQ_INT(got, want, name)                                                       \
+  do {                                                                                      \
+    long long got_ = (long long)(got);                                                      \
+    long long want_ = (long long)(want);                                                    \
+    t_report(got_ == want_, (name), __FILE__, __LINE__);                                    \
+    if (got_ != want_) {                                                                    \
+      printf("#   got %lld (%s), want %lld (%s)\n", got_, base_err_name((int)got_), want_, \
+             base_err_name((int)want_));                                                    \
+    }                                                                                       \
+  } while (0)
+
+#endif
