@@ -80,7 +80,9 @@ void pool__schedule(pool_t *p) {
     return;
   }
   if (!p->timer.live) {
-    if (p->timer_closed || p->close_reported ||
+    /* Created on first need. Once closed (or closing, at the end of pool_close) its memory is
+     * never initialised again: libuv may still own it until the close callback. */
+    if (p->timer.cb != NULL || p->close_reported ||
         net_timer_init(&p->timer, p->loop, pool__on_timer, p) < 0) {
       return;
     }

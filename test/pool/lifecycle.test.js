@@ -187,3 +187,15 @@ test('stats() reports states and counters', async () => {
   }
   assert.strictEqual(sql.stats().total, 0)
 })
+
+test('close() called again while the first close finishes (with and without a timeout) is safe', async () => {
+  for (let i = 0; i < 20; i++) {
+    const sql = new SQL(pg.url, { max: 2, idleTimeout: 5 })
+    await sql`select 1`
+    const a = sql.close()
+    await new Promise((r) => setImmediate(r))
+    const b = sql.close({ timeout: 1 })
+    const c = sql.close({ timeout: 0 })
+    await Promise.all([a, b, c])
+  }
+})
