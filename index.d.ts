@@ -76,6 +76,12 @@ export declare namespace SQL {
     readonly columns: string[]
   }
 
+  interface ListenSubscription {
+    readonly channel: string
+    unlisten(): Promise<void>
+    [Symbol.asyncDispose](): Promise<void>
+  }
+
   interface Stats {
     max: number
     total: number
@@ -127,6 +133,17 @@ export interface SQL extends ScopedSQL {
   begin<T>(options: string, fn: (sql: TransactionSQL) => T | Promise<T>): Promise<T extends Array<infer Q> ? Array<Awaited<Q>> : T>
   transaction: SQL['begin']
   reserve(): Promise<ReservedSQL>
+  beginDistributed<T>(name: string, fn: (sql: TransactionSQL) => T | Promise<T>): Promise<T>
+  distributed: SQL['beginDistributed']
+  commitDistributed(name: string): Promise<unknown>
+  rollbackDistributed(name: string): Promise<unknown>
+  /** LISTEN on a connection reserved for listening (shared by all channels; re-listens after it is lost). */
+  listen(channel: string, onnotify: (payload: string) => void, onlisten?: () => void): Promise<SQL.ListenSubscription>
+  notify(channel: string, payload?: string): Promise<void>
+  file<T = any>(path: string, values?: unknown[]): SQL.Query<SQLResultArray<T>>
+  array(values: unknown[], type?: string | number): unknown
+  connect(): Promise<void>
+  flush(): void
   close(options?: { timeout?: number }): Promise<void>
   end(options?: { timeout?: number }): Promise<void>
   /** Not in Bun.SQL: what the pool is doing now and what it did. */

@@ -17,6 +17,7 @@ const KIND_PARTIAL_ROWS = 6
 const KIND_DISCONNECTED = 7
 const KIND_CONNECTED = 8
 const KIND_RESERVED = 9
+const KIND_LEASE_LOST = 10
 
 class NativePool {
   constructor(options) {
@@ -28,6 +29,7 @@ class NativePool {
     this.closePromise = null
     this.resolveClose = null
     this.onNotification = null // set by listen() (pid, channel, payload)
+    this.onLeaseLost = null // set by listen() ({ slot, seq })
     this.shapes = new Map() // row shape id (from C) -> { names, oids, decoders }
   }
 
@@ -123,6 +125,10 @@ class NativePool {
       }
       if (kind === KIND_DISCONNECTED) {
         this.callUser(this.options.onclose, postgresClientError(payload[0], payload[1], null))
+        continue
+      }
+      if (kind === KIND_LEASE_LOST) {
+        if (this.onLeaseLost !== null) this.onLeaseLost({ slot: payload[0], seq: payload[1] })
         continue
       }
       if (kind === KIND_PASSWORD) {

@@ -8,6 +8,7 @@ const fs = require('node:fs')
 const { encodeParams, bindingError, typedArray } = require('./params.js')
 const { kFragment, isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
 const { PostgresError } = require('./errors.js')
+const { Listener, notify } = require('./listen.js')
 
 // sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
 function poolStats(raw, options) {
@@ -102,6 +103,12 @@ function SQL(a, b) {
   sql.commitDistributed = (name) => sql.unsafe(`COMMIT PREPARED '${distributedName(name)}'`)
   sql.rollbackDistributed = (name) => sql.unsafe(`ROLLBACK PREPARED '${distributedName(name)}'`)
   sql.reserve = () => reserveConnection(pool)
+  let listener = null
+  sql.listen = (channel, onnotify, onlisten) => {
+    if (listener === null) listener = new Listener(pool)
+    return listener.listen(channel, onnotify, onlisten)
+  }
+  sql.notify = (channel, payload) => notify(sql, channel, payload)
   // Opens a connection now instead of on the first query.
   sql.connect = async () => {
     const lease = await pool.reserve()
@@ -109,7 +116,10 @@ function SQL(a, b) {
   }
   // Queries are written as they are made; nothing waits in JS to be flushed.
   sql.flush = () => {}
-  sql.close = (opts = {}) => pool.close(opts && opts.timeout)
+  sql.close = (opts = {}) => {
+    if (listener !== null) listener.close()
+    return pool.close(opts && opts.timeout)
+  }
   sql.end = sql.close
   sql[Symbol.asyncDispose] = () => pool.close()
   // Not in Bun.SQL: what the pool is doing (documented in the README).

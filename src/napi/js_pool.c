@@ -19,7 +19,8 @@
  *   kind 5 (password needed): id 0, payload = [slot, gen]; JS answers with poolPassword()
  *   kind 7 (a connection that had connected closed): id 0, payload = [errorName, message]
  *   kind 8 (a connection was established): id 0, payload = null
- *   kind 9 (a reservation got its connection): payload = [slot, gen], the lease
+ *   kind 9 (a reservation got its connection): payload = [slot, seq], the lease
+ *   kind 10 (a lease lost its connection): id 0, payload = [slot, seq]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -427,6 +428,14 @@ static void on_reserved(void *ctx, pool_query_t *q, uint32_t slot, uint32_t gen)
   list_push_back(&jp->outbox, &jq->node);
 }
 
+static void on_lease_lost(void *ctx, uint32_t slot, uint32_t seq) {
+  js_query_t *jq = push_event(ctx, 10);
+  if (jq != NULL) {
+    jq->pid = slot;
+    jq->status = (int)seq;
+  }
+}
+
 static void on_disconnected(void *ctx, int code, const char *message) {
   js_query_t *jq = push_event(ctx, 7);
   if (jq != NULL) {
@@ -567,7 +576,7 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
       payload = build_password_request(env, jq);
     } else if (jq->kind == 8) {
       napi_get_null(env, &payload);
-    } else if (jq->kind == 9) {
+    } else if (jq->kind == 9 || jq->kind == 10) {
       payload = build_password_request(env, jq); /* the same [slot, gen] pair */
     } else {
       payload = build_client_error(env, jq);
@@ -717,6 +726,7 @@ static const pool_handler_t js_pool_handler = {
   .on_password_needed = on_password_needed,
   .on_connected = on_connected,
   .on_reserved = on_reserved,
+  .on_lease_lost = on_lease_lost,
   .on_disconnected = on_disconnected,
 };
 

@@ -453,7 +453,11 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_
     return;
   }
   pool_slot_state_t was = p->slots[c->slot].state;
+  uint32_t seq = p->slots[c->slot].lease_seq;
   pool_slot_fire(p, c->slot, SLOT_EV_DIED);
+  if (was == SLOT_RESERVED && p->handler->on_lease_lost != NULL) {
+    p->handler->on_lease_lost(p->ctx, c->slot, seq);
+  }
   snprintf(p->last_error, sizeof(p->last_error), "%s", message);
   p->last_error_code = code;
   if (was != SLOT_CONNECTING && was != SLOT_PENDING) {

@@ -84,6 +84,8 @@ typedef struct {
   /* A reservation request got its connection: the lease is {slot, seq}. The pool frees q
    * after this returns. A request that fails gets on_query_done(status < 0) instead. */
   void (*on_reserved)(void *ctx, pool_query_t *q, uint32_t slot, uint32_t gen);
+  /* The connection of lease {slot, seq} is gone (the holder's later queries will fail). */
+  void (*on_lease_lost)(void *ctx, uint32_t slot, uint32_t seq);
   /* A handshake finished: answer with pool_accept_ready(slot, gen) from a later loop turn. */
   void (*on_connected)(void *ctx, uint32_t slot, uint32_t gen);
   /* A connection that had been accepted is gone: `code` says why (DB_ECLOSED, DB_EIDLE,
