@@ -62,8 +62,23 @@ function normalizeArgs(a, b) {
   throw invalid('SQL() expects a URL string or an options object')
 }
 
+// Bun.SQL's adapter names. Only PostgreSQL is implemented so far (MySQL/MariaDB: issue 6).
+const ADAPTERS = { postgres: 'postgres', postgresql: 'postgres', pg: 'postgres', mysql: 'mysql', mysql2: 'mysql', mariadb: 'mysql', sqlite: 'sqlite' }
+
+function checkAdapter(adapter) {
+  if (adapter === undefined) return
+  const name = ADAPTERS[String(adapter).toLowerCase()]
+  if (name === undefined) throw invalid(`unknown adapter '${adapter}' (postgres, mysql, mariadb or sqlite)`)
+  if (name !== 'postgres') {
+    const err = new TypeError(`the ${name} adapter is not supported by this version of uvsql yet; only PostgreSQL is`)
+    err.code = 'ERR_INVALID_ARG_VALUE'
+    throw err
+  }
+}
+
 function parseOptions(a, b, env = process.env) {
   const o = normalizeArgs(a, b)
+  checkAdapter(o.adapter)
   const explicitTarget = ['hostname', 'host', 'port', 'username', 'user', 'password', 'pass', 'database', 'db']
     .some((k) => o[k] !== undefined)
   let url = o.url
