@@ -211,7 +211,25 @@ static void grant_lease(pool_t *p, uint32_t index, pool_query_t *q) {
   pool_query_free(q);
 }
 
+static void dispatch_once(pool_t *p);
+
+/* Not re-entrant by design: sending can fail a connection synchronously, whose callbacks ask
+ * for another dispatch while this one walks the waiting list. That request is remembered and
+ * served by another pass, never by a nested walk. */
 void pool__dispatch(pool_t *p) {
+  if (p->dispatching) {
+    p->dispatch_again = 1;
+    return;
+  }
+  p->dispatching = 1;
+  do {
+    p->dispatch_again = 0;
+    dispatch_once(p);
+  } while (p->dispatch_again);
+  p->dispatching = 0;
+}
+
+static void dispatch_once(pool_t *p) {
   /* In FIFO order; a reservation that cannot be served yet (it needs an idle connection)
    * does not hold back the queries behind it, which busy connections can take. */
   list_node_t *n = p->waiting.next;
@@ -243,6 +261,9 @@ void pool__dispatch(pool_t *p) {
       continue;
     }
     pool__conn_flush(p->slots[index].conn);
+    if (p->dispatch_again) {
+      return; /* the list may have changed under us: walk it again from the start */
+    }
   }
   /* Still waiting: open more connections, one per waiting query, up to max; lazily, so a
    * burst that one connection serves does not open them all. After a failed dial, only once

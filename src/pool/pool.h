@@ -158,6 +158,8 @@ struct pool_s {
   int closing;
   int close_reported;
   int in_callback;            /* nesting depth of pool-originated callbacks */
+  int dispatching;            /* pool__dispatch is walking the waiting list */
+  int dispatch_again;         /* ...and was asked for another pass meanwhile */
   const pool_handler_t *handler;
   void *ctx;
   pool_stats_t stats;
