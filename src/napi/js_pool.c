@@ -583,6 +583,22 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
     }
     double id = jq->id;
     int kind = jq->kind;
+    if (payload == NULL && id != 0) {
+      /* Its result could not be built (no memory for a huge result): the query still gets an
+       * answer, an error, rather than a promise that never settles. */
+      napi_value exc;
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_get_and_clear_last_exception(env, &exc);
+      }
+      jq->kind = kind = 2;
+      jq->status = DB_ENOMEM;
+      free(jq->message);
+      jq->message = dup_slice((slice_t){(const uint8_t *)"out of memory building the result", 33});
+      js_pgerr_free(jq->err);
+      jq->err = NULL;
+      payload = build_client_error(env, jq);
+    }
     js_query_free(jq);
     if (payload == NULL) {
       return NULL;
