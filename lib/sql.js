@@ -71,7 +71,11 @@ function makeScopedSql(pool, lease) {
 
   sql.unsafe = (text, values = []) => {
     if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
-    return makeQuery(text, Array.isArray(values) ? values : [], true)
+    const params = Array.isArray(values) ? values : []
+    const q = makeQuery(text, params, true)
+    // Without parameters it can also be spliced into a template, as raw SQL text.
+    if (params.length === 0) Object.defineProperty(q, kFragment, { value: { strings: [text], values: [] } })
+    return q
   }
   // The file's text as a query (several statements when there are no parameters).
   sql.file = (path, values = []) => {

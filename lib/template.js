@@ -131,6 +131,8 @@ class Builder {
         this.append(frag.strings, frag.values)
       } else if (isHelper(v)) {
         this.text += this.helper(v)
+      } else if (v instanceof Promise && typeof v.execute === 'function') {
+        throw helperError('this query cannot be used inside another one (sql.unsafe() with parameters); inline its text or pass its values')
       } else {
         this.text += this.param(v)
       }

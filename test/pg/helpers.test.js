@@ -75,3 +75,11 @@ test('a JSON array cannot pose as a template; a helper awaited alone is refused'
   const err = await sql`select ${sql(42)}`.then(() => null, (e) => e)
   assert.strictEqual(err && err.code, 'ERR_POSTGRES_INVALID_QUERY_BINDING')
 })
+
+test('sql.unsafe(text) without parameters splices in as raw SQL; a query with parameters cannot', async () => {
+  const order = sql.unsafe('order by id desc')
+  const rows = await sql`select id from helper_users where id <= ${2} ${order}`
+  assert.deepStrictEqual(rows.map((r) => r.id), [2, 1])
+  const err = await sql`select 1 ${sql.unsafe('where $1 = 1', [1])}`.then(() => null, (e) => e)
+  assert.strictEqual(err.code, 'ERR_POSTGRES_INVALID_QUERY_BINDING')
+})
