@@ -28,6 +28,7 @@
         "src/pool/pool_timer.c",
         "src/tls/tls.c",
         "src/napi/js_addon.c",
+        "src/napi/js_outbox.c",
         "src/napi/js_pool.c",
         "src/napi/js_val.c"
       ],

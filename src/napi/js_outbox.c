@@ -1,0 +1,636 @@
+/* Recording what the pool reports and handing it to JS.
+ *
+ * Query events from the pool are recorded in C (js_query_t) and completed queries wait in an
+ * outbox; at the end of each I/O callback (pool_handler_t.flush) the outbox goes to JS as ONE
+ * call, `onResults(batch)`, so no microtask can run between two of our JS calls from the same
+ * native callback. The batch layout is documented at the top of js_pool.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/base_err.h"
+#include "../base/base_mem.h"
+#include "js_pool_int.h"
+
+/* The ErrorResponse fields JS gets, in pg_error_t order, with the names Bun.SQL uses. */
+static const char *const err_field_names[JS_ERR_NFIELDS] = {
+  "severity", "errno", "message", "detail", "hint", "position", "internalPosition",
+  "internalQuery", "where", "schema", "table", "column", "dataType", "constraint", "file",
+  "line", "routine",
+};
+
+static void js_pgerr_free(js_pgerr_t *e) {
+  if (e == NULL) {
+    return;
+  }
+  for (int i = 0; i < JS_ERR_NFIELDS; i++) {
+    free(e->field[i]);
+  }
+  free(e);
+}
+
+static char *dup_slice(slice_t s) {
+  if (s.p == NULL) {
+    return NULL;
+  }
+  char *d = malloc(s.n + 1);
+  if (d != NULL) {
+    memcpy(d, s.p, s.n);
+    d[s.n] = '\0';
+  }
+  return d;
+}
+
+static js_pgerr_t *js_pgerr_copy(const pg_error_t *e) {
+  js_pgerr_t *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    return NULL;
+  }
+  const slice_t *src[JS_ERR_NFIELDS] = {
+    &e->severity, &e->code, &e->message, &e->detail, &e->hint, &e->position,
+    &e->internal_position, &e->internal_query, &e->where, &e->schema, &e->table, &e->column,
+    &e->data_type, &e->constraint, &e->file, &e->line, &e->routine,
+  };
+  for (int i = 0; i < JS_ERR_NFIELDS; i++) {
+    c->field[i] = dup_slice(*src[i]);
+  }
+  return c;
+}
+
+js_query_t *js__query_new(double id) {
+  js_query_t *jq = calloc(1, sizeof(*jq));
+  if (jq != NULL) {
+    jq->id = id;
+    list_init(&jq->node);
+    list_init(&jq->live);
+    list_init(&jq->streaming);
+  }
+  return jq;
+}
+
+void js__query_free(js_query_t *jq) {
+  free(jq->message);
+  free(jq->channel);
+  free(jq->payload);
+  js_pgerr_free(jq->err);
+  js_result_t *r = jq->first;
+  while (r != NULL) {
+    js_result_t *next = r->next;
+    buf_destroy(&r->fields);
+    pg_rowbatch_destroy(&r->batch);
+    free(r->command);
+    free(r);
+    r = next;
+  }
+  free(jq);
+}
+
+/* The result set that events go to: a new one after a CommandComplete. NULL on ENOMEM. */
+static js_result_t *current_result(js_query_t *jq) {
+  if (jq->last != NULL && !jq->last->done) {
+    return jq->last;
+  }
+  js_result_t *r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
+  buf_init(&r->fields);
+  pg_rowbatch_init(&r->batch);
+  if (jq->last != NULL) {
+    jq->last->next = r;
+  } else {
+    jq->first = r;
+  }
+  jq->last = r;
+  return r;
+}
+
+/* ---- pool events ------------------------------------------------------------------------ */
+
+/* A long result hands its rows to JS in batches of about this size, as they arrive. */
+#define JS_PARTIAL_BATCH_BYTES (32 * 1024)
+
+static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n) {
+  js_query_t *jq = q->data;
+  js_result_t *r = current_result(jq);
+  (void)ctx;
+  if (r == NULL) {
+    return;
+  }
+  buf_clear(&r->fields);
+  r->has_fields = 1;
+  r->nfields = n;
+  if (pg_rowbatch_set_fields(&r->batch, f, n, jq->all_text) < 0) {
+    r->nfields = 0;
+    return;
+  }
+  for (uint16_t i = 0; i < n; i++) {
+    if (buf_put_u32be(&r->fields, f[i].type_oid) < 0 ||
+        buf_put_u32be(&r->fields, (uint32_t)f[i].name.n) < 0 ||
+        buf_append(&r->fields, f[i].name.p, f[i].name.n) < 0) {
+      r->nfields = 0;
+      return;
+    }
+  }
+}
+
+static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  js_result_t *r = current_result(jq);
+  if (r == NULL || pg_rowbatch_add(&r->batch, body, n) < 0) {
+    return;
+  }
+  /* Only a query's first result set streams; later ones (simple protocol) wait for the end. */
+  if (r == jq->first && list_empty(&jq->streaming) &&
+      pg_rowbatch_size(&r->batch) >= JS_PARTIAL_BATCH_BYTES) {
+    list_push_back(&jp->streaming, &jq->streaming);
+  }
+}
+
+static void on_command(void *ctx, pool_query_t *q, slice_t tag) {
+  js_result_t *r = current_result(q->data);
+  (void)ctx;
+  if (r == NULL) {
+    return;
+  }
+  free(r->command);
+  r->command = dup_slice(tag);
+  r->done = 1;
+}
+
+static void on_query_error(void *ctx, pool_query_t *q, const pg_error_t *e) {
+  js_query_t *jq = q->data;
+  (void)ctx;
+  if (jq->err == NULL) {
+    jq->err = js_pgerr_copy(e);
+  }
+}
+
+static void on_query_done(void *ctx, pool_query_t *q, int status, const char *message,
+                          const pg_error_t *err) {
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  q->data = NULL;
+  list_remove(&jq->live);
+  list_remove(&jq->streaming);
+  jq->pq = NULL;
+  jq->status = status;
+  if (jq->err != NULL) {
+    jq->kind = 1;
+  } else if (status < 0) {
+    jq->kind = 2;
+    jq->message = dup_slice((slice_t){(const uint8_t *)message, message ? strlen(message) : 0});
+    if (err != NULL) {
+      jq->err = js_pgerr_copy(err);
+    }
+  } else {
+    jq->kind = 0;
+  }
+  list_push_back(&jp->outbox, &jq->node);
+}
+
+/* Appends [command, names[], oids[], rows | null, rowCount] for one result set at arr[at..]. */
+/* The rows waiting in `b` as an ArrayBuffer (8-byte aligned, so JS can view it as Float64). */
+static napi_value take_batch(napi_env env, pg_rowbatch_t *b) {
+  napi_value ab;
+  void *data = NULL;
+  NAPI_CALL(env, napi_create_arraybuffer(env, pg_rowbatch_size(b), &data, &ab));
+  pg_rowbatch_take(b, data);
+  return ab;
+}
+
+/* The row shape of a result: its id when JS already knows it, else [id, names[], oids[]]
+ * (id 0: not interned, JS must not cache it). */
+static napi_value build_shape(napi_env env, js_pool_t *jp, const js_result_t *res) {
+  napi_value names, oids, v, arr;
+  int is_new = 0;
+  uint32_t id = base_intern(&jp->shapes, buf_begin(&res->fields), buf_size(&res->fields), &is_new);
+  if (id != 0 && !is_new) {
+    NAPI_CALL(env, napi_create_uint32(env, id, &v));
+    return v;
+  }
+  NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &names));
+  NAPI_CALL(env, napi_create_array_with_length(env, res->nfields, &oids));
+  reader_t r;
+  reader_init(&r, buf_begin(&res->fields), buf_size(&res->fields));
+  for (uint32_t i = 0; i < res->nfields; i++) {
+    uint32_t oid = reader_u32be(&r);
+    uint32_t len = reader_u32be(&r);
+    slice_t name = reader_bytes(&r, len);
+    NAPI_CALL(env, napi_create_uint32(env, oid, &v));
+    NAPI_CALL(env, napi_set_element(env, oids, i, v));
+    napi_value s = js_string(env, (const char *)name.p, name.n);
+    if (s == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_set_element(env, names, i, s));
+  }
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_create_uint32(env, id, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, names));
+  NAPI_CALL(env, napi_set_element(env, arr, 2, oids));
+  return arr;
+}
+
+/* Appends [shape, batch | null, rowCount] for the rows `res` holds now. */
+static napi_value append_rows(napi_env env, js_pool_t *jp, napi_value arr, uint32_t at,
+                              js_result_t *res) {
+  napi_value shape, rows, v;
+  if (res->has_fields) {
+    shape = build_shape(env, jp, res);
+    if (shape == NULL) {
+      return NULL;
+    }
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &shape));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, at, shape));
+  uint32_t batch_rows = res->batch.nrows;
+  if (batch_rows > 0) {
+    rows = take_batch(env, &res->batch);
+    if (rows == NULL) {
+      return NULL;
+    }
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &rows));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, at + 1, rows));
+  NAPI_CALL(env, napi_create_uint32(env, batch_rows, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, at + 2, v));
+  return arr;
+}
+
+/* Appends [command, shape, batch | null, rowCount] for one result set at arr[at..]. */
+static napi_value append_result(napi_env env, js_pool_t *jp, napi_value arr, uint32_t at,
+                                js_result_t *res) {
+  napi_value v;
+  if (res->command != NULL) {
+    NAPI_CALL(env, napi_create_string_utf8(env, res->command, NAPI_AUTO_LENGTH, &v));
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &v));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, at, v));
+  return append_rows(env, jp, arr, at + 1, res);
+}
+
+/* Queues an event that belongs to no query (id 0). */
+static js_query_t *push_event(js_pool_t *jp, int kind) {
+  js_query_t *jq = js__query_new(0);
+  if (jq != NULL) {
+    jq->kind = kind;
+    list_push_back(&jp->outbox, &jq->node);
+  }
+  return jq;
+}
+
+static void on_notice(void *ctx, const pg_error_t *notice) {
+  js_pool_t *jp = ctx;
+  if (!jp->want_notices) {
+    return;
+  }
+  js_query_t *jq = push_event(jp, 3);
+  if (jq != NULL) {
+    jq->err = js_pgerr_copy(notice);
+  }
+}
+
+static void on_notification(void *ctx, uint32_t pid, slice_t channel, slice_t payload) {
+  js_query_t *jq = push_event(ctx, 4);
+  if (jq != NULL) {
+    jq->pid = pid;
+    jq->channel = dup_slice(channel);
+    jq->payload = dup_slice(payload);
+  }
+}
+
+/* Posted, not applied: the notification runs on a later turn of the loop and is dropped there
+ * unless the slot is still PENDING with the same generation (pool_accept_ready). */
+static void on_connected(void *ctx, uint32_t slot, uint32_t gen) {
+  js_pool_t *jp = ctx;
+  js_ready_note_t *note = malloc(sizeof(*note));
+  if (note == NULL || jp->tsfn == NULL) {
+    free(note);
+    return; /* the slot stays PENDING until it dies; counted as never connected */
+  }
+  note->slot = slot;
+  note->gen = gen;
+  if (napi_call_threadsafe_function(jp->tsfn, note, napi_tsfn_nonblocking) != napi_ok) {
+    free(note);
+  }
+}
+
+void js__on_ready_note(napi_env env, napi_value js_cb, void *context, void *data) {
+  js_pool_t *jp = context;
+  js_ready_note_t *note = data;
+  (void)js_cb;
+  if (env != NULL && jp != NULL && jp->pool_live && !jp->env_gone) {
+    pool_callbacks_begin(&jp->pool);
+    if (pool_accept_ready(&jp->pool, note->slot, note->gen)) {
+      push_event(jp, 8); /* onconnect(null) */
+    }
+    pool_callbacks_end(&jp->pool);
+  }
+  free(note);
+}
+
+static void on_reserved(void *ctx, pool_query_t *q, uint32_t slot, uint32_t gen) {
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  q->data = NULL;
+  list_remove(&jq->live);
+  jq->pq = NULL;
+  jq->kind = 9;
+  jq->pid = slot;
+  jq->status = (int)gen;
+  list_push_back(&jp->outbox, &jq->node);
+}
+
+static void on_lease_lost(void *ctx, uint32_t slot, uint32_t seq) {
+  js_query_t *jq = push_event(ctx, 10);
+  if (jq != NULL) {
+    jq->pid = slot;
+    jq->status = (int)seq;
+  }
+}
+
+static void on_disconnected(void *ctx, int code, const char *message) {
+  js_query_t *jq = push_event(ctx, 7);
+  if (jq != NULL) {
+    jq->status = code;
+    jq->message = dup_slice((slice_t){(const uint8_t *)message, message ? strlen(message) : 0});
+  }
+}
+
+static void on_password_needed(void *ctx, uint32_t slot, uint32_t gen) {
+  js_query_t *jq = push_event(ctx, 5);
+  if (jq != NULL) {
+    jq->pid = slot;
+    jq->status = (int)gen;
+  }
+}
+
+static napi_value build_password_request(napi_env env, const js_query_t *jq) {
+  napi_value arr, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &arr));
+  NAPI_CALL(env, napi_create_uint32(env, jq->pid, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  NAPI_CALL(env, napi_create_uint32(env, (uint32_t)jq->status, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 1, v));
+  return arr;
+}
+
+static napi_value build_notification(napi_env env, const js_query_t *jq) {
+  napi_value arr, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_create_uint32(env, jq->pid, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  const char *parts[2] = {jq->channel, jq->payload};
+  for (int i = 0; i < 2; i++) {
+    v = js_string(env, parts[i], parts[i] != NULL ? strlen(parts[i]) : 0);
+    if (v == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_set_element(env, arr, (uint32_t)i + 1, v));
+  }
+  return arr;
+}
+
+static napi_value build_rows_payload(napi_env env, js_pool_t *jp, js_query_t *jq) {
+  js_result_t empty;
+  memset(&empty, 0, sizeof(empty));
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array(env, &arr));
+  uint32_t at = 0;
+  for (js_result_t *r = jq->first != NULL ? jq->first : &empty; r != NULL; r = r->next) {
+    if (append_result(env, jp, arr, at, r) == NULL) {
+      return NULL;
+    }
+    at += 4;
+  }
+  return arr;
+}
+
+static napi_value build_server_error(napi_env env, const js_pgerr_t *e) {
+  napi_value obj, v;
+  NAPI_CALL(env, napi_create_object(env, &obj));
+  for (int i = 0; i < JS_ERR_NFIELDS; i++) {
+    if (e->field[i] == NULL) {
+      continue;
+    }
+    v = js_string(env, e->field[i], strlen(e->field[i]));
+    if (v == NULL) {
+      return NULL;
+    }
+    /* Our own fixed key names, never server-controlled ones. */
+    NAPI_CALL(env, napi_set_named_property(env, obj, err_field_names[i], v));
+  }
+  return obj;
+}
+
+static napi_value build_client_error(napi_env env, js_query_t *jq) {
+  napi_value arr, v;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  NAPI_CALL(env, napi_create_string_utf8(env, base_err_name(jq->status), NAPI_AUTO_LENGTH, &v));
+  NAPI_CALL(env, napi_set_element(env, arr, 0, v));
+  const char *msg = jq->message != NULL ? jq->message : base_err_message(jq->status);
+  v = js_string(env, msg, strlen(msg));
+  if (v == NULL) {
+    return NULL;
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, 1, v));
+  if (jq->err != NULL) {
+    v = build_server_error(env, jq->err);
+    if (v == NULL) {
+      return NULL;
+    }
+  } else {
+    NAPI_CALL(env, napi_get_null(env, &v));
+  }
+  NAPI_CALL(env, napi_set_element(env, arr, 2, v));
+  return arr;
+}
+
+/* [shape, batch, rowCount] for the rows a still-running query has so far. */
+static napi_value build_partial(napi_env env, js_pool_t *jp, js_query_t *jq) {
+  napi_value arr;
+  NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
+  return append_rows(env, jp, arr, 0, jq->first);
+}
+
+/* Builds the batch array and frees the outbox entries. NULL with an exception on failure. */
+static napi_value build_batch(napi_env env, js_pool_t *jp) {
+  napi_value batch, v;
+  uint32_t i = 0;
+  NAPI_CALL(env, napi_create_array(env, &batch));
+  /* Rows of long results that are still arriving. */
+  list_node_t *s;
+  while ((s = list_pop_front(&jp->streaming)) != NULL) {
+    js_query_t *jq = container_of(s, js_query_t, streaming);
+    napi_value payload = build_partial(env, jp, jq);
+    if (payload == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_create_double(env, jq->id, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_create_int32(env, 6, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, payload));
+  }
+  list_node_t *n;
+  while ((n = list_pop_front(&jp->outbox)) != NULL) {
+    js_query_t *jq = container_of(n, js_query_t, node);
+    napi_value payload;
+    if (jq->kind == 0) {
+      payload = build_rows_payload(env, jp, jq);
+    } else if (jq->kind == 1 || jq->kind == 3) {
+      payload = jq->err != NULL ? build_server_error(env, jq->err) : NULL;
+      if (payload == NULL && jq->err == NULL) {
+        napi_create_object(env, &payload); /* the copy failed for lack of memory */
+      }
+    } else if (jq->kind == 4) {
+      payload = build_notification(env, jq);
+    } else if (jq->kind == 5) {
+      payload = build_password_request(env, jq);
+    } else if (jq->kind == 8) {
+      napi_get_null(env, &payload);
+    } else if (jq->kind == 9 || jq->kind == 10) {
+      payload = build_password_request(env, jq); /* the same [slot, gen] pair */
+    } else {
+      payload = build_client_error(env, jq);
+    }
+    double id = jq->id;
+    int kind = jq->kind;
+    if (payload == NULL && id != 0) {
+      /* Its result could not be built (no memory for a huge result): the query still gets an
+       * answer, an error, rather than a promise that never settles. */
+      napi_value exc;
+      bool pending = false;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+        napi_get_and_clear_last_exception(env, &exc);
+      }
+      jq->kind = kind = 2;
+      jq->status = DB_ENOMEM;
+      free(jq->message);
+      jq->message = dup_slice((slice_t){(const uint8_t *)"out of memory building the result", 33});
+      js_pgerr_free(jq->err);
+      jq->err = NULL;
+      payload = build_client_error(env, jq);
+    }
+    js__query_free(jq);
+    if (payload == NULL) {
+      return NULL;
+    }
+    NAPI_CALL(env, napi_create_double(env, id, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_create_int32(env, kind, &v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, v));
+    NAPI_CALL(env, napi_set_element(env, batch, i++, payload));
+  }
+  return batch;
+}
+
+/* Calls a JS callback as a top-level async callback (microtasks drain after it, and
+ * AsyncLocalStorage context is kept); an exception goes to the process, like an uncaught one. */
+static void call_js(js_pool_t *jp, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_env env = jp->env;
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) {
+    return;
+  }
+  /* The receiver must be an object: napi_make_callback converts it with ToObject. */
+  napi_get_global(env, &recv);
+  napi_status st = napi_make_callback(env, jp->async_ctx, recv, fn, argc, argv, &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (st == napi_pending_exception || pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+/* Queries waiting for a connection keep the process alive, like any pending I/O, even when
+ * nothing else is ref'd (e.g. they wait for a reserved connection to come back). The
+ * threadsafe function is the handle that does it; an idle pool leaves it unref'd. */
+static void update_keepalive(js_pool_t *jp) {
+  int want = jp->pool_live && jp->pool.nwaiting > 0;
+  if (jp->tsfn == NULL || jp->env_gone || want == jp->keepalive) {
+    return;
+  }
+  if ((want ? napi_ref_threadsafe_function(jp->env, jp->tsfn)
+            : napi_unref_threadsafe_function(jp->env, jp->tsfn)) == napi_ok) {
+    jp->keepalive = want;
+  }
+}
+
+void js__on_flush(void *ctx) {
+  js_pool_t *jp = ctx;
+  update_keepalive(jp);
+  if (list_empty(&jp->outbox) && list_empty(&jp->streaming)) {
+    return;
+  }
+  if (jp->js_gone || jp->env_gone) {
+    list_node_t *s;
+    while ((s = list_pop_front(&jp->streaming)) != NULL) {
+    }
+    /* Nobody is left to tell: drop the results. */
+    list_node_t *n;
+    while ((n = list_pop_front(&jp->outbox)) != NULL) {
+      js__query_free(container_of(n, js_query_t, node));
+    }
+    return;
+  }
+  napi_env env = jp->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    return;
+  }
+  napi_value batch = build_batch(env, jp);
+  if (batch != NULL) {
+    call_js(jp, jp->on_results, 1, &batch);
+  } else {
+    napi_value exc;
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending && napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+      napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_closed(void *ctx) {
+  js_pool_t *jp = ctx;
+  jp->closed = 1;
+  js__on_flush(jp);
+  if (!jp->js_gone && !jp->env_gone && jp->on_closed != NULL) {
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(jp->env, &scope) == napi_ok) {
+      call_js(jp, jp->on_closed, 0, NULL);
+      napi_close_handle_scope(jp->env, scope);
+    }
+  }
+  js__pool_release(jp);
+  if (jp->js_gone) {
+    js__pool_free(jp);
+  }
+}
+
+const pool_handler_t js__pool_handler = {
+  .on_fields = on_fields,
+  .on_row = on_row,
+  .on_command = on_command,
+  .on_query_error = on_query_error,
+  .on_query_done = on_query_done,
+  .on_closed = on_closed,
+  .flush = js__on_flush,
+  .on_notice = on_notice,
+  .on_notification = on_notification,
+  .on_password_needed = on_password_needed,
+  .on_connected = on_connected,
+  .on_reserved = on_reserved,
+  .on_lease_lost = on_lease_lost,
+  .on_disconnected = on_disconnected,
+};

@@ -1,0 +1,86 @@
+/* Internal to src/napi: the pool wrapper's state, shared by js_pool.c (JS entry points and
+ * lifecycle) and js_outbox.c (recording pool events and handing them to JS in batches).
+ * Everything runs on the JS thread. */
+#ifndef UVSQL_JS_POOL_INT_H
+#define UVSQL_JS_POOL_INT_H
+
+#include "../base/base_intern.h"
+#include "../pg/pg_rowbatch.h"
+#include "../pool/pool.h"
+#include "js.h"
+
+/* The ErrorResponse fields JS gets, in pg_error_t order, with the names Bun.SQL uses. */
+#define JS_ERR_NFIELDS 17
+
+typedef struct {
+  char *field[JS_ERR_NFIELDS]; /* owned, NULL when absent */
+} js_pgerr_t;
+
+/* One result set: a statement's columns, rows and command tag. */
+typedef struct js_result_s {
+  struct js_result_s *next; /* owned */
+  buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
+  uint16_t nfields;
+  int has_fields;
+  pg_rowbatch_t batch; /* owned: rows not yet handed to JS */
+  char *command;      /* owned */
+  int done;           /* CommandComplete seen: the next statement starts a new result */
+} js_result_t;
+
+typedef struct js_query_s {
+  list_node_t node;   /* in the outbox once done */
+  list_node_t live;   /* in js_pool_t.inflight while the pool owns `pq` */
+  list_node_t streaming; /* in js_pool_t.streaming while rows wait for a partial batch */
+  int all_text;       /* raw mode: every cell as text */
+  pool_query_t *pq;   /* borrowed from the pool until on_query_done */
+  double id;          /* JS-side identity */
+  int kind;           /* 0 rows, 1 server error, 2 client error, 3 notice, 4 notification */
+  int status;
+  char *message;      /* owned: client error text */
+  js_pgerr_t *err;    /* owned: the server's ErrorResponse */
+  js_result_t *first; /* owned list */
+  js_result_t *last;
+  uint32_t pid;       /* notification: the sending backend */
+  char *channel;      /* owned: notification channel */
+  char *payload;      /* owned: notification payload */
+} js_query_t;
+
+typedef struct js_pool_s {
+  napi_env env;
+  pool_t pool;
+  int pool_live;
+  napi_ref on_results; /* strong while the pool lives */
+  napi_ref on_closed;
+  napi_async_context async_ctx;
+  napi_ref async_resource; /* strong: the resource object must outlive async_ctx, or its weak
+                            * callback and napi_async_destroy both tear it down (a crash in GC) */
+  list_node_t outbox;  /* js_query_t */
+  list_node_t inflight; /* js_query_t whose pool_query_t the pool still owns (for cancel) */
+  list_node_t streaming; /* js_query_t with enough rows for a partial batch at the next flush */
+  int closed;          /* on_closed delivered: the pool is gone */
+  int js_gone;         /* the JS handle was collected */
+  int env_gone;        /* the environment is being torn down: no more JS calls */
+  int want_notices;    /* JS has an onnotice callback */
+  base_intern_t shapes; /* row shapes JS knows by id */
+  napi_threadsafe_function tsfn; /* carries "handshake done" notifications to a later turn */
+  int keepalive;       /* tsfn is ref'd: queries wait for a connection */
+} js_pool_t;
+
+/* A "handshake done" notification: which slot, which generation. */
+typedef struct {
+  uint32_t slot;
+  uint32_t gen;
+} js_ready_note_t;
+
+/* js_outbox.c */
+extern const pool_handler_t js__pool_handler;
+js_query_t *js__query_new(double id);
+void js__query_free(js_query_t *jq);
+void js__on_flush(void *ctx);
+void js__on_ready_note(napi_env env, napi_value js_cb, void *context, void *data);
+
+/* js_pool.c */
+void js__pool_release(js_pool_t *jp);
+void js__pool_free(js_pool_t *jp);
+
+#endif
