@@ -30,6 +30,7 @@ function invalid(message) {
 }
 
 function parseUrl(url) {
+  if (url === ':memory:' || /^(sqlite|file):/i.test(url)) checkAdapter('sqlite')
   let u
   try {
     u = new URL(url.includes('://') ? url : 'postgres://' + url)
@@ -37,6 +38,7 @@ function parseUrl(url) {
     throw invalid('invalid connection URL')
   }
   const protocol = u.protocol.replace(/:$/, '')
+  if (['sqlite', 'file'].includes(protocol)) checkAdapter('sqlite')
   if (!['postgres', 'postgresql', 'unix'].includes(protocol)) {
     const err = new TypeError(`unsupported URL scheme '${protocol}:' (this version of uvsql speaks PostgreSQL only)`)
     err.code = 'ERR_INVALID_ARG_VALUE'
@@ -69,6 +71,11 @@ function checkAdapter(adapter) {
   if (adapter === undefined) return
   const name = ADAPTERS[String(adapter).toLowerCase()]
   if (name === undefined) throw invalid(`unknown adapter '${adapter}' (postgres, mysql, mariadb or sqlite)`)
+  if (name === 'sqlite') {
+    const err = new TypeError('the sqlite adapter is not available here: uvsql maps it to node:sqlite (Node >= 22.5) or bun:sqlite, and this runtime has neither wired up yet')
+    err.code = 'ERR_INVALID_ARG_VALUE'
+    throw err
+  }
   if (name !== 'postgres') {
     const err = new TypeError(`the ${name} adapter is not supported by this version of uvsql yet; only PostgreSQL is`)
     err.code = 'ERR_INVALID_ARG_VALUE'

@@ -83,17 +83,43 @@ class NativePool {
     return id
   }
 
-  // An exclusive lease on one connection: { slot, seq }. FIFO with the queries.
-  reserve() {
+  // An exclusive lease on one connection: { slot, seq }. FIFO with the queries. An AbortSignal
+  // takes a request that still waits out of the queue (it rejects with the signal's reason).
+  reserve(signal) {
     if (this.closed) {
       return Promise.reject(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
     }
+    if (signal && signal.aborted) return Promise.reject(signal.reason)
     return new Promise((resolve, reject) => {
       const id = this.nextId++
-      this.waiting.set(id, { onReserved: resolve, onError: reject, onRows: () => {} })
+      let onAbort = null
+      const done = () => {
+        if (onAbort !== null) signal.removeEventListener('abort', onAbort)
+      }
+      this.waiting.set(id, {
+        onReserved: (lease) => {
+          done()
+          if (signal && signal.aborted) {
+            this.release(lease) // aborted while the lease was on its way: give it back
+            reject(signal.reason)
+          } else {
+            resolve(lease)
+          }
+        },
+        onError: (err) => {
+          done()
+          reject(signal && signal.aborted ? signal.reason : err)
+        },
+        onRows: () => {},
+      })
+      if (signal) {
+        onAbort = () => { if (this.handle !== null) binding().poolCancel(this.handle, id) }
+        signal.addEventListener('abort', onAbort, { once: true })
+      }
       try {
         binding().poolReserve(this.ensureHandle(), id)
       } catch (err) {
+        done()
         this.waiting.delete(id)
         reject(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
       }

@@ -106,7 +106,7 @@ function SQL(a, b) {
   sql.distributed = sql.beginDistributed
   sql.commitDistributed = (name) => sql.unsafe(`COMMIT PREPARED '${distributedName(name)}'`)
   sql.rollbackDistributed = (name) => sql.unsafe(`ROLLBACK PREPARED '${distributedName(name)}'`)
-  sql.reserve = () => reserveConnection(pool)
+  sql.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
   let listener = null
   sql.listen = (channel, onnotify, onlisten) => {
     if (listener === null) listener = new Listener(pool)
@@ -220,8 +220,8 @@ const forgottenLeases = new FinalizationRegistry(({ pool, lease, state }) => {
 })
 
 // A tagged-template function on one connection of the pool, until release().
-async function reserveConnection(pool) {
-  const lease = await pool.reserve()
+async function reserveConnection(pool, signal) {
+  const lease = await pool.reserve(signal)
   const reserved = makeScopedSql(pool, lease)
   const state = { released: false }
   forgottenLeases.register(reserved, { pool, lease, state })
@@ -232,6 +232,8 @@ async function reserveConnection(pool) {
     }
   }
   reserved[Symbol.dispose] = reserved.release
+  // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
+  reserved.close = async () => reserved.release()
   reserved.begin = (mode, fn) => {
     throw new PostgresError('begin() on a reserved connection is not supported yet; use BEGIN/COMMIT through it', { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
   }

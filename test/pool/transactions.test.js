@@ -223,3 +223,22 @@ test('a query waiting for a reserved connection keeps the process alive until it
   assert.strictEqual(r.status, 0, r.stderr)
   assert.strictEqual(r.stdout.trim(), 'ran 3')
 })
+
+test('reserve({ signal }): aborting takes a waiting request out of the queue', async () => {
+  const sql = new SQL(pg.url, { max: 1 })
+  try {
+    const holder = await sql.reserve()
+    const ac = new AbortController()
+    const waiting = sql.reserve({ signal: ac.signal })
+    setTimeout(() => ac.abort(new Error('gave up')), 30)
+    await assert.rejects(waiting, /gave up/)
+    assert.strictEqual(sql.stats().waiting, 0)
+    await assert.rejects(sql.reserve({ signal: AbortSignal.abort(new Error('already')) }), /already/)
+    await holder.close()
+    const again = await sql.reserve()
+    assert.deepStrictEqual([...(await again`select 1 as ok`)], [{ ok: 1 }])
+    again.release()
+  } finally {
+    await sql.close()
+  }
+})
