@@ -83,6 +83,8 @@ function checkAdapter(adapter) {
   }
 }
 
+const secrets = new WeakMap() // options -> { password, tlsKey }
+
 function parseOptions(a, b, env = process.env) {
   const o = normalizeArgs(a, b)
   checkAdapter(o.adapter)
@@ -155,12 +157,15 @@ function parseOptions(a, b, env = process.env) {
     // NoticeResponse messages (RAISE NOTICE, warnings): quiet unless a callback is given.
     onnotice: typeof o.onnotice === 'function' ? o.onnotice : undefined,
   }
-  // The password is kept out of the enumerable options so that util.inspect and JSON never
+  // Secrets (password, TLS key) live in a WeakMap beside the options, never on them: no
+  // util.inspect (even with showHidden), JSON or property walk can reach them.
   // show it.
   const passwordFunction = typeof password === 'function' ? password : undefined
-  Object.defineProperty(options, 'password', {
-    value: password === undefined || passwordFunction ? undefined : String(password), enumerable: false,
-  })
+  const secret = password === undefined || passwordFunction ? undefined : String(password)
+  secrets.set(options, { password: secret, tlsKey: tlsResolved.native ? tlsResolved.native.key : undefined })
+  if (tlsResolved.native) delete tlsResolved.native.key
+  // Bun keeps `options.password`; here it is redacted.
+  Object.defineProperty(options, 'password', { get: () => (secret === undefined ? undefined : '[redacted]'), enumerable: false })
   Object.defineProperty(options, 'passwordFunction', { value: passwordFunction, enumerable: false })
   Object.defineProperty(options, 'startupParams', { value: params, enumerable: false })
   Object.defineProperty(options, 'tlsMode', { value: tlsResolved.mode, enumerable: true })
@@ -175,7 +180,7 @@ function nativeConfig(options) {
     port: options.port,
     path: options.path,
     user: options.username,
-    password: options.password,
+    password: secrets.get(options).password,
     database: options.database,
     params: options.startupParams,
     max: options.max,
@@ -185,7 +190,7 @@ function nativeConfig(options) {
     // Named statements cached per connection; prepare: false uses unnamed ones only.
     statementCacheSize: options.prepare ? 256 : 0,
     sslMode: options.tlsNative.nativeMode,
-    tls: options.tlsNative.native,
+    tls: options.tlsNative.native && { ...options.tlsNative.native, key: secrets.get(options).tlsKey },
     notices: options.onnotice !== undefined,
     passwordFunction: options.passwordFunction !== undefined,
   }

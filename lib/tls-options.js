@@ -95,8 +95,7 @@ function resolveTls({ tls, urlMode, urlFiles = {}, fromTlsEnv = false, hostname,
     key,
     servername: net.isIP(servername) === 6 ? servername.replace(/^\[|\]$/g, '') : servername,
   }
-  // The key must never show in util.inspect or JSON of the options.
-  Object.defineProperty(native, 'key', { value: key, enumerable: false })
+  // lib/options.js moves the key out of this object, into its private secrets.
   return { mode, nativeMode: NATIVE_MODE[mode], native }
 }
 

@@ -4,7 +4,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert')
 const util = require('node:util')
-const { parseOptions } = require('../../lib/options.js')
+const { parseOptions, nativeConfig } = require('../../lib/options.js')
 
 const opts = (a, b, env = {}) => parseOptions(a, b, env)
 
@@ -46,7 +46,7 @@ test('explicit options beat the URL, the URL beats the environment', () => {
 
 test('aliases: host, user, pass, db, idle_timeout, max_lifetime, connect_timeout', () => {
   const o = opts({ host: 'h', user: 'u', pass: 'p', db: 'd', idle_timeout: 2, max_lifetime: 3, connect_timeout: 4 })
-  assert.deepStrictEqual([o.hostname, o.username, o.password, o.database, o.idleTimeout, o.maxLifetime, o.connectionTimeout],
+  assert.deepStrictEqual([o.hostname, o.username, nativeConfig(o).password, o.database, o.idleTimeout, o.maxLifetime, o.connectionTimeout],
     ['h', 'u', 'p', 'd', 2, 3, 4])
 })
 
@@ -59,8 +59,9 @@ test('timeouts out of range are refused with ERR_INVALID_ARG_VALUE', () => {
 
 test('the password never shows in inspect or JSON of the options', () => {
   const o = opts('postgres://u:sentinel-secret@h/d')
-  assert.strictEqual(o.password, 'sentinel-secret')
-  assert.ok(!util.inspect(o, { depth: 5 }).includes('sentinel-secret'))
+  assert.strictEqual(o.password, '[redacted]')
+  assert.strictEqual(nativeConfig(o).password, 'sentinel-secret')
+  assert.ok(!util.inspect(o, { depth: 5, showHidden: true }).includes('sentinel-secret'))
   assert.ok(!JSON.stringify(o).includes('sentinel-secret'))
 })
 
