@@ -97,17 +97,18 @@ static int parse_number(const uint8_t *p, size_t n, double *out) {
       return 0;
     }
   }
-  char tmp[401];
-  memcpy(tmp, p, n);
-  tmp[n] = '\0';
-  if (strcmp(tmp, "NaN") == 0) {
+  /* Compared with their exact length: a NUL inside the text must not end the comparison. */
+  if (n == 3 && memcmp(p, "NaN", 3) == 0) {
     *out = NAN;
     return 0;
   }
-  if (strcmp(tmp, "Infinity") == 0 || strcmp(tmp, "-Infinity") == 0) {
-    *out = tmp[0] == '-' ? -INFINITY : INFINITY;
+  if ((n == 8 && memcmp(p, "Infinity", 8) == 0) || (n == 9 && memcmp(p, "-Infinity", 9) == 0)) {
+    *out = p[0] == '-' ? -INFINITY : INFINITY;
     return 0;
   }
+  char tmp[401];
+  memcpy(tmp, p, n);
+  tmp[n] = '\0';
   for (size_t k = 0; k < n; k++) {
     /* strtod also takes hex, "inf", "nan(...)": only decimal digits, sign, dot and exponent. */
     char c = tmp[k];
@@ -155,7 +156,8 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
 int pg_parse_time(const uint8_t *p, size_t n, double *ms) {
   size_t i = 0;
   int64_t year = 0;
-  while (i < n && p[i] >= '0' && p[i] <= '9' && i < 9) {
+  /* PostgreSQL's dates end in year 5874897: seven digits. More could overflow the ms below. */
+  while (i < n && p[i] >= '0' && p[i] <= '9' && i < 7) {
     year = year * 10 + (p[i] - '0');
     i++;
   }

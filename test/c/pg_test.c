@@ -1,6 +1,6 @@
 /* PostgreSQL engine tests, driven with bytes (no sockets): event logs compared the llhttp way,
  * with the server's bytes fed whole, one at a time and in seeded random chunks. */
-// c-units-sources: src/pg/pg_conn.c src/pg/pg_frame.c src/pg/pg_msg.c src/pg/pg_stmt.c
+// c-units-sources: src/pg/pg_conn.c src/pg/pg_frame.c src/pg/pg_msg.c src/pg/pg_stmt.c src/pg/pg_rowbatch.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "../../src/base/base_err.h"
 #include "../../src/pg/pg.h"
 #include "../../src/pg/pg_int.h"
+#include "../../src/pg/pg_rowbatch.h"
 
 static int failures = 0;
 static int checks = 0;
@@ -459,7 +460,33 @@ static void test_tls(void) {
   pg_conn_destroy(&c);
 }
 
+/* Regressions found by the fuzzers (fuzz/crashes/). */
+static void test_rowbatch_edges(void) {
+  double ms = 0;
+  CHECK(pg_parse_time((const uint8_t *)"999999999-01-01", 15, &ms) < 0,
+        "a nine-digit year is left to JS, not overflowed in C");
+  CHECK(pg_parse_time((const uint8_t *)"2024-02-03 04:05:06.789+01", 26, &ms) == 0 &&
+            ms == 1706929506789.0,
+        "timestamptz with fraction and offset");
+  pg_rowbatch_t b;
+  pg_rowbatch_init(&b);
+  pg_field_t f;
+  memset(&f, 0, sizeof(f));
+  f.type_oid = 701;
+  pg_rowbatch_set_fields(&b, &f, 1, 0);
+  const uint8_t row[] = {0, 1, 0, 0, 0, 9, 'I', 'n', 'f', 'i', 'n', 'i', 't', 'y', 0};
+  CHECK(pg_rowbatch_add(&b, row, sizeof(row)) == 0, "row added");
+  size_t size = pg_rowbatch_size(&b);
+  uint8_t *out = malloc(size);
+  pg_rowbatch_take(&b, out);
+  /* header 16 + kinds 8 + one f64 8, then the tag */
+  CHECK(out[16 + 8 + 8] == PG_TAG_TEXT, "\"Infinity\\0\" is text (JS gives NaN), not Infinity");
+  free(out);
+  pg_rowbatch_destroy(&b);
+}
+
 int main(void) {
+  test_rowbatch_edges();
   test_tls();
   test_chunking();
   test_malformed();
