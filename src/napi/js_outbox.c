@@ -572,8 +572,8 @@ void js__on_flush(void *ctx) {
     return;
   }
   if (jp->js_gone || jp->env_gone) {
-    list_node_t *s;
-    while ((s = list_pop_front(&jp->streaming)) != NULL) {
+    while (list_pop_front(&jp->streaming) != NULL) {
+      /* the queries themselves are freed when they complete */
     }
     /* Nobody is left to tell: drop the results. */
     list_node_t *n;

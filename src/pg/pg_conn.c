@@ -235,8 +235,9 @@ void pg_conn_terminate(pg_conn_t *c) {
 
 /* Checks the state and allocates the record that waits for the answer. */
 static int pending_new(pg_conn_t *c, pg_pending_t **out) {
+  *out = NULL;
   if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
-    return c->err != 0 ? c->err : DB_ECLOSED;
+    return c->err < 0 ? c->err : DB_ECLOSED;
   }
   *out = calloc(1, sizeof(pg_pending_t));
   return *out != NULL ? 0 : DB_ENOMEM;

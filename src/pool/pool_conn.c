@@ -121,8 +121,8 @@ void pool__conn_flush(pool_conn_t *c) {
       rc = tls_conn_take_output(c->tls, &c->cipher);
     }
     if (rc < 0) {
-      conn_tls_failed(c, rc);
-      rc = 0; /* the alert, if any, may still go out below */
+      conn_tls_failed(c, rc); /* closes the socket: nothing more goes out */
+      return;
     }
     out = &c->cipher;
   }
