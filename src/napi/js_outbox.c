@@ -603,7 +603,6 @@ void js__on_flush(void *ctx) {
 
 static void on_closed(void *ctx) {
   js_pool_t *jp = ctx;
-  jp->closed = 1;
   js__on_flush(jp);
   if (!jp->js_gone && !jp->env_gone && jp->on_closed != NULL) {
     napi_handle_scope scope;

@@ -98,21 +98,37 @@ static void js_pool_env_cleanup(void *arg) {
     napi_release_threadsafe_function(jp->tsfn, napi_tsfn_abort);
     jp->tsfn = NULL;
   }
-  if (jp->pool_live && !jp->closed) {
+  if (jp->pool_live) {
     if (pool_close(&jp->pool, 1, 0) == 1) {
-      jp->closed = 1;
       js__pool_release(jp);
     }
   }
 }
 
-static js_pool_t *unwrap_pool(napi_env env, napi_value v) {
+/* The preamble of every pool entry point: reads up to *argc arguments into argv (missing ones
+ * are undefined) and unwraps the handle in argv[0]. NULL, with an exception, on failure. */
+static js_pool_t *pool_call(napi_env env, napi_callback_info info, size_t *argc,
+                            napi_value *argv) {
   void *p = NULL;
-  if (napi_unwrap(env, v, &p) != napi_ok || p == NULL) {
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) != napi_ok) {
+    js_throw_status(env, napi_generic_failure, "napi_get_cb_info");
+    return NULL;
+  }
+  if (napi_unwrap(env, argv[0], &p) != napi_ok || p == NULL) {
     js_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a pool handle");
     return NULL;
   }
   return p;
+}
+
+/* A lease or a connection's {slot, seq|gen} pair from argv[1], argv[2]. */
+static int read_slot_pair(napi_env env, napi_value *argv, uint32_t *slot, uint32_t *second) {
+  if (napi_get_value_uint32(env, argv[1], slot) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], second) != napi_ok) {
+    js_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "expected a slot and a sequence number");
+    return -1;
+  }
+  return 0;
 }
 
 /* Reads config.params, an array of alternating keys and values, into a NULL-ended array. */
@@ -293,12 +309,11 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }
-  if (jp->closed || !jp->pool_live) {
+  if (!jp->pool_live) {
     js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
     return NULL;
   }
@@ -428,12 +443,11 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
 static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }
-  if (jp->closed || !jp->pool_live || jp->pool.closing) {
+  if (!jp->pool_live || jp->pool.closing) {
     js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
     return NULL;
   }
@@ -464,15 +478,15 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
 static napi_value js_pool_release_lease(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }
   uint32_t slot = 0, gen = 0;
-  NAPI_CALL(env, napi_get_value_uint32(env, argv[1], &slot));
-  NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &gen));
-  if (jp->pool_live && !jp->closed) {
+  if (read_slot_pair(env, argv, &slot, &gen) < 0) {
+    return NULL;
+  }
+  if (jp->pool_live) {
     pool_release(&jp->pool, slot, gen);
   }
   return NULL;
@@ -483,15 +497,14 @@ static napi_value js_pool_release_lease(napi_env env, napi_callback_info info) {
 static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }
   double id = 0;
   NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
   int rc = DB_EARG;
-  if (jp->pool_live && !jp->closed) {
+  if (jp->pool_live) {
     for (list_node_t *n = jp->inflight.next; n != &jp->inflight; n = n->next) {
       js_query_t *jq = container_of(n, js_query_t, live);
       if (jq->id == id) {
@@ -511,14 +524,14 @@ static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
 static napi_value js_pool_password(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }
   uint32_t slot = 0, gen = 0;
-  NAPI_CALL(env, napi_get_value_uint32(env, argv[1], &slot));
-  NAPI_CALL(env, napi_get_value_uint32(env, argv[2], &gen));
+  if (read_slot_pair(env, argv, &slot, &gen) < 0) {
+    return NULL;
+  }
   char *password = NULL, *error = NULL;
   napi_valuetype t;
   if (argc >= 4 && napi_typeof(env, argv[3], &t) == napi_ok && t == napi_string &&
@@ -530,7 +543,7 @@ static napi_value js_pool_password(napi_env env, napi_callback_info info) {
     base_wipe_free(password);
     return NULL;
   }
-  if (jp->pool_live && !jp->closed) {
+  if (jp->pool_live) {
     /* No callback comes from this synchronously: a failure closes the socket first. */
     pool_password_supplied(&jp->pool, slot, gen, password, error);
   }
@@ -545,8 +558,7 @@ static napi_value js_pool_password(napi_env env, napi_callback_info info) {
 static napi_value js_pool_close(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], result;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }
@@ -555,12 +567,11 @@ static napi_value js_pool_close(napi_env env, napi_callback_info info) {
     napi_get_value_double(env, argv[1], &timeout);
   }
   int done = 1;
-  if (jp->pool_live && !jp->closed) {
+  if (jp->pool_live) {
     pool_callbacks_begin(&jp->pool);
     done = pool_close(&jp->pool, timeout == 0, timeout > 0 ? (uint64_t)timeout : 0);
     pool_callbacks_end(&jp->pool); /* delivers the queries an immediate close failed */
     if (done) {
-      jp->closed = 1;
       js__pool_release(jp);
     }
   }
@@ -572,8 +583,7 @@ static napi_value js_pool_close(napi_env env, napi_callback_info info) {
 static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj, v;
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  js_pool_t *jp = unwrap_pool(env, argv[0]);
+  js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
   }

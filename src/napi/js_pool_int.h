@@ -48,7 +48,7 @@ typedef struct js_query_s {
 typedef struct js_pool_s {
   napi_env env;
   pool_t pool;
-  int pool_live;
+  int pool_live;       /* the pool exists: cleared once it closed (on_closed) and was freed */
   napi_ref on_results; /* strong while the pool lives */
   napi_ref on_closed;
   napi_async_context async_ctx;
@@ -57,7 +57,6 @@ typedef struct js_pool_s {
   list_node_t outbox;  /* js_query_t */
   list_node_t inflight; /* js_query_t whose pool_query_t the pool still owns (for cancel) */
   list_node_t streaming; /* js_query_t with enough rows for a partial batch at the next flush */
-  int closed;          /* on_closed delivered: the pool is gone */
   int js_gone;         /* the JS handle was collected */
   int env_gone;        /* the environment is being torn down: no more JS calls */
   int want_notices;    /* JS has an onnotice callback */
