@@ -1,6 +1,6 @@
 /* Tiny TAP-style check macros shared by the C unit tests (test/c/NAME_test.c): each check prints
- * "ok N - name" or "not ok N - name" with where it failed, and main() exits non-zero when
- * t_failed > 0. Header-only: every test program includes it once. */
+ * "ok N - name" or "not ok N - name" with where it failed; main() ends with
+ * `return check_summary();`. Header-only: every test program includes it once. */
 #ifndef UVSQL_TEST_CHECK_H
 #define UVSQL_TEST_CHECK_H
 
@@ -33,5 +33,16 @@ static void t_report(int ok, const char *name, const char *file, int line) {
              base_err_name((int)want_));                                                    \
     }                                                                                       \
   } while (0)
+
+/* Prints the plan and a summary line; the program's exit status. */
+static int check_summary(void) {
+  printf("1..%d\n", t_count);
+  if (t_failed) {
+    printf("# %d of %d checks failed\n", t_failed, t_count);
+    return 1;
+  }
+  printf("# all %d checks passed\n", t_count);
+  return 0;
+}
 
 #endif

@@ -992,11 +992,5 @@ int main(void) {
           strcmp(base_err_name(DB_ETLSVERIFY), "DB_ETLSVERIFY") == 0,
         "error names");
   free_pki();
-  printf("1..%d\n", t_count);
-  if (t_failed) {
-    printf("# %d of %d checks failed\n", t_failed, t_count);
-    return 1;
-  }
-  printf("# all %d checks passed\n", t_count);
-  return 0;
+  return check_summary();
 }
