@@ -205,8 +205,7 @@ static void grant_lease(pool_t *p, uint32_t index, pool_query_t *q) {
   list_remove(&q->node);
   p->nwaiting--;
   p->stats.waiter_ms += net_now(p->loop) - q->queued_ms;
-  pool_slot_fire(p, index, SLOT_EV_RESERVE);
-  s->lease_seq++;
+  pool_slot_fire(p, index, SLOT_EV_RESERVE); /* bumps lease_seq */
   p->handler->on_reserved(p->ctx, q, index, s->lease_seq);
   pool_query_free(q);
 }
