@@ -325,10 +325,4 @@ function encodeParams(values) {
   return { params, types }
 }
 
-// One value -> [text | null, oid] (same rules and errors as encodeParams).
-function encodeParam(value) {
-  const { params, types } = encodeParams([value])
-  return [params[0], types[0]]
-}
-
-module.exports = { encodeParams, encodeParam, bindingError, typedArray, TypedValue }
+module.exports = { encodeParams, bindingError, typedArray }

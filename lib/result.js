@@ -62,4 +62,4 @@ function finishResult(result, tag) {
   return result
 }
 
-module.exports = { SQLResultArray, newResult, finishResult, parseCommandTag }
+module.exports = { newResult, finishResult }

@@ -99,4 +99,4 @@ function resolveTls({ tls, urlMode, urlFiles = {}, fromTlsEnv = false, hostname,
   return { mode, nativeMode: NATIVE_MODE[mode], native }
 }
 
-module.exports = { resolveTls, MODES }
+module.exports = { resolveTls }

@@ -478,8 +478,6 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_
   if (was == SLOT_RESERVED && p->handler->on_lease_lost != NULL) {
     p->handler->on_lease_lost(p->ctx, c->slot, seq);
   }
-  snprintf(p->last_error, sizeof(p->last_error), "%s", message);
-  p->last_error_code = code;
   if (was != SLOT_CONNECTING && was != SLOT_PENDING) {
     return;
   }

@@ -163,8 +163,6 @@ struct pool_s {
   const pool_handler_t *handler;
   void *ctx;
   pool_stats_t stats;
-  char last_error[256];       /* why the last connection attempt failed */
-  int last_error_code;
   tls_ctx_t *tls_ctx;         /* owned; NULL without TLS */
   net_timer_t timer;          /* housekeeping: retries, idle, lifetime, close deadline */
   int timer_closed;           /* the timer handle finished closing */
