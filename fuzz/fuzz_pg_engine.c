@@ -120,7 +120,7 @@ static void ev_ready(void *ctx) {
   TRACE("ready\n");
 }
 
-static void ev_fields(void *ctx, void *query, const pg_field_t *f, uint16_t n) {
+static void ev_fields(void *ctx, void *query, const db_field_t *f, uint16_t n) {
   session_t *s = ctx;
   live(s, query, "on_fields");
   TRACE("fields q%d %u\n", query_index(s, query), n);
@@ -155,14 +155,14 @@ static void ev_command(void *ctx, void *query, slice_t tag) {
   s->have_fields = 0;
 }
 
-static void ev_query_error(void *ctx, void *query, const pg_error_t *e) {
+static void ev_query_error(void *ctx, void *query, const db_error_t *e) {
   session_t *s = ctx;
   live(s, query, "on_query_error");
   TRACE("query error q%d %.*s\n", query_index(s, query), (int)e->code.n, (const char *)e->code.p);
   FUZZ_CHECK(e != NULL, "NULL error");
 }
 
-static void ev_query_done(void *ctx, void *query, int status, const pg_error_t *err) {
+static void ev_query_done(void *ctx, void *query, int status, const db_error_t *err) {
   session_t *s = ctx;
   live(s, query, "on_query_done");
   TRACE("done q%d %d\n", query_index(s, query), status);
@@ -174,7 +174,7 @@ static void ev_query_done(void *ctx, void *query, int status, const pg_error_t *
   s->have_fields = 0;
 }
 
-static void ev_fatal(void *ctx, int code, const char *msg, const pg_error_t *err) {
+static void ev_fatal(void *ctx, int code, const char *msg, const db_error_t *err) {
   session_t *s = ctx;
   (void)err;
   FUZZ_CHECK(s->fatal == 0, "on_fatal twice");
@@ -191,7 +191,7 @@ static void ev_param(void *ctx, slice_t k, slice_t v) {
   FUZZ_CHECK((k.p != NULL || k.n == 0) && (v.p != NULL || v.n == 0), "NULL slice");
 }
 
-static void ev_notice(void *ctx, const pg_error_t *notice) {
+static void ev_notice(void *ctx, const db_error_t *notice) {
   (void)ctx;
   FUZZ_CHECK(notice != NULL, "NULL notice");
 }

@@ -19,8 +19,8 @@
 #include "../src/pg/pg_rowbatch.h"
 #include "fuzz_util.h"
 
-static pg_field_t fields[PG_MAX_FIELDS];  /* RowDescription decoding (the engine's cap) */
-static pg_field_t row_fields[65535];      /* a DataRow's columns, up to its u16 count */
+static db_field_t fields[PG_MAX_FIELDS];  /* RowDescription decoding (the engine's cap) */
+static db_field_t row_fields[65535];      /* a DataRow's columns, up to its u16 count */
 
 static void check_slice(slice_t s, const uint8_t *body, size_t n, const char *what) {
   if (s.p == NULL) {
@@ -35,7 +35,7 @@ static void check_slice(slice_t s, const uint8_t *body, size_t n, const char *wh
 }
 
 static void decode_error(const uint8_t *body, size_t n) {
-  pg_error_t e;
+  db_error_t e;
   if (pg_decode_error(body, n, &e) < 0) {
     return;
   }

@@ -220,7 +220,7 @@ static taken_t one_cell(uint32_t oid, int all_text, const uint8_t *cell, size_t 
   if (n > 0) {
     memcpy(body + 6, cell, n);
   }
-  pg_field_t f;
+  db_field_t f;
   memset(&f, 0, sizeof(f));
   f.type_oid = oid;
   pg_rowbatch_t b;

@@ -12,7 +12,7 @@
 #include "../base/base_mem.h"
 #include "js_pool_int.h"
 
-/* The ErrorResponse fields JS gets, in pg_error_t order, with the names Bun.SQL uses. */
+/* The ErrorResponse fields JS gets, in db_error_t order, with the names Bun.SQL uses. */
 static const char *const err_field_names[JS_ERR_NFIELDS] = {
   "severity", "errno", "message", "detail", "hint", "position", "internalPosition",
   "internalQuery", "where", "schema", "table", "column", "dataType", "constraint", "file",
@@ -41,7 +41,7 @@ static char *dup_slice(slice_t s) {
   return d;
 }
 
-static js_pgerr_t *js_pgerr_copy(const pg_error_t *e) {
+static js_pgerr_t *js_pgerr_copy(const db_error_t *e) {
   js_pgerr_t *c = calloc(1, sizeof(*c));
   if (c == NULL) {
     return NULL;
@@ -110,7 +110,7 @@ static js_result_t *current_result(js_query_t *jq) {
 /* A long result hands its rows to JS in batches of about this size, as they arrive. */
 #define JS_PARTIAL_BATCH_BYTES (32 * 1024)
 
-static void on_fields(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n) {
+static void on_fields(void *ctx, pool_query_t *q, const db_field_t *f, uint16_t n) {
   js_query_t *jq = q->data;
   js_result_t *r = current_result(jq);
   (void)ctx;
@@ -159,7 +159,7 @@ static void on_command(void *ctx, pool_query_t *q, slice_t tag) {
   r->done = 1;
 }
 
-static void on_query_error(void *ctx, pool_query_t *q, const pg_error_t *e) {
+static void on_query_error(void *ctx, pool_query_t *q, const db_error_t *e) {
   js_query_t *jq = q->data;
   (void)ctx;
   if (jq->err == NULL) {
@@ -168,7 +168,7 @@ static void on_query_error(void *ctx, pool_query_t *q, const pg_error_t *e) {
 }
 
 static void on_query_done(void *ctx, pool_query_t *q, int status, const char *message,
-                          const pg_error_t *err) {
+                          const db_error_t *err) {
   js_pool_t *jp = ctx;
   js_query_t *jq = q->data;
   q->data = NULL;
@@ -285,7 +285,7 @@ static js_query_t *push_event(js_pool_t *jp, int kind) {
   return jq;
 }
 
-static void on_notice(void *ctx, const pg_error_t *notice) {
+static void on_notice(void *ctx, const db_error_t *notice) {
   js_pool_t *jp = ctx;
   if (!jp->want_notices) {
     return;

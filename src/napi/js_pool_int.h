@@ -9,7 +9,7 @@
 #include "../pool/pool.h"
 #include "js.h"
 
-/* The ErrorResponse fields JS gets, in pg_error_t order, with the names Bun.SQL uses. */
+/* The ErrorResponse fields JS gets, in db_error_t order, with the names Bun.SQL uses. */
 #define JS_ERR_NFIELDS 17
 
 typedef struct {

@@ -17,6 +17,7 @@
 #include "../base/base_buf.h"
 #include "../base/base_list.h"
 #include "../base/base_reader.h"
+#include "../base/db_types.h"
 #include "../auth/auth_scram.h"
 #include "pg_stmt.h"
 
@@ -34,63 +35,30 @@ typedef enum {
   PG_ST__COUNT
 } pg_state_t;
 
-/* One column of a RowDescription. `name` is borrowed for the duration of the callback. */
-typedef struct {
-  slice_t name;
-  uint32_t table_oid;
-  uint16_t column;
-  uint32_t type_oid;
-  int16_t type_len;
-  int32_t type_mod;
-  uint16_t format;
-} pg_field_t;
-
-/* ErrorResponse / NoticeResponse fields, borrowed for the duration of the callback.
- * Absent fields have p == NULL. */
-typedef struct {
-  slice_t severity;  /* 'V' (non-localized) or else 'S' */
-  slice_t code;      /* 'C' SQLSTATE */
-  slice_t message;   /* 'M' */
-  slice_t detail;    /* 'D' */
-  slice_t hint;      /* 'H' */
-  slice_t position;  /* 'P' */
-  slice_t internal_position; /* 'p' */
-  slice_t internal_query;    /* 'q' */
-  slice_t where;     /* 'W' */
-  slice_t schema;    /* 's' */
-  slice_t table;     /* 't' */
-  slice_t column;    /* 'c' */
-  slice_t data_type; /* 'd' */
-  slice_t constraint; /* 'n' */
-  slice_t file;      /* 'F' */
-  slice_t line;      /* 'L' */
-  slice_t routine;   /* 'R' */
-} pg_error_t;
-
 /* Events, called synchronously from pg_conn_feed() (and from pg_conn_fail()).
  * `query` is the opaque pointer given to pg_conn_query(). */
 typedef struct {
   /* The handshake finished: the connection accepts queries. Called once. */
   void (*on_ready)(void *ctx);
-  void (*on_fields)(void *ctx, void *query, const pg_field_t *fields, uint16_t n);
+  void (*on_fields)(void *ctx, void *query, const db_field_t *fields, uint16_t n);
   /* A DataRow whose cells were validated against the frame: `body` starts at the column
    * count; every cell is int32 length (-1 = NULL) + bytes. */
   void (*on_row)(void *ctx, void *query, const uint8_t *body, size_t n);
   void (*on_command)(void *ctx, void *query, slice_t tag);
   /* The server rejected this query (ErrorResponse). on_query_done still follows. */
-  void (*on_query_error)(void *ctx, void *query, const pg_error_t *err);
+  void (*on_query_error)(void *ctx, void *query, const db_error_t *err);
   /* The query is over. status 0: answered (ReadyForQuery). status < 0: the connection failed
    * before the answer was complete; `err` is then the server's ErrorResponse that ended the
    * connection, if one did (else NULL), and pg_conn_error_message() says why. Exactly once per
    * query. */
-  void (*on_query_done)(void *ctx, void *query, int status, const pg_error_t *err);
+  void (*on_query_done)(void *ctx, void *query, int status, const db_error_t *err);
   /* The connection is unusable (protocol violation, auth failure, server FATAL). Called once,
    * before the pending queries are failed. `err` is set when the server sent an ErrorResponse. */
-  void (*on_fatal)(void *ctx, int code, const char *message, const pg_error_t *err);
+  void (*on_fatal)(void *ctx, int code, const char *message, const db_error_t *err);
   /* Optional (may be NULL): ParameterStatus, NoticeResponse and NotificationResponse, which
    * may arrive in any state. */
   void (*on_parameter)(void *ctx, slice_t name, slice_t value);
-  void (*on_notice)(void *ctx, const pg_error_t *notice);
+  void (*on_notice)(void *ctx, const db_error_t *notice);
   void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
   /* The server accepted TLS ('S'). The owner starts the TLS transform, feeds the engine only
    * decrypted bytes from now on, and calls pg_conn_tls_ready() once the handshake succeeded.
@@ -145,7 +113,7 @@ typedef struct pg_conn_s {
   pg_stmt_cache_t stmts;       /* owned */
   uint32_t npending;
   int32_t row_ncols;           /* columns of the current RowDescription, -1 when none */
-  pg_field_t *fields;          /* owned scratch for RowDescription decoding */
+  db_field_t *fields;          /* owned scratch for RowDescription decoding */
   uint16_t fields_cap;
   int err;                     /* sticky error once FAILED */
   char errmsg[256];

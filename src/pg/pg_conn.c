@@ -35,7 +35,7 @@ enum {
   PG_AUTH_SASL_FINAL = 12,
 };
 
-static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...)
+static void fail_with(pg_conn_t *c, int code, const db_error_t *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static const char *const state_names[PG_ST__COUNT] = {
@@ -180,7 +180,7 @@ static int on_ssl_answer(pg_conn_t *c, const uint8_t *p, size_t n) {
 
 /* ---- failure ---------------------------------------------------------------------------- */
 
-static void fail_pending(pg_conn_t *c, int code, const pg_error_t *err) {
+static void fail_pending(pg_conn_t *c, int code, const db_error_t *err) {
   list_node_t *n;
   while ((n = list_pop_front(&c->pending)) != NULL) {
     pg_pending_t *q = container_of(n, pg_pending_t, node);
@@ -194,7 +194,7 @@ static void fail_pending(pg_conn_t *c, int code, const pg_error_t *err) {
   }
 }
 
-static void fail_with(pg_conn_t *c, int code, const pg_error_t *err, const char *fmt, ...) {
+static void fail_with(pg_conn_t *c, int code, const db_error_t *err, const char *fmt, ...) {
   if (c->state == PG_ST_FAILED || c->state == PG_ST_CLOSED) {
     return;
   }
@@ -578,7 +578,7 @@ static int on_auth(pg_conn_t *c, const uint8_t *body, size_t n) {
 /* ---- dispatch --------------------------------------------------------------------------- */
 
 static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
-  pg_error_t e;
+  db_error_t e;
   if (pg_decode_error(body, n, &e) < 0) {
     fail_with(c, DB_EPROTO, NULL, "malformed ErrorResponse");
     return DB_EPROTO;
@@ -625,7 +625,7 @@ static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
 
 static int on_row_description(pg_conn_t *c, const uint8_t *body, size_t n) {
   if (c->fields == NULL) {
-    c->fields = malloc(sizeof(pg_field_t) * PG_MAX_FIELDS);
+    c->fields = malloc(sizeof(db_field_t) * PG_MAX_FIELDS);
     if (c->fields == NULL) {
       fail_with(c, DB_ENOMEM, NULL, "out of memory");
       return DB_ENOMEM;
@@ -734,7 +734,7 @@ static int dispatch(pg_conn_t *c, uint8_t type, const uint8_t *body, size_t n) {
   /* Asynchronous messages, valid in any state. */
   switch (type) {
     case 'N': {
-      pg_error_t e;
+      db_error_t e;
       if (pg_decode_error(body, n, &e) < 0) {
         fail_with(c, DB_EPROTO, NULL, "malformed NoticeResponse");
         return DB_EPROTO;

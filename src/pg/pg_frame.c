@@ -37,7 +37,7 @@ ssize_t pg_frame_peek(const uint8_t *p, size_t n) {
   return (ssize_t)len + 1;
 }
 
-int pg_decode_error(const uint8_t *body, size_t n, pg_error_t *out) {
+int pg_decode_error(const uint8_t *body, size_t n, db_error_t *out) {
   reader_t r;
   reader_init(&r, body, n);
   memset(out, 0, sizeof(*out));
@@ -96,7 +96,7 @@ int pg_decode_data_row(const uint8_t *body, size_t n, uint16_t *ncols) {
   return 0;
 }
 
-int pg_decode_row_description(const uint8_t *body, size_t n, pg_field_t *fields, uint16_t cap,
+int pg_decode_row_description(const uint8_t *body, size_t n, db_field_t *fields, uint16_t cap,
                               uint16_t *count) {
   reader_t r;
   reader_init(&r, body, n);
@@ -105,7 +105,7 @@ int pg_decode_row_description(const uint8_t *body, size_t n, pg_field_t *fields,
     return DB_EPROTO;
   }
   for (uint16_t i = 0; i < nf; i++) {
-    pg_field_t *f = &fields[i];
+    db_field_t *f = &fields[i];
     f->name = reader_cstr(&r);
     f->table_oid = reader_u32be(&r);
     f->column = reader_u16be(&r);
@@ -113,6 +113,9 @@ int pg_decode_row_description(const uint8_t *body, size_t n, pg_field_t *fields,
     f->type_len = (int16_t)reader_u16be(&r);
     f->type_mod = reader_i32be(&r);
     f->format = reader_u16be(&r);
+    f->flags = 0;
+    f->charset = 0;
+    f->decimals = 0;
     if (r.err) {
       return DB_EPROTO;
     }

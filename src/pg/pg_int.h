@@ -21,10 +21,10 @@
 ssize_t pg_frame_peek(const uint8_t *p, size_t n);
 
 /* Decoders: each reads one frame body and checks it ended exactly at the frame end. */
-int pg_decode_error(const uint8_t *body, size_t n, pg_error_t *out);
+int pg_decode_error(const uint8_t *body, size_t n, db_error_t *out);
 /* Checks a DataRow body: column count then every cell within bounds. */
 int pg_decode_data_row(const uint8_t *body, size_t n, uint16_t *ncols);
-int pg_decode_row_description(const uint8_t *body, size_t n, pg_field_t *fields, uint16_t cap,
+int pg_decode_row_description(const uint8_t *body, size_t n, db_field_t *fields, uint16_t cap,
                               uint16_t *count);
 
 /* Encoders append one whole message to `out`; 0 or DB_ENOMEM/DB_ETOOBIG. */

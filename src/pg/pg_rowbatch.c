@@ -55,7 +55,7 @@ static void batch_clear_rows(pg_rowbatch_t *b) {
   b->ascii = 1;
 }
 
-int pg_rowbatch_set_fields(pg_rowbatch_t *b, const pg_field_t *fields, uint16_t n, int all_text) {
+int pg_rowbatch_set_fields(pg_rowbatch_t *b, const db_field_t *fields, uint16_t n, int all_text) {
   uint8_t *kinds = malloc(n > 0 ? n : 1);
   if (kinds == NULL) {
     return DB_ENOMEM;

@@ -52,7 +52,7 @@ pg_cell_kind_t pg_cell_kind(uint32_t type_oid);
 void pg_rowbatch_init(pg_rowbatch_t *b);
 void pg_rowbatch_destroy(pg_rowbatch_t *b);
 /* Starts a result set: forgets rows and sets the column kinds. 0 or DB_ENOMEM. */
-int pg_rowbatch_set_fields(pg_rowbatch_t *b, const pg_field_t *fields, uint16_t n, int all_text);
+int pg_rowbatch_set_fields(pg_rowbatch_t *b, const db_field_t *fields, uint16_t n, int all_text);
 /* Adds one DataRow body (already validated by the engine). 0, DB_EPROTO (column count differs
  * from the RowDescription) or DB_ENOMEM. */
 int pg_rowbatch_add(pg_rowbatch_t *b, const uint8_t *body, size_t n);

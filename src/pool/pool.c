@@ -170,7 +170,7 @@ static uint32_t pick_slot(const pool_t *p) {
   return best;
 }
 
-static void fail_waiting(pool_t *p, int code, const char *message, const pg_error_t *err) {
+static void fail_waiting(pool_t *p, int code, const char *message, const db_error_t *err) {
   list_node_t *n;
   while ((n = list_pop_front(&p->waiting)) != NULL) {
     pool_query_t *q = container_of(n, pool_query_t, node);
@@ -440,7 +440,7 @@ int pool_accept_ready(pool_t *p, uint32_t slot, uint32_t gen) {
 
 /* Whether a failed dial is worth trying again: not when the server refused the connection or
  * the credentials, the TLS checks failed, or the configuration is wrong. */
-static int dial_retryable(int code, const pg_error_t *err) {
+static int dial_retryable(int code, const db_error_t *err) {
   switch (code) {
     case DB_ESERVER:
       if (err != NULL && err->code.n == 5) {
@@ -466,7 +466,7 @@ static int dial_retryable(int code, const pg_error_t *err) {
   }
 }
 
-void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_error_t *err) {
+void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const db_error_t *err) {
   pool_t *p = c->pool;
   if (!pool__conn_current(c)) {
     p->stats.stale_events++;
@@ -504,7 +504,7 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_
   fail_waiting(p, code, message, err);
 }
 
-void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err) {
+void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_error_t *err) {
   pool_t *p = c->pool;
   p->handler->on_query_done(p->ctx, q, status, status < 0 ? pg_conn_error_message(&c->pg) : NULL,
                             err);

@@ -73,14 +73,14 @@ typedef struct pool_query_s {
 } pool_query_t;
 
 typedef struct {
-  void (*on_fields)(void *ctx, pool_query_t *q, const pg_field_t *f, uint16_t n);
+  void (*on_fields)(void *ctx, pool_query_t *q, const db_field_t *f, uint16_t n);
   void (*on_row)(void *ctx, pool_query_t *q, const uint8_t *body, size_t n);
   void (*on_command)(void *ctx, pool_query_t *q, slice_t tag);
-  void (*on_query_error)(void *ctx, pool_query_t *q, const pg_error_t *e);
+  void (*on_query_error)(void *ctx, pool_query_t *q, const db_error_t *e);
   /* status 0: finished (maybe with a server error reported before); < 0: failed with `message`
    * and, when the server said why, `err`. The pool frees q after this returns. */
   void (*on_query_done)(void *ctx, pool_query_t *q, int status, const char *message,
-                        const pg_error_t *err);
+                        const db_error_t *err);
   /* A reservation request got its connection: the lease is {slot, seq}. The pool frees q
    * after this returns. A request that fails gets on_query_done(status < 0) instead. */
   void (*on_reserved)(void *ctx, pool_query_t *q, uint32_t slot, uint32_t gen);
@@ -98,7 +98,7 @@ typedef struct {
   /* With cfg.password_fn: connection `slot`/`gen` waits for pool_password_supplied(). */
   void (*on_password_needed)(void *ctx, uint32_t slot, uint32_t gen);
   /* Optional: a NoticeResponse / NotificationResponse from any connection. */
-  void (*on_notice)(void *ctx, const pg_error_t *notice);
+  void (*on_notice)(void *ctx, const db_error_t *notice);
   void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
 } pool_handler_t;
 

@@ -19,7 +19,7 @@ static void on_pg_ready(void *ctx) {
   pool__on_conn_handshake(c);
 }
 
-static void on_pg_fields(void *ctx, void *query, const pg_field_t *f, uint16_t n) {
+static void on_pg_fields(void *ctx, void *query, const db_field_t *f, uint16_t n) {
   pool_conn_t *c = ctx;
   c->pool->handler->on_fields(c->pool->ctx, query, f, n);
 }
@@ -34,23 +34,23 @@ static void on_pg_command(void *ctx, void *query, slice_t tag) {
   c->pool->handler->on_command(c->pool->ctx, query, tag);
 }
 
-static void on_pg_query_error(void *ctx, void *query, const pg_error_t *e) {
+static void on_pg_query_error(void *ctx, void *query, const db_error_t *e) {
   pool_conn_t *c = ctx;
   c->pool->handler->on_query_error(c->pool->ctx, query, e);
 }
 
-static void on_pg_query_done(void *ctx, void *query, int status, const pg_error_t *err) {
+static void on_pg_query_done(void *ctx, void *query, int status, const db_error_t *err) {
   pool_conn_t *c = ctx;
   pool__on_query_done(c, query, status, err);
 }
 
-static void on_pg_fatal(void *ctx, int code, const char *message, const pg_error_t *err) {
+static void on_pg_fatal(void *ctx, int code, const char *message, const db_error_t *err) {
   pool_conn_t *c = ctx;
   pool__on_conn_died(c, code, message, err);
   net_sock_close(&c->sock);
 }
 
-static void on_pg_notice(void *ctx, const pg_error_t *notice) {
+static void on_pg_notice(void *ctx, const db_error_t *notice) {
   pool_conn_t *c = ctx;
   if (c->pool->handler->on_notice != NULL) {
     c->pool->handler->on_notice(c->pool->ctx, notice);

@@ -37,9 +37,9 @@ void pool__conn_retire(pool_conn_t *c);
 /* Pool callbacks used by the connection (pool.c). */
 int pool__conn_current(const pool_conn_t *c);
 void pool__on_conn_handshake(pool_conn_t *c);
-void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const pg_error_t *err);
+void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const db_error_t *err);
 void pool__on_conn_freed(pool_t *p);
-void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const pg_error_t *err);
+void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_error_t *err);
 void pool__end_callback(pool_t *p);
 void pool__check_closed(pool_t *p);
 

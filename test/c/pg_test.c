@@ -47,7 +47,7 @@ static void logf_(logger_t *l, const char *fmt, ...) {
 static void ev_ready(void *ctx) {
   logf_(ctx, "ready|");
 }
-static void ev_fields(void *ctx, void *q, const pg_field_t *f, uint16_t n) {
+static void ev_fields(void *ctx, void *q, const db_field_t *f, uint16_t n) {
   logf_(ctx, "fields %s %u:", (const char *)q, n);
   for (uint16_t i = 0; i < n; i++) {
     logf_(ctx, " %.*s/%u", (int)f[i].name.n, (const char *)f[i].name.p, f[i].type_oid);
@@ -61,14 +61,14 @@ static void ev_row(void *ctx, void *q, const uint8_t *body, size_t n) {
 static void ev_command(void *ctx, void *q, slice_t tag) {
   logf_(ctx, "command %s %.*s|", (const char *)q, (int)tag.n, (const char *)tag.p);
 }
-static void ev_query_error(void *ctx, void *q, const pg_error_t *e) {
+static void ev_query_error(void *ctx, void *q, const db_error_t *e) {
   logf_(ctx, "qerror %s %.*s|", (const char *)q, (int)e->code.n, (const char *)e->code.p);
 }
-static void ev_query_done(void *ctx, void *q, int status, const pg_error_t *err) {
+static void ev_query_done(void *ctx, void *q, int status, const db_error_t *err) {
   logf_(ctx, "done %s %s%s|", (const char *)q, status == 0 ? "ok" : base_err_name(status),
         err != NULL ? " +err" : "");
 }
-static void ev_fatal(void *ctx, int code, const char *msg, const pg_error_t *err) {
+static void ev_fatal(void *ctx, int code, const char *msg, const db_error_t *err) {
   (void)msg;
   logf_(ctx, "fatal %s%s|", base_err_name(code), err != NULL ? " +err" : "");
 }
@@ -470,7 +470,7 @@ static void test_rowbatch_edges(void) {
         "timestamptz with fraction and offset");
   pg_rowbatch_t b;
   pg_rowbatch_init(&b);
-  pg_field_t f;
+  db_field_t f;
   memset(&f, 0, sizeof(f));
   f.type_oid = 701;
   pg_rowbatch_set_fields(&b, &f, 1, 0);
