@@ -294,8 +294,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *p = data + HEADER;
   size_t n = size - HEADER;
 
-  static const pg_ssl_mode_t modes[4] = {PG_SSL_DISABLE, PG_SSL_PREFER, PG_SSL_REQUIRE,
-                                         PG_SSL_PREFER};
+  static const db_ssl_mode_t modes[4] = {DB_SSL_DISABLE, DB_SSL_PREFER, DB_SSL_REQUIRE,
+                                         DB_SSL_PREFER};
   pg_conn_t conn;
   session_t s;
   memset(&s, 0, sizeof(s));

@@ -11,6 +11,13 @@
 
 #include "base_reader.h"
 
+/* What to do about TLS before authentication (certificate checks live in src/tls). */
+typedef enum {
+  DB_SSL_DISABLE, /* never ask for TLS */
+  DB_SSL_PREFER,  /* ask; when the server cannot, go on in plaintext */
+  DB_SSL_REQUIRE, /* ask; a server that cannot is fatal (require, verify-ca, verify-full) */
+} db_ssl_mode_t;
+
 /* How the cells of a row are encoded: says which decoder reads the rows that follow. */
 typedef enum {
   DB_FORMAT_TEXT = 0,   /* PostgreSQL text format, or MySQL text protocol (COM_QUERY) */

@@ -172,7 +172,7 @@ static napi_status read_tls(napi_env env, napi_value cfg_obj, pool_config_t *cfg
   if (st != napi_ok) {
     return st;
   }
-  cfg->ssl_mode = mode >= 2 ? PG_SSL_REQUIRE : mode >= 1 ? PG_SSL_PREFER : PG_SSL_DISABLE;
+  cfg->ssl_mode = mode >= 2 ? DB_SSL_REQUIRE : mode >= 1 ? DB_SSL_PREFER : DB_SSL_DISABLE;
   tls_config_init(&cfg->tls);
   napi_value tls;
   napi_valuetype t;

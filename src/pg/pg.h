@@ -69,13 +69,6 @@ typedef struct {
   void (*on_cancel_due)(void *ctx);
 } pg_handler_t;
 
-/* What to do about TLS before the startup message (certificate checks live in src/tls). */
-typedef enum {
-  PG_SSL_DISABLE, /* never send SSLRequest */
-  PG_SSL_PREFER,  /* send SSLRequest; on 'N' go on in plaintext */
-  PG_SSL_REQUIRE, /* send SSLRequest; anything but 'S' is fatal (require, verify-ca, verify-full) */
-} pg_ssl_mode_t;
-
 typedef struct {
   const char *user;     /* required */
   const char *password; /* may be NULL */
@@ -85,7 +78,7 @@ typedef struct {
   /* Named prepared statements kept per connection; 0 = unnamed statements only (prepare:
    * false, needed behind PgBouncer in transaction mode). */
   uint32_t stmt_cache_max;
-  pg_ssl_mode_t ssl_mode;
+  db_ssl_mode_t ssl_mode;
 } pg_config_t;
 
 typedef struct pg_conn_s {
@@ -97,7 +90,7 @@ typedef struct pg_conn_s {
   buf_t held;                  /* owned: queries queued before the handshake ended; they go
                                 * out after it, never between auth messages */
   buf_t startup;               /* owned: the StartupMessage, held back during TLS negotiation */
-  pg_ssl_mode_t ssl_mode;
+  db_ssl_mode_t ssl_mode;
   int tls;                     /* the connection runs over TLS */
   uint8_t cbind[64];           /* tls-server-end-point hash for SCRAM-SHA-256-PLUS */
   size_t cbind_len;

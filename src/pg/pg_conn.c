@@ -73,7 +73,7 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
   buf_init(&c->startup);
   c->ssl_mode = cfg->ssl_mode;
   int rc = pg_msg_startup(&c->startup, c->user, cfg->database, cfg->params);
-  if (rc == 0 && c->ssl_mode == PG_SSL_DISABLE) {
+  if (rc == 0 && c->ssl_mode == DB_SSL_DISABLE) {
     rc = buf_append(&c->out, buf_begin(&c->startup), buf_size(&c->startup));
   } else if (rc == 0) {
     rc = pg_msg_ssl_request(&c->out);
@@ -155,7 +155,7 @@ static int on_ssl_answer(pg_conn_t *c, const uint8_t *p, size_t n) {
     }
     return rc;
   }
-  if (answer == 'N' && c->ssl_mode == PG_SSL_PREFER) {
+  if (answer == 'N' && c->ssl_mode == DB_SSL_PREFER) {
     if (n > 1) {
       fail_with(c, DB_EPROTO, NULL, "unexpected data after the server refused TLS");
       return DB_EPROTO;

@@ -48,7 +48,7 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
     pool_config_free(&p->cfg);
     return DB_ENOMEM;
   }
-  if (p->cfg.ssl_mode != PG_SSL_DISABLE && p->cfg.path == NULL) {
+  if (p->cfg.ssl_mode != DB_SSL_DISABLE && p->cfg.path == NULL) {
     /* One TLS context for every connection: CA, client certificate and checks. */
     int rc = tls_ctx_new(&p->cfg.tls, &p->tls_ctx, errmsg, errlen);
     if (rc < 0) {

@@ -116,7 +116,7 @@ typedef struct {
   uint64_t connect_timeout_ms; /* each attempt's deadline, and how long failed dials retry */
   uint64_t idle_timeout_ms;    /* 0 = never: close a connection idle this long */
   uint64_t max_lifetime_ms;    /* 0 = never: retire a connection this old once it is idle */
-  pg_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
+  db_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
   int password_fn;         /* the password comes from a (JS) function, once per connection */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
 } pool_config_t;

@@ -265,7 +265,7 @@ int pool__conn_open(pool_t *p, uint32_t index) {
     .database = p->cfg.database,
     .params = (const char *const *)p->cfg.params,
     .stmt_cache_max = p->cfg.stmt_cache_max,
-    .ssl_mode = p->cfg.path != NULL ? PG_SSL_DISABLE : p->cfg.ssl_mode,
+    .ssl_mode = p->cfg.path != NULL ? DB_SSL_DISABLE : p->cfg.ssl_mode,
   };
   int rc = pg_conn_init(&c->pg, &cfg, &conn_pg_handler, c);
   if (rc < 0) {

@@ -398,7 +398,7 @@ static void test_output(void) {
 
 /* Runs SSLRequest -> 'S' -> TLS ready -> AuthenticationSASL(mechs) and returns the output. */
 static void sasl_over_tls(const char *mechs, size_t mechs_len, pg_conn_t *c, logger_t *l) {
-  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = PG_SSL_REQUIRE};
+  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = DB_SSL_REQUIRE};
   memset(l, 0, sizeof(*l));
   pg_conn_init(c, &cfg, &handler, l);
   buf_t *out = pg_conn_output(c);
@@ -437,7 +437,7 @@ static void test_tls(void) {
   pg_conn_destroy(&c);
 
   /* 'S' followed by bytes in the same read: refused. */
-  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = PG_SSL_REQUIRE};
+  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = DB_SSL_REQUIRE};
   memset(&l, 0, sizeof(l));
   pg_conn_init(&c, &cfg, &handler, &l);
   pg_conn_feed(&c, (const uint8_t *)"SZ", 2);
@@ -450,7 +450,7 @@ static void test_tls(void) {
   pg_conn_feed(&c, (const uint8_t *)"N", 1);
   CHECK(strcmp(l.log, "fatal DB_ETLSUNAVAILABLE|") == 0, "N refused under require");
   pg_conn_destroy(&c);
-  cfg.ssl_mode = PG_SSL_PREFER;
+  cfg.ssl_mode = DB_SSL_PREFER;
   memset(&l, 0, sizeof(l));
   pg_conn_init(&c, &cfg, &handler, &l);
   buf_clear(pg_conn_output(&c));
