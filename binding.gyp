@@ -11,6 +11,7 @@
         "src/base/base_err.c",
         "src/base/base_intern.c",
         "src/base/base_mem.c",
+        "src/base/base_rowbatch.c",
         "src/auth/auth_md5.c",
         "src/auth/auth_scram.c",
         "src/auth/auth_util.c",

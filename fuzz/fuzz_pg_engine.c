@@ -2,7 +2,7 @@
  * SSLRequest answer through startup, authentication (cleartext, MD5, SCRAM with and without
  * channel binding), pipelined extended and simple queries, rows, errors and notices, fed with
  * server bytes from the fuzz input through no socket at all. The rows the engine reports are
- * decoded into a pg_rowbatch_t, which exercises the C cell decoders.
+ * decoded into a rowbatch_t, which exercises the C cell decoders.
  *
  * Input layout (fuzz/make-seeds.js writes seeds in it):
  *   byte 0  flags  bits 0-1 TLS mode: 0 disable, 1 prefer, 2 require, 3 prefer
@@ -79,7 +79,7 @@ typedef struct {
   int tls_fail;
   int all_text;
   int cancel_due;
-  pg_rowbatch_t batch;
+  rowbatch_t batch;
   int batch_live; /* fields set since the last take */
   int have_fields; /* a RowDescription came for the current result set */
   uint16_t batch_cols;
@@ -102,10 +102,10 @@ static void take_batch(session_t *s) {
   if (!s->batch_live) {
     return;
   }
-  size_t size = pg_rowbatch_size(&s->batch);
+  size_t size = rowbatch_size(&s->batch);
   uint8_t *dst = malloc(size);
   if (dst != NULL) {
-    pg_rowbatch_take(&s->batch, dst);
+    rowbatch_take(&s->batch, dst);
     fuzz_check_batch(dst, size, s->batch_cols);
     free(dst);
   }
@@ -302,7 +302,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   s.conn = &conn;
   s.tls_fail = (flags >> 4) & 1;
   s.all_text = (flags >> 3) & 1;
-  pg_rowbatch_init(&s.batch);
+  rowbatch_init(&s.batch);
   pg_config_t cfg = {
     .user = "u",
     .password = (flags & 0x20) ? NULL : "pencil",
@@ -312,7 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     .ssl_mode = modes[flags & 3],
   };
   if (pg_conn_init(&conn, &cfg, &handler, &s) < 0) {
-    pg_rowbatch_destroy(&s.batch);
+    rowbatch_destroy(&s.batch);
     return 0;
   }
   buf_clear(pg_conn_output(&conn));
@@ -395,6 +395,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              conn.stmts.count, conn.stmts.max);
   pg_conn_destroy(&conn);
   take_batch(&s);
-  pg_rowbatch_destroy(&s.batch);
+  rowbatch_destroy(&s.batch);
   return 0;
 }

@@ -7,7 +7,7 @@
  *
  * Checks: peek never claims more bytes than it was given and never less than a header; the
  * decoders' slices stay inside the body; a DataRow accepted by pg_decode_data_row is walked
- * again independently and then decoded into a pg_rowbatch_t (which trusts the validation).
+ * again independently and then decoded into a rowbatch_t (which trusts the validation).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -75,8 +75,8 @@ static void data_row(const uint8_t *body, size_t n, uint8_t opts) {
   for (uint16_t i = 0; i < ncols; i++) {
     row_fields[i].type_oid = type_for(opts, i);
   }
-  pg_rowbatch_t b;
-  pg_rowbatch_init(&b);
+  rowbatch_t b;
+  rowbatch_init(&b);
   int rc = pg_rowbatch_set_fields(&b, row_fields, ncols, (opts >> 3) & 1);
   if (rc == 0) {
     /* Every decoded row is added twice: offsets must keep growing across rows. */
@@ -84,15 +84,15 @@ static void data_row(const uint8_t *body, size_t n, uint8_t opts) {
     FUZZ_CHECK(rc == 0 || rc == DB_ENOMEM, "pg_rowbatch_add: %d", rc);
     rc = pg_rowbatch_add(&b, body, n);
     FUZZ_CHECK(rc == 0 || rc == DB_ENOMEM, "pg_rowbatch_add: %d", rc);
-    size_t size = pg_rowbatch_size(&b);
+    size_t size = rowbatch_size(&b);
     uint8_t *dst = malloc(size);
     if (dst != NULL) {
-      pg_rowbatch_take(&b, dst);
+      rowbatch_take(&b, dst);
       fuzz_check_batch(dst, size, ncols);
       free(dst);
     }
   }
-  pg_rowbatch_destroy(&b);
+  rowbatch_destroy(&b);
 }
 
 static void row_description(const uint8_t *body, size_t n, uint16_t cap) {

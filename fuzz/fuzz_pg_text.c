@@ -223,21 +223,21 @@ static taken_t one_cell(uint32_t oid, int all_text, const uint8_t *cell, size_t 
   db_field_t f;
   memset(&f, 0, sizeof(f));
   f.type_oid = oid;
-  pg_rowbatch_t b;
-  pg_rowbatch_init(&b);
+  rowbatch_t b;
+  rowbatch_init(&b);
   if (pg_rowbatch_set_fields(&b, &f, 1, all_text) == 0) {
     int rc = pg_rowbatch_add(&b, body, body_n);
     FUZZ_CHECK(rc == 0 || rc == DB_ENOMEM, "pg_rowbatch_add: %d", rc);
     if (rc == 0) {
-      t.size = pg_rowbatch_size(&b);
+      t.size = rowbatch_size(&b);
       t.data = malloc(t.size);
       if (t.data != NULL) {
-        pg_rowbatch_take(&b, t.data);
+        rowbatch_take(&b, t.data);
         fuzz_check_batch(t.data, t.size, 1);
       }
     }
   }
-  pg_rowbatch_destroy(&b);
+  rowbatch_destroy(&b);
   free(body);
   return t;
 }
@@ -292,13 +292,13 @@ static void check_typed(uint8_t sel, const uint8_t *p, size_t n) {
   double v;
   (void)cell_text(&t, &len, &tag, &v);
   if (tag == 1) {
-    pg_cell_kind_t kind = pg_cell_kind(oid);
-    if (kind == PG_CELL_NUMBER) {
+    row_cell_kind_t kind = pg_cell_kind(oid);
+    if (kind == ROW_CELL_NUMBER) {
       FUZZ_CHECK(js_decimal_literal(p, n), "'%.*s' decoded as %.17g, but Number() gives NaN",
                  (int)n, (const char *)p, v);
-    } else if (kind == PG_CELL_BOOL) {
+    } else if (kind == ROW_CELL_BOOL) {
       FUZZ_CHECK(n == 1 && (p[0] == 't' || p[0] == 'f'), "bool from %zu bytes", n);
-    } else if (kind == PG_CELL_TIME) {
+    } else if (kind == ROW_CELL_TIME) {
       double ms = 0;
       FUZZ_CHECK(pg_parse_time(p, n, &ms) == 0 && ms == v, "time cell %.17g", v);
     }

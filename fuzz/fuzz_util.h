@@ -41,7 +41,7 @@ static inline size_t fuzz_pad8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
 
-/* Checks a batch serialized by pg_rowbatch_take (layout in src/pg/pg_rowbatch.h) as JS will read
+/* Checks a batch serialized by rowbatch_take (layout in src/pg/pg_rowbatch.h) as JS will read
  * it: sizes agree with `size`, kinds and tags are in range, the text area is valid UTF-8, text
  * cells' end offsets never go backwards and the last one equals the text's UTF-16 length, and
  * the ASCII flag is true only when every text byte is < 0x80. */

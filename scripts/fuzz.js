@@ -31,7 +31,7 @@ const OUT = path.join(ROOT, '.tmp', 'fuzz')
 const CC = process.env.FUZZ_CC || 'clang-14'
 const DICT = path.join(FUZZ_DIR, 'pg.dict')
 
-const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c', 'src/base/base_intern.c']
+const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c', 'src/base/base_intern.c', 'src/base/base_rowbatch.c']
 const AUTH = ['src/auth/auth_md5.c', 'src/auth/auth_scram.c', 'src/auth/auth_util.c']
 const PG = ['src/pg/pg_conn.c', 'src/pg/pg_frame.c', 'src/pg/pg_msg.c', 'src/pg/pg_stmt.c', 'src/pg/pg_rowbatch.c']
 
@@ -93,7 +93,7 @@ function newer (out, inputs) {
 // Headers anywhere in src/ or fuzz/ count as inputs of every object (cheap and safe).
 function headers () {
   const out = []
-  for (const dir of ['src/base', 'src/auth', 'src/pg', 'fuzz']) {
+  for (const dir of ['src/base', 'src/auth', 'src/pg', 'src/mysql', 'fuzz']) {
     const abs = path.join(ROOT, dir)
     if (!fs.existsSync(abs)) continue
     for (const f of fs.readdirSync(abs)) if (f.endsWith('.h')) out.push(path.join(abs, f))

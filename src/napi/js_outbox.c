@@ -77,7 +77,7 @@ void js__query_free(js_query_t *jq) {
   while (r != NULL) {
     js_result_t *next = r->next;
     buf_destroy(&r->fields);
-    pg_rowbatch_destroy(&r->batch);
+    rowbatch_destroy(&r->batch);
     free(r->command);
     free(r);
     r = next;
@@ -95,7 +95,7 @@ static js_result_t *current_result(js_query_t *jq) {
     return NULL;
   }
   buf_init(&r->fields);
-  pg_rowbatch_init(&r->batch);
+  rowbatch_init(&r->batch);
   if (jq->last != NULL) {
     jq->last->next = r;
   } else {
@@ -143,7 +143,7 @@ static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
   }
   /* Only a query's first result set streams; later ones (simple protocol) wait for the end. */
   if (r == jq->first && list_empty(&jq->streaming) &&
-      pg_rowbatch_size(&r->batch) >= JS_PARTIAL_BATCH_BYTES) {
+      rowbatch_size(&r->batch) >= JS_PARTIAL_BATCH_BYTES) {
     list_push_back(&jp->streaming, &jq->streaming);
   }
 }
@@ -192,11 +192,11 @@ static void on_query_done(void *ctx, pool_query_t *q, int status, const char *me
 
 /* Appends [command, names[], oids[], rows | null, rowCount] for one result set at arr[at..]. */
 /* The rows waiting in `b` as an ArrayBuffer (8-byte aligned, so JS can view it as Float64). */
-static napi_value take_batch(napi_env env, pg_rowbatch_t *b) {
+static napi_value take_batch(napi_env env, rowbatch_t *b) {
   napi_value ab;
   void *data = NULL;
-  NAPI_CALL(env, napi_create_arraybuffer(env, pg_rowbatch_size(b), &data, &ab));
-  pg_rowbatch_take(b, data);
+  NAPI_CALL(env, napi_create_arraybuffer(env, rowbatch_size(b), &data, &ab));
+  rowbatch_take(b, data);
   return ab;
 }
 

@@ -22,7 +22,7 @@ typedef struct js_result_s {
   buf_t fields;       /* owned: per column, u32 oid, u32 name length, name bytes */
   uint16_t nfields;
   int has_fields;
-  pg_rowbatch_t batch; /* owned: rows not yet handed to JS */
+  rowbatch_t batch; /* owned: rows not yet handed to JS */
   char *command;      /* owned */
   int done;           /* CommandComplete seen: the next statement starts a new result */
 } js_result_t;

@@ -8,8 +8,9 @@
 
 #include "../base/base_bytes.h"
 #include "../base/base_err.h"
+#include "../base/base_rowbatch.h"
 
-pg_cell_kind_t pg_cell_kind(uint32_t oid) {
+row_cell_kind_t pg_cell_kind(uint32_t oid) {
   switch (oid) {
     case 21:  /* int2 */
     case 23:  /* int4 */
@@ -18,57 +19,24 @@ pg_cell_kind_t pg_cell_kind(uint32_t oid) {
     case 29:  /* cid */
     case 700: /* float4 */
     case 701: /* float8 */
-      return PG_CELL_NUMBER;
+      return ROW_CELL_NUMBER;
     case 16:
-      return PG_CELL_BOOL;
+      return ROW_CELL_BOOL;
     case 1082: /* date */
     case 1114: /* timestamp */
     case 1184: /* timestamptz */
-      return PG_CELL_TIME;
+      return ROW_CELL_TIME;
     default:
-      return PG_CELL_TEXT;
+      return ROW_CELL_TEXT;
   }
 }
 
-void pg_rowbatch_init(pg_rowbatch_t *b) {
-  memset(b, 0, sizeof(*b));
-  buf_init(&b->vals);
-  buf_init(&b->tags);
-  buf_init(&b->text);
-  b->ascii = 1;
-}
-
-void pg_rowbatch_destroy(pg_rowbatch_t *b) {
-  free(b->kinds);
-  buf_destroy(&b->vals);
-  buf_destroy(&b->tags);
-  buf_destroy(&b->text);
-  memset(b, 0, sizeof(*b));
-}
-
-static void batch_clear_rows(pg_rowbatch_t *b) {
-  buf_clear(&b->vals);
-  buf_clear(&b->tags);
-  buf_clear(&b->text);
-  b->nrows = 0;
-  b->utf16_end = 0;
-  b->ascii = 1;
-}
-
-int pg_rowbatch_set_fields(pg_rowbatch_t *b, const db_field_t *fields, uint16_t n, int all_text) {
-  uint8_t *kinds = malloc(n > 0 ? n : 1);
-  if (kinds == NULL) {
-    return DB_ENOMEM;
+int pg_rowbatch_set_fields(rowbatch_t *b, const db_field_t *fields, uint16_t n, int all_text) {
+  int rc = rowbatch_start(b, n, all_text);
+  for (uint16_t i = 0; rc == 0 && i < n; i++) {
+    b->kinds[i] = (uint8_t)(all_text ? ROW_CELL_TEXT : pg_cell_kind(fields[i].type_oid));
   }
-  for (uint16_t i = 0; i < n; i++) {
-    kinds[i] = (uint8_t)(all_text ? PG_CELL_TEXT : pg_cell_kind(fields[i].type_oid));
-  }
-  free(b->kinds);
-  b->kinds = kinds;
-  b->ncols = n;
-  b->all_text = all_text;
-  batch_clear_rows(b);
-  return 0;
+  return rc;
 }
 
 /* ---- cell parsers ----------------------------------------------------------------------- */
@@ -227,146 +195,52 @@ int pg_parse_time(const uint8_t *p, size_t n, double *ms) {
   return 0;
 }
 
-/* ---- text area ---------------------------------------------------------------------------- */
-
-/* Appends a text cell as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the UTF-16
- * offset the same way JS will count it. */
-static int append_text(pg_rowbatch_t *b, const uint8_t *p, size_t n) {
-  int rc = buf_reserve(&b->text, n);
-  if (rc < 0) {
-    return rc;
-  }
-  size_t i = 0;
-  /* ASCII runs: copy as is. */
-  while (i < n && p[i] < 0x80) {
-    i++;
-  }
-  rc = buf_append(&b->text, p, i);
-  b->utf16_end += (double)i;
-  while (i < n && rc == 0) {
-    uint8_t c = p[i];
-    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-                                   : (c & 0xf8) == 0xf0 ? 4 : 0;
-    int ok = len > 0 && i + len <= n;
-    for (size_t k = 1; ok && k < len; k++) {
-      ok = (p[i + k] & 0xc0) == 0x80;
-    }
-    if (ok && len == 2) {
-      ok = c >= 0xc2; /* overlong */
-    } else if (ok && len == 3) {
-      uint32_t cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
-      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-    } else if (ok && len == 4) {
-      uint32_t cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
-                    (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
-      ok = cp >= 0x10000 && cp <= 0x10ffff;
-    }
-    if (!ok) {
-      rc = buf_append(&b->text, "\xef\xbf\xbd", 3);
-      b->utf16_end += 1;
-      b->ascii = 0;
-      i++;
-      continue;
-    }
-    if (len > 1) {
-      b->ascii = 0;
-    }
-    rc = buf_append(&b->text, p + i, len);
-    b->utf16_end += len == 4 ? 2 : 1;
-    i += len;
-  }
-  return rc;
-}
-
 /* ---- rows --------------------------------------------------------------------------------- */
 
-int pg_rowbatch_add(pg_rowbatch_t *b, const uint8_t *body, size_t n) {
+int pg_rowbatch_add(rowbatch_t *b, const uint8_t *body, size_t n) {
   uint16_t ncols = rd_u16be(body);
   if (ncols != b->ncols) {
     return DB_EPROTO;
   }
-  int rc = buf_reserve(&b->vals, (size_t)ncols * 8);
-  if (rc == 0) {
-    rc = buf_reserve(&b->tags, ncols);
-  }
-  if (rc < 0) {
-    return rc;
-  }
+  int rc = rowbatch_row_begin(b);
   size_t off = 2;
-  for (uint16_t c = 0; c < ncols; c++) {
+  for (uint16_t c = 0; rc == 0 && c < ncols; c++) {
     int32_t len = (int32_t)rd_u32be(body + off);
     off += 4;
-    double v = 0;
-    uint8_t tag = PG_TAG_NULL;
-    if (len >= 0) {
-      const uint8_t *cell = body + off;
-      size_t clen = (size_t)len;
-      off += clen;
-      int decoded = -1;
-      switch ((pg_cell_kind_t)b->kinds[c]) {
-        case PG_CELL_NUMBER:
-          decoded = parse_number(cell, clen, &v);
-          break;
-        case PG_CELL_BOOL:
-          if (clen == 1 && (cell[0] == 't' || cell[0] == 'f')) {
-            v = cell[0] == 't';
-            decoded = 0;
-          }
-          break;
-        case PG_CELL_TIME:
-          decoded = pg_parse_time(cell, clen, &v);
-          break;
-        default:
-          break;
-      }
-      if (decoded == 0) {
-        tag = PG_TAG_VALUE;
-      } else {
-        if ((rc = append_text(b, cell, clen)) < 0) {
-          return rc;
-        }
-        v = b->utf16_end;
-        tag = PG_TAG_TEXT;
-      }
+    if (len < 0) {
+      rowbatch_put_null(b);
+      continue;
     }
-    (void)buf_append(&b->vals, &v, 8); /* room was reserved above */
-    (void)buf_put_u8(&b->tags, tag);
+    const uint8_t *cell = body + off;
+    size_t clen = (size_t)len;
+    off += clen;
+    double v = 0;
+    int decoded = -1;
+    switch ((row_cell_kind_t)b->kinds[c]) {
+      case ROW_CELL_NUMBER:
+        decoded = parse_number(cell, clen, &v);
+        break;
+      case ROW_CELL_BOOL:
+        if (clen == 1 && (cell[0] == 't' || cell[0] == 'f')) {
+          v = cell[0] == 't';
+          decoded = 0;
+        }
+        break;
+      case ROW_CELL_TIME:
+        decoded = pg_parse_time(cell, clen, &v);
+        break;
+      default:
+        break;
+    }
+    if (decoded == 0) {
+      rowbatch_put_value(b, v);
+    } else {
+      rc = rowbatch_put_text(b, cell, clen);
+    }
   }
   (void)n;
-  b->nrows++;
-  return 0;
-}
-
-static size_t pad8(size_t n) {
-  return (n + 7) & ~(size_t)7;
-}
-
-size_t pg_rowbatch_size(const pg_rowbatch_t *b) {
-  return 16 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
-         buf_size(&b->text);
-}
-
-static void put_u32le(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)v;
-  p[1] = (uint8_t)(v >> 8);
-  p[2] = (uint8_t)(v >> 16);
-  p[3] = (uint8_t)(v >> 24);
-}
-
-void pg_rowbatch_take(pg_rowbatch_t *b, uint8_t *dst) {
-  put_u32le(dst, b->nrows);
-  put_u32le(dst + 4, b->ncols);
-  put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
-  put_u32le(dst + 12, b->ascii ? 1u : 0u);
-  size_t off = 16;
-  memset(dst + off, 0, pad8(b->ncols));
-  memcpy(dst + off, b->kinds, b->ncols);
-  off += pad8(b->ncols);
-  memcpy(dst + off, buf_begin(&b->vals), buf_size(&b->vals));
-  off += buf_size(&b->vals);
-  memset(dst + off, 0, pad8(buf_size(&b->tags)));
-  memcpy(dst + off, buf_begin(&b->tags), buf_size(&b->tags));
-  off += pad8(buf_size(&b->tags));
-  memcpy(dst + off, buf_begin(&b->text), buf_size(&b->text));
-  batch_clear_rows(b);
+  if (rc == 0) {
+    b->nrows++;
+  }
+  return rc;
 }

@@ -468,21 +468,21 @@ static void test_rowbatch_edges(void) {
   CHECK(pg_parse_time((const uint8_t *)"2024-02-03 04:05:06.789+01", 26, &ms) == 0 &&
             ms == 1706929506789.0,
         "timestamptz with fraction and offset");
-  pg_rowbatch_t b;
-  pg_rowbatch_init(&b);
+  rowbatch_t b;
+  rowbatch_init(&b);
   db_field_t f;
   memset(&f, 0, sizeof(f));
   f.type_oid = 701;
   pg_rowbatch_set_fields(&b, &f, 1, 0);
   const uint8_t row[] = {0, 1, 0, 0, 0, 9, 'I', 'n', 'f', 'i', 'n', 'i', 't', 'y', 0};
   CHECK(pg_rowbatch_add(&b, row, sizeof(row)) == 0, "row added");
-  size_t size = pg_rowbatch_size(&b);
+  size_t size = rowbatch_size(&b);
   uint8_t *out = malloc(size);
-  pg_rowbatch_take(&b, out);
+  rowbatch_take(&b, out);
   /* header 16 + kinds 8 + one f64 8, then the tag */
-  CHECK(out[16 + 8 + 8] == PG_TAG_TEXT, "\"Infinity\\0\" is text (JS gives NaN), not Infinity");
+  CHECK(out[16 + 8 + 8] == ROW_TAG_TEXT, "\"Infinity\\0\" is text (JS gives NaN), not Infinity");
   free(out);
-  pg_rowbatch_destroy(&b);
+  rowbatch_destroy(&b);
 }
 
 int main(void) {

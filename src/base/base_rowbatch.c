@@ -1,0 +1,183 @@
+/* Row batches: the generic half (layout in base_rowbatch.h). The engines' decoders add cells. */
+#include "base_rowbatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base_err.h"
+
+void rowbatch_init(rowbatch_t *b) {
+  memset(b, 0, sizeof(*b));
+  buf_init(&b->vals);
+  buf_init(&b->tags);
+  buf_init(&b->text);
+  b->ascii = 1;
+}
+
+void rowbatch_destroy(rowbatch_t *b) {
+  free(b->kinds);
+  buf_destroy(&b->vals);
+  buf_destroy(&b->tags);
+  buf_destroy(&b->text);
+  memset(b, 0, sizeof(*b));
+}
+
+static void clear_rows(rowbatch_t *b) {
+  buf_clear(&b->vals);
+  buf_clear(&b->tags);
+  buf_clear(&b->text);
+  b->nrows = 0;
+  b->utf16_end = 0;
+  b->ascii = 1;
+}
+
+int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
+  uint8_t *kinds = calloc(ncols > 0 ? ncols : 1, 1);
+  if (kinds == NULL) {
+    return DB_ENOMEM;
+  }
+  free(b->kinds);
+  b->kinds = kinds;
+  b->ncols = ncols;
+  b->all_text = all_text;
+  clear_rows(b);
+  return 0;
+}
+
+/* ---- text area ---------------------------------------------------------------------------- */
+
+/* Appends a text cell as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the UTF-16
+ * offset the same way JS will count it. */
+static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
+  int rc = buf_reserve(&b->text, n);
+  if (rc < 0) {
+    return rc;
+  }
+  size_t i = 0;
+  /* ASCII runs: copy as is. */
+  while (i < n && p[i] < 0x80) {
+    i++;
+  }
+  rc = buf_append(&b->text, p, i);
+  b->utf16_end += (double)i;
+  while (i < n && rc == 0) {
+    uint8_t c = p[i];
+    size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+                                   : (c & 0xf8) == 0xf0 ? 4 : 0;
+    int ok = len > 0 && i + len <= n;
+    for (size_t k = 1; ok && k < len; k++) {
+      ok = (p[i + k] & 0xc0) == 0x80;
+    }
+    if (ok && len == 2) {
+      ok = c >= 0xc2; /* overlong */
+    } else if (ok && len == 3) {
+      uint32_t cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+    } else if (ok && len == 4) {
+      uint32_t cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
+                    (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+      ok = cp >= 0x10000 && cp <= 0x10ffff;
+    }
+    if (!ok) {
+      rc = buf_append(&b->text, "\xef\xbf\xbd", 3);
+      b->utf16_end += 1;
+      b->ascii = 0;
+      i++;
+      continue;
+    }
+    if (len > 1) {
+      b->ascii = 0;
+    }
+    rc = buf_append(&b->text, p + i, len);
+    b->utf16_end += len == 4 ? 2 : 1;
+    i += len;
+  }
+  return rc;
+}
+
+/* ---- cells ------------------------------------------------------------------------------- */
+
+int rowbatch_row_begin(rowbatch_t *b) {
+  int rc = buf_reserve(&b->vals, (size_t)b->ncols * 8);
+  if (rc == 0) {
+    rc = buf_reserve(&b->tags, b->ncols);
+  }
+  return rc;
+}
+
+void rowbatch_put_null(rowbatch_t *b) {
+  double v = 0;
+  (void)buf_append(&b->vals, &v, 8); /* room was reserved by rowbatch_row_begin */
+  (void)buf_put_u8(&b->tags, ROW_TAG_NULL);
+}
+
+void rowbatch_put_value(rowbatch_t *b, double v) {
+  (void)buf_append(&b->vals, &v, 8);
+  (void)buf_put_u8(&b->tags, ROW_TAG_VALUE);
+}
+
+int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n) {
+  int rc = append_text(b, p, n);
+  if (rc < 0) {
+    return rc;
+  }
+  double end = b->utf16_end;
+  (void)buf_append(&b->vals, &end, 8);
+  (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
+  return 0;
+}
+
+int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
+  int rc = buf_reserve(&b->text, n * 2);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (p[i] < 0x80) {
+      rc = buf_put_u8(&b->text, p[i]);
+    } else {
+      uint8_t two[2] = {(uint8_t)(0xc0 | (p[i] >> 6)), (uint8_t)(0x80 | (p[i] & 0x3f))};
+      rc = buf_append(&b->text, two, 2);
+      b->ascii = 0;
+    }
+  }
+  if (rc < 0) {
+    return rc;
+  }
+  b->utf16_end += (double)n;
+  double end = b->utf16_end;
+  (void)buf_append(&b->vals, &end, 8);
+  (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
+  return 0;
+}
+
+static size_t pad8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
+
+size_t rowbatch_size(const rowbatch_t *b) {
+  return 16 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
+         buf_size(&b->text);
+}
+
+static void put_u32le(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+  p[2] = (uint8_t)(v >> 16);
+  p[3] = (uint8_t)(v >> 24);
+}
+
+void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
+  put_u32le(dst, b->nrows);
+  put_u32le(dst + 4, b->ncols);
+  put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
+  put_u32le(dst + 12, b->ascii ? 1u : 0u);
+  size_t off = 16;
+  memset(dst + off, 0, pad8(b->ncols));
+  memcpy(dst + off, b->kinds, b->ncols);
+  off += pad8(b->ncols);
+  memcpy(dst + off, buf_begin(&b->vals), buf_size(&b->vals));
+  off += buf_size(&b->vals);
+  memset(dst + off, 0, pad8(buf_size(&b->tags)));
+  memcpy(dst + off, buf_begin(&b->tags), buf_size(&b->tags));
+  off += pad8(buf_size(&b->tags));
+  memcpy(dst + off, buf_begin(&b->text), buf_size(&b->text));
+  clear_rows(b);
+}

@@ -1,0 +1,70 @@
+/* Row batches: the DataRows of one result set, decoded into the compact layout that JS turns
+ * into rows with a few typed-array reads and one string per batch (see ROWS.md, strategy "e").
+ *
+ * Layout of a serialized batch (little-endian, 8-byte aligned sections):
+ *   u32 nrows, u32 ncols, u32 text_bytes, u32 flags (bit 0: text is ASCII)
+ *   u8  kinds[ncols]                      padded to 8   (row_cell_kind_t per column)
+ *   f64 vals[nrows * ncols]               number, 0/1 for bool, epoch ms for times, or for a
+ *                                         text cell the UTF-16 offset where it ends
+ *   u8  tags[nrows * ncols]               padded to 8   (row_cell_tag_t)
+ *   u8  text[text_bytes]                  the text cells back to back, valid UTF-8
+ * Text cells are in row-major order, so JS walks them with one running offset.
+ * Sans-I/O, owned by one query on the loop thread. This file is the generic half; the engines
+ * decode their rows into it (src/pg/pg_rowbatch.c, src/mysql/my_rowbatch.c).
+ */
+#ifndef UVSQL_BASE_ROWBATCH_H
+#define UVSQL_BASE_ROWBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base_buf.h"
+
+typedef enum {
+  ROW_CELL_TEXT,   /* a string; JS may still parse it (int8, numeric, json, arrays, ...) */
+  ROW_CELL_NUMBER, /* int2/int4/oid/float4/float8: decoded in C */
+  ROW_CELL_BOOL,   /* bool: 1 or 0 */
+  ROW_CELL_TIME,   /* date/timestamp/timestamptz: epoch ms, or text when C cannot read it */
+  ROW_CELL__COUNT
+} row_cell_kind_t;
+
+typedef enum {
+  ROW_TAG_NULL = 0,
+  ROW_TAG_VALUE = 1, /* vals[] holds the decoded value */
+  ROW_TAG_TEXT = 2,  /* the cell is text; vals[] holds its end offset */
+} row_cell_tag_t;
+
+typedef struct {
+  uint16_t ncols;
+  uint8_t *kinds;   /* owned, ncols */
+  int all_text;     /* every cell as text (raw mode) */
+  buf_t vals;       /* owned */
+  buf_t tags;       /* owned */
+  buf_t text;       /* owned */
+  uint32_t nrows;
+  double utf16_end; /* UTF-16 length of `text` so far */
+  int ascii;        /* every text byte so far is < 0x80 */
+} rowbatch_t;
+
+void rowbatch_init(rowbatch_t *b);
+void rowbatch_destroy(rowbatch_t *b);
+/* Starts a result set of `ncols` columns: forgets rows; b->kinds[] (zeroed = text) is then
+ * filled by the engine's decoder. 0 or DB_ENOMEM. */
+int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text);
+
+/* Adding one row: rowbatch_row_begin (reserves room for ncols cells), then exactly ncols
+ * rowbatch_put_* calls, then b->nrows++. */
+int rowbatch_row_begin(rowbatch_t *b);
+void rowbatch_put_null(rowbatch_t *b);
+void rowbatch_put_value(rowbatch_t *b, double v);
+/* A text cell; invalid UTF-8 becomes U+FFFD. 0 or DB_ENOMEM. */
+int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n);
+/* Bytes carried as one UTF-16 unit each (JS reads them back with Buffer.from(s, 'latin1')). */
+int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n);
+
+/* Bytes of the serialized batch. */
+size_t rowbatch_size(const rowbatch_t *b);
+/* Writes the batch to dst (rowbatch_size bytes, 8-byte aligned) and forgets its rows. */
+void rowbatch_take(rowbatch_t *b, uint8_t *dst);
+
+#endif
