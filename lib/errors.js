@@ -85,4 +85,33 @@ function postgresClientError(name, message, serverFields) {
   return new PostgresError(message, { code })
 }
 
-module.exports = { SQLError, PostgresError, MySQLError, postgresServerError, postgresClientError }
+// A MySQL server error, as Bun.SQL 1.4 fills it: code 'ERR_MYSQL_SERVER_ERROR', errno the
+// server's error number (1062), sqlState the SQLSTATE ('23000'). fields: { number, errno
+// (the SQLSTATE, as C names it for both protocols), message }.
+function mysqlServerError(fields) {
+  let message = fields.message
+  if (typeof message === 'string' && message.length > MESSAGE_MAX) message = message.slice(0, MESSAGE_MAX) + '...'
+  return new MySQLError(message || 'server error', {
+    code: 'ERR_MYSQL_SERVER_ERROR',
+    errno: fields.number,
+    sqlState: fields.errno,
+  })
+}
+
+const mysqlClientCodes = {
+  ...clientCodes,
+  DB_EAUTH: 'AUTHENTICATION_FAILED',
+  DB_ENOPASSWORD: 'MISSING_PASSWORD',
+}
+
+function mysqlClientError(name, message, serverFields) {
+  if (serverFields && serverFields.number) return mysqlServerError(serverFields)
+  let code = mysqlClientCodes[name] || 'CONNECTION_FAILED'
+  // The engine names the option a user must set to allow this (allowPublicKeyRetrieval).
+  if (name === 'DB_EAUTHMETHOD' && /allowPublicKeyRetrieval/.test(message)) code = 'PUBLIC_KEY_RETRIEVAL_NOT_ALLOWED'
+  return new MySQLError(message, { code: 'ERR_MYSQL_' + code })
+}
+
+module.exports = {
+  SQLError, PostgresError, MySQLError, postgresServerError, postgresClientError, mysqlServerError, mysqlClientError,
+}

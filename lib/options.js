@@ -5,7 +5,23 @@
 const path = require('node:path')
 const { resolveTls } = require('./tls-options.js')
 
-const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL']
+// Bun.SQL's order. With an explicit adapter only the variables that can name it are read.
+const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL', 'MYSQL_URL', 'TLS_MYSQL_DATABASE_URL']
+const URL_ENV_ADAPTER = { POSTGRES_URL: 'postgres', TLS_POSTGRES_DATABASE_URL: 'postgres', PGURL: 'postgres', PG_URL: 'postgres', MYSQL_URL: 'mysql', TLS_MYSQL_DATABASE_URL: 'mysql' }
+
+// Per-adapter defaults and the environment variables of each field.
+const ADAPTER_DEFAULTS = {
+  postgres: {
+    port: 5432, user: 'postgres',
+    env: { host: ['PGHOST'], port: ['PGPORT'], user: ['PGUSERNAME', 'PGUSER', 'USER', 'USERNAME'], password: ['PGPASSWORD'], database: ['PGDATABASE'] },
+  },
+  mysql: {
+    port: 3306, user: 'root', database: 'mysql',
+    env: { host: ['MYSQL_HOST'], port: ['MYSQL_PORT'], user: ['MYSQL_USER'], password: ['MYSQL_PASSWORD'], database: ['MYSQL_DATABASE'] },
+  },
+}
+
+const SCHEME_ADAPTER = { postgres: 'postgres', postgresql: 'postgres', unix: 'postgres', mysql: 'mysql', mysql2: 'mysql', mariadb: 'mysql', mysqls: 'mysql' }
 
 function pick(...values) {
   for (const v of values) if (v !== undefined && v !== null && v !== '') return v
@@ -37,12 +53,10 @@ function parseUrl(url) {
   } catch {
     throw invalid('invalid connection URL')
   }
-  const protocol = u.protocol.replace(/:$/, '')
+  const protocol = u.protocol.replace(/:$/, '').toLowerCase()
   if (['sqlite', 'file'].includes(protocol)) checkAdapter('sqlite')
-  if (!['postgres', 'postgresql', 'unix'].includes(protocol)) {
-    const err = new TypeError(`unsupported URL scheme '${protocol}:' (this version of uvsql speaks PostgreSQL only)`)
-    err.code = 'ERR_INVALID_ARG_VALUE'
-    throw err
+  if (SCHEME_ADAPTER[protocol] === undefined) {
+    throw invalid(`unsupported URL scheme '${protocol}:' (postgres://, postgresql://, mysql://, mysqls://, mariadb://)`)
   }
   const params = {}
   for (const [k, v] of u.searchParams) params[k] = v
@@ -53,6 +67,8 @@ function parseUrl(url) {
     password: u.password ? decodeURIComponent(u.password) : undefined,
     database: u.pathname && u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : undefined,
     params,
+    adapter: SCHEME_ADAPTER[protocol],
+    tlsScheme: protocol === 'mysqls',
   }
 }
 
@@ -64,11 +80,11 @@ function normalizeArgs(a, b) {
   throw invalid('SQL() expects a URL string or an options object')
 }
 
-// Bun.SQL's adapter names. Only PostgreSQL is implemented so far (MySQL/MariaDB: issue 6).
+// Bun.SQL's adapter names.
 const ADAPTERS = { postgres: 'postgres', postgresql: 'postgres', pg: 'postgres', mysql: 'mysql', mysql2: 'mysql', mariadb: 'mysql', sqlite: 'sqlite' }
 
 function checkAdapter(adapter) {
-  if (adapter === undefined) return
+  if (adapter === undefined || adapter === null) return undefined
   const name = ADAPTERS[String(adapter).toLowerCase()]
   if (name === undefined) throw invalid(`unknown adapter '${adapter}' (postgres, mysql, mariadb or sqlite)`)
   if (name === 'sqlite') {
@@ -76,53 +92,72 @@ function checkAdapter(adapter) {
     err.code = 'ERR_INVALID_ARG_VALUE'
     throw err
   }
-  if (name !== 'postgres') {
-    const err = new TypeError(`the ${name} adapter is not supported by this version of uvsql yet; only PostgreSQL is`)
-    err.code = 'ERR_INVALID_ARG_VALUE'
-    throw err
-  }
+  return name
+}
+
+// MySQL's ssl-mode names (DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY) -> libpq's.
+function mysqlSslMode(mode) {
+  if (mode === undefined) return undefined
+  const map = { disabled: 'disable', preferred: 'prefer', required: 'require', verify_ca: 'verify-ca', verify_identity: 'verify-full' }
+  return map[String(mode).toLowerCase()] || mode
 }
 
 const secrets = new WeakMap() // options -> { password, tlsKey }
 
 function parseOptions(a, b, env = process.env) {
   const o = normalizeArgs(a, b)
-  checkAdapter(o.adapter)
+  const explicitAdapter = checkAdapter(o.adapter)
   const explicitTarget = ['hostname', 'host', 'port', 'username', 'user', 'password', 'pass', 'database', 'db']
     .some((k) => o[k] !== undefined)
   let url = o.url
   let fromTlsEnv = false
+  let envAdapter
   if (url === undefined && !explicitTarget) {
-    const name = URL_ENV_VARS.find((k) => env[k])
+    const name = URL_ENV_VARS.find((k) => env[k] && (explicitAdapter === undefined || [undefined, explicitAdapter].includes(URL_ENV_ADAPTER[k])))
     if (name) {
       url = env[name]
       fromTlsEnv = name.startsWith('TLS_')
+      envAdapter = URL_ENV_ADAPTER[name]
     }
   }
   const fromUrl = url !== undefined ? parseUrl(String(url)) : { params: {} }
   const urlParams = { ...fromUrl.params }
+  // A scheme-less URL counts as PostgreSQL only when nothing else names the adapter.
+  const schemeAdapter = url !== undefined && String(url).includes('://') ? fromUrl.adapter : undefined
+  if (explicitAdapter !== undefined && schemeAdapter !== undefined && schemeAdapter !== explicitAdapter) {
+    throw invalid(`the URL is a ${schemeAdapter} URL but the adapter option says ${o.adapter}`)
+  }
+  const adapter = explicitAdapter || schemeAdapter || envAdapter || fromUrl.adapter || 'postgres'
+  const defaults = ADAPTER_DEFAULTS[adapter]
+  const fromEnv = (field) => pick(...defaults.env[field].map((k) => env[k]))
+  if (adapter === 'mysql' && o.prepare === false) {
+    throw invalid("prepare: false is not supported with MySQL (every query with parameters is a prepared statement); use sql.unsafe() for text queries")
+  }
 
-  const sslmode = pick(o.sslmode, urlParams.sslmode, env.PGSSLMODE)
+  const sslmode = pick(o.sslmode, urlParams.sslmode, mysqlSslMode(urlParams['ssl-mode']), adapter === 'postgres' ? env.PGSSLMODE : undefined,
+    fromUrl.tlsScheme ? 'require' : undefined)
   const urlFiles = { sslrootcert: urlParams.sslrootcert, sslcert: urlParams.sslcert, sslkey: urlParams.sslkey }
-  for (const k of ['sslmode', 'sslrootcert', 'sslcert', 'sslkey']) delete urlParams[k]
+  for (const k of ['sslmode', 'ssl-mode', 'sslrootcert', 'sslcert', 'sslkey']) delete urlParams[k]
   const tls = o.tls !== undefined ? o.tls : o.ssl
 
   const hostOpt = pick(o.hostname, o.host)
-  let socketPath = pick(o.path, urlParams.path)
-  let hostname = pick(hostOpt, urlParams.host, fromUrl.hostname, env.PGHOST, 'localhost')
+  let socketPath = pick(o.path, urlParams.path, urlParams.socket)
+  let hostname = pick(hostOpt, urlParams.host, fromUrl.hostname, fromEnv('host'), 'localhost')
   delete urlParams.path
   delete urlParams.host
+  delete urlParams.socket
   if (typeof hostname === 'string' && hostname.startsWith('/')) {
     socketPath = socketPath || hostname
   }
-  const port = Number(pick(o.port, fromUrl.port, env.PGPORT, 5432))
+  const port = Number(pick(o.port, fromUrl.port, fromEnv('port'), defaults.port))
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`invalid port: ${port}`)
-  if (socketPath && !/\.s\.PGSQL\.\d+$/.test(socketPath)) {
+  // PostgreSQL names a socket directory; MySQL the socket file itself.
+  if (socketPath && adapter === 'postgres' && !/\.s\.PGSQL\.\d+$/.test(socketPath)) {
     socketPath = path.join(socketPath, '.s.PGSQL.' + port)
   }
-  const username = pick(o.username, o.user, fromUrl.username, env.PGUSERNAME, env.PGUSER, env.USER, env.USERNAME, 'postgres')
-  const password = pick(o.password, o.pass, fromUrl.password, env.PGPASSWORD)
-  const database = pick(o.database, o.db, fromUrl.database, env.PGDATABASE, username)
+  const username = pick(o.username, o.user, fromUrl.username, fromEnv('user'), defaults.user)
+  const password = pick(o.password, o.pass, fromUrl.password, fromEnv('password'))
+  const database = pick(o.database, o.db, fromUrl.database, fromEnv('database'), defaults.database, username)
   const max = Number(pick(o.max, 10))
   if (!Number.isInteger(max) || max < 1) throw invalid(`option 'max' must be a positive integer, got ${o.max}`)
 
@@ -138,7 +173,7 @@ function parseOptions(a, b, env = process.env) {
   })
 
   const options = {
-    adapter: 'postgres',
+    adapter,
     hostname: socketPath ? undefined : String(hostname),
     port,
     path: socketPath,
@@ -151,6 +186,7 @@ function parseOptions(a, b, env = process.env) {
       pick(o.connectionTimeout, o.connection_timeout, o.connectTimeout, o.connect_timeout), 30),
     bigint: Boolean(o.bigint),
     prepare: o.prepare !== false,
+    allowPublicKeyRetrieval: o.allowPublicKeyRetrieval === true,
     connection,
     onconnect: typeof o.onconnect === 'function' ? o.onconnect : undefined,
     onclose: typeof o.onclose === 'function' ? o.onclose : undefined,
@@ -176,6 +212,8 @@ function parseOptions(a, b, env = process.env) {
 // What the native pool needs.
 function nativeConfig(options) {
   return {
+    protocol: options.adapter === 'mysql' ? 'mysql' : 'postgres',
+    allowPublicKeyRetrieval: options.allowPublicKeyRetrieval,
     host: options.path ? undefined : options.hostname,
     port: options.port,
     path: options.path,

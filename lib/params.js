@@ -325,4 +325,4 @@ function encodeParams(values) {
   return { params, types }
 }
 
-module.exports = { encodeParams, bindingError, typedArray }
+module.exports = { encodeParams, bindingError, typedArray, objectText, jsonText, isBytes, isPlainObject, describe }

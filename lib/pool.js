@@ -4,7 +4,7 @@
 
 const { binding } = require('./binding.js')
 const { nativeConfig } = require('./options.js')
-const { postgresServerError, postgresClientError, PostgresError } = require('./errors.js')
+const { dialects } = require('./dialect.js')
 const { newShape } = require('./rows.js')
 
 const KIND_ROWS = 0
@@ -22,6 +22,7 @@ const KIND_LEASE_LOST = 10
 class NativePool {
   constructor(options) {
     this.options = options
+    this.dialect = dialects[options.adapter]
     this.handle = null // created on first use
     this.waiting = new Map() // id -> { onRows, onError }
     this.nextId = 1
@@ -38,7 +39,7 @@ class NativePool {
     if (spec === null) return null
     if (typeof spec === 'number') {
       const shape = this.shapes.get(spec)
-      if (shape === undefined) throw new PostgresError('internal error: unknown row shape ' + spec, { code: 'ERR_POSTGRES_INVALID_MESSAGE' })
+      if (shape === undefined) throw this.dialect.error('INVALID_MESSAGE', 'internal error: unknown row shape ' + spec)
       return shape
     }
     const shape = newShape(spec[1], spec[2])
@@ -62,7 +63,7 @@ class NativePool {
   // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
   send(text, params, types, simple, raw, sink, lease) {
     if (this.closed) {
-      sink.onError(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
+      sink.onError(this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
       return 0
     }
     const id = this.nextId++
@@ -77,7 +78,7 @@ class NativePool {
       }
     } catch (err) {
       this.waiting.delete(id)
-      sink.onError(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
+      sink.onError(this.nativeError(err))
       return 0
     }
     return id
@@ -87,7 +88,7 @@ class NativePool {
   // takes a request that still waits out of the queue (it rejects with the signal's reason).
   reserve(signal) {
     if (this.closed) {
-      return Promise.reject(new PostgresError('Connection closed', { code: 'ERR_POSTGRES_CONNECTION_CLOSED' }))
+      return Promise.reject(this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
     }
     if (signal && signal.aborted) return Promise.reject(signal.reason)
     return new Promise((resolve, reject) => {
@@ -121,9 +122,16 @@ class NativePool {
       } catch (err) {
         done()
         this.waiting.delete(id)
-        reject(err.code && err.code.startsWith('ERR_POSTGRES') ? new PostgresError(err.message, { code: err.code }) : err)
+        reject(this.nativeError(err))
       }
     })
+  }
+
+  // A synchronous throw from the addon (ERR_POSTGRES_* codes: pool closed, bad arguments) as
+  // this pool's error class.
+  nativeError(err) {
+    if (!err || typeof err.code !== 'string' || !err.code.startsWith('ERR_POSTGRES_')) return err
+    return this.dialect.error(err.code.slice('ERR_POSTGRES_'.length), err.message)
   }
 
   // Gives a lease back (a second release, or one after the connection died, does nothing).
@@ -150,7 +158,7 @@ class NativePool {
         continue
       }
       if (kind === KIND_DISCONNECTED) {
-        this.callUser(this.options.onclose, postgresClientError(payload[0], payload[1], null))
+        this.callUser(this.options.onclose, this.dialect.clientError(payload[0], payload[1], null))
         continue
       }
       if (kind === KIND_LEASE_LOST) {
@@ -177,9 +185,9 @@ class NativePool {
       } else if (kind === KIND_ROWS) {
         sink.onRows(payload)
       } else if (kind === KIND_SERVER_ERROR) {
-        sink.onError(postgresServerError(payload))
+        sink.onError(this.dialect.serverError(payload))
       } else if (kind === KIND_CLIENT_ERROR) {
-        sink.onError(postgresClientError(payload[0], payload[1], payload[2]))
+        sink.onError(this.dialect.clientError(payload[0], payload[1], payload[2]))
       }
     }
   }

@@ -4,7 +4,6 @@
 
 const { newResult, finishResult } = require('./result.js')
 const { decodeBatch } = require('./rows.js')
-const { PostgresError } = require('./errors.js')
 
 const kRun = Symbol('run')
 
@@ -120,7 +119,7 @@ class Query extends Promise {
       },
       onError: (err) => {
         this.#active = false
-        if (this.#cancelled && err.errno === '57014') err.code = 'ERR_POSTGRES_QUERY_CANCELLED'
+        if (this.#cancelled && this.#pool.dialect.isCancelError(err)) err.code = this.#pool.dialect.error('QUERY_CANCELLED', '').code
         this.#reject(err)
       },
     }, this.#lease)
@@ -142,13 +141,14 @@ class Query extends Promise {
   }
 
   // Cancels the query: one not yet sent never is; a running one is interrupted by a
-  // CancelRequest (it then rejects with code ERR_POSTGRES_QUERY_CANCELLED).
+  // CancelRequest or KILL QUERY (it then rejects with code ERR_POSTGRES_QUERY_CANCELLED or
+  // ERR_MYSQL_QUERY_CANCELLED).
   cancel() {
     if (this.#cancelled) return this
     this.#cancelled = true
     if (!this.#started) {
       this.#started = true
-      this.#reject(new PostgresError('Query cancelled', { code: 'ERR_POSTGRES_QUERY_CANCELLED' }))
+      this.#reject(this.#pool.dialect.error('QUERY_CANCELLED', 'Query cancelled'))
       super.then(undefined, () => {}) // cancelled before use: not an unhandled rejection
     } else if (this.#active) {
       this.#pool.cancel(this.#id)

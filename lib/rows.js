@@ -10,8 +10,10 @@
 // JSON.stringify (no code injection) and `__proto__` as a computed key (a data property, never
 // the prototype).
 
-// OID -> text-format value parser (null: keep the string); the mapping lives in lib/types.js.
+// Type -> text value parser (null: keep the string); the mappings live in lib/types.js
+// (PostgreSQL OIDs) and lib/mysql-types.js (MySQL type codes).
 const { parserFor } = require('./types.js')
+const { mysqlParserFor } = require('./mysql-types.js')
 
 const KIND_TEXT = 0
 const KIND_NUMBER = 1
@@ -85,7 +87,8 @@ function genericDecoder(names, kinds, parsers, mode) {
 function decoderFor(shape, kinds, mode, options) {
   const cached = shape.decoders[mode]
   if (cached !== undefined) return cached
-  const parsers = shape.oids.map((oid) => (mode === 'raw' ? rawText : parserFor(oid, options)))
+  const typeParser = options !== undefined && options.adapter === 'mysql' ? mysqlParserFor : parserFor
+  const parsers = shape.oids.map((oid) => (mode === 'raw' ? rawText : typeParser(oid, options)))
   const shapeMode = mode === 'objects' ? 'objects' : 'arrays'
   let decoder
   try {

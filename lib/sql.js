@@ -5,9 +5,8 @@ const { parseOptions } = require('./options.js')
 const { NativePool } = require('./pool.js')
 const { Query } = require('./query.js')
 const fs = require('node:fs')
-const { encodeParams, bindingError, typedArray } = require('./params.js')
+const { typedArray } = require('./params.js')
 const { kFragment, isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
-const { PostgresError } = require('./errors.js')
 const { Listener, notify } = require('./listen.js')
 
 // sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
@@ -37,10 +36,12 @@ function poolStats(raw, options) {
 // A tagged-template function with unsafe(), running on the whole pool or, with a lease, on
 // one reserved connection only (a transaction or reserve()).
 function makeScopedSql(pool, lease) {
+  const dialect = pool.dialect
+  const bindingError = (message) => dialect.error('INVALID_QUERY_BINDING', message)
   function makeQuery(text, values, unsafe = false) {
     let encoded
     try {
-      encoded = encodeParams(values)
+      encoded = dialect.encodeParams(values)
     } catch (err) {
       // Surfaces when the query is awaited, like a server error; nothing is sent.
       return new Query(pool, text, null, null, err, false, lease)
@@ -53,13 +54,13 @@ function makeScopedSql(pool, lease) {
   function sql(strings, ...values) {
     if (!isTemplateStrings(strings)) {
       if (strings === undefined || (Array.isArray(strings) && Array.isArray(strings.raw))) {
-        throw new PostgresError('sql was called with something that is not a tagged template', { code: 'ERR_POSTGRES_NOT_TAGGED_CALL' })
+        throw dialect.error('NOT_TAGGED_CALL', 'sql was called with something that is not a tagged template')
       }
-      return makeHelper(strings, values)
+      return makeHelper(strings, values, dialect)
     }
     let q
     try {
-      const compiled = compileTemplate(strings, values)
+      const compiled = compileTemplate(strings, values, dialect)
       q = makeQuery(compiled.text, compiled.values)
     } catch (err) {
       // A misused helper rejects when the query is awaited, like a binding error.
@@ -71,8 +72,14 @@ function makeScopedSql(pool, lease) {
 
   sql.unsafe = (text, values = []) => {
     if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
-    const params = Array.isArray(values) ? values : []
-    const q = makeQuery(text, params, true)
+    let params = Array.isArray(values) ? values : []
+    let q
+    try {
+      ({ text, values: params } = dialect.prepareUnsafe(text, params))
+      q = makeQuery(text, params, true)
+    } catch (err) {
+      return new Query(pool, text, null, null, err, false, lease)
+    }
     // Without parameters it can also be spliced into a template, as raw SQL text.
     if (params.length === 0) Object.defineProperty(q, kFragment, { value: { strings: [text], values: [] } })
     return q
@@ -100,19 +107,22 @@ function SQL(a, b) {
   Object.setPrototypeOf(sql, SQL.prototype)
   Object.defineProperty(sql, 'options', { value: options, enumerable: false })
 
+  const dialect = pool.dialect
   sql.begin = (mode, fn) => runTransaction(pool, mode, fn)
   sql.transaction = sql.begin
-  sql.beginDistributed = (name, fn) => runTransaction(pool, undefined, fn, distributedName(name))
+  sql.beginDistributed = (name, fn) => runTransaction(pool, undefined, fn, distributedName(name, dialect))
   sql.distributed = sql.beginDistributed
-  sql.commitDistributed = (name) => sql.unsafe(`COMMIT PREPARED '${distributedName(name)}'`)
-  sql.rollbackDistributed = (name) => sql.unsafe(`ROLLBACK PREPARED '${distributedName(name)}'`)
+  sql.commitDistributed = (name) => sql.unsafe(dialect.distributed.commit(distributedName(name, dialect)))
+  sql.rollbackDistributed = (name) => sql.unsafe(dialect.distributed.abort(distributedName(name, dialect)))
   sql.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
   let listener = null
   sql.listen = (channel, onnotify, onlisten) => {
+    if (!dialect.listen) return Promise.reject(dialect.error('NOT_SUPPORTED', 'LISTEN/NOTIFY is a PostgreSQL feature; MySQL has no equivalent'))
     if (listener === null) listener = new Listener(pool)
     return listener.listen(channel, onnotify, onlisten)
   }
-  sql.notify = (channel, payload) => notify(sql, channel, payload)
+  sql.notify = (channel, payload) => (dialect.listen ? notify(sql, channel, payload)
+    : Promise.reject(dialect.error('NOT_SUPPORTED', 'LISTEN/NOTIFY is a PostgreSQL feature; MySQL has no equivalent')))
   // Opens a connection now instead of on the first query.
   sql.connect = async () => {
     const lease = await pool.reserve()
@@ -139,28 +149,27 @@ Object.setPrototypeOf(SQL.prototype, Function.prototype)
 
 // BEGIN options as Bun.SQL takes them ("read write", "isolation level serializable", ...):
 // keywords only, never values, so nothing can be smuggled into the statement.
-function beginStatement(mode) {
-  if (mode === undefined || mode === null || mode === '') return 'BEGIN'
+function beginStatement(mode, dialect) {
+  if (mode === undefined || mode === null || mode === '') return dialect.begin('')
   if (typeof mode !== 'string' || !/^[a-zA-Z ,]+$/.test(mode)) {
-    const err = new PostgresError(`invalid transaction options: ${JSON.stringify(mode)}`, { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
-    throw err
+    throw dialect.error('INVALID_TRANSACTION_STATE', `invalid transaction options: ${JSON.stringify(mode)}`)
   }
-  return 'BEGIN ' + mode
+  return dialect.begin(mode)
 }
 
 // A two-phase transaction's name goes into PREPARE TRANSACTION '...' as a literal: allow only
 // names that need no quoting.
-function distributedName(name) {
-  if (typeof name !== 'string' || !/^[a-zA-Z0-9_.:-]{1,200}$/.test(name)) {
-    throw new PostgresError(`invalid distributed transaction name: ${JSON.stringify(name)}`, { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+function distributedName(name, dialect) {
+  if (typeof name !== 'string' || !/^[a-zA-Z0-9_.:-]{1,64}$/.test(name)) {
+    throw dialect.error('INVALID_TRANSACTION_STATE', `invalid distributed transaction name: ${JSON.stringify(name)}`)
   }
   return name
 }
 
-function savepointName(name, counter) {
+function savepointName(name, counter, dialect) {
   if (name === undefined) return 's' + counter
   if (typeof name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) {
-    throw new PostgresError(`invalid savepoint name: ${JSON.stringify(name)}`, { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+    throw dialect.error('INVALID_TRANSACTION_STATE', `invalid savepoint name: ${JSON.stringify(name)}`)
   }
   return name
 }
@@ -174,7 +183,8 @@ async function runTransaction(pool, mode, fn, prepared) {
     mode = undefined
   }
   if (typeof fn !== 'function') throw new TypeError('begin() expects a callback')
-  const begin = beginStatement(mode)
+  const dialect = pool.dialect
+  const begin = prepared ? dialect.distributed.begin(prepared) : beginStatement(mode, dialect)
   const lease = await pool.reserve()
   const tx = makeScopedSql(pool, lease)
   let savepoints = 0
@@ -183,7 +193,7 @@ async function runTransaction(pool, mode, fn, prepared) {
       inner = name
       name = undefined
     }
-    const sp = savepointName(name, ++savepoints)
+    const sp = savepointName(name, ++savepoints, dialect)
     await tx.unsafe('SAVEPOINT ' + sp)
     try {
       let result = await inner(tx)
@@ -203,10 +213,12 @@ async function runTransaction(pool, mode, fn, prepared) {
       if (Array.isArray(result)) result = await Promise.all(result)
     } catch (err) {
       // The connection may be gone: then the server already rolled back.
-      await tx.unsafe('ROLLBACK').catch(() => {})
+      for (const statement of prepared ? dialect.distributed.rollback(prepared) : ['ROLLBACK']) {
+        await tx.unsafe(statement).catch(() => {})
+      }
       throw err
     }
-    await tx.unsafe(prepared ? `PREPARE TRANSACTION '${prepared}'` : 'COMMIT')
+    for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) await tx.unsafe(statement)
     return result
   } finally {
     pool.release(lease)
@@ -235,7 +247,7 @@ async function reserveConnection(pool, signal) {
   // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
   reserved.close = async () => reserved.release()
   reserved.begin = (mode, fn) => {
-    throw new PostgresError('begin() on a reserved connection is not supported yet; use BEGIN/COMMIT through it', { code: 'ERR_POSTGRES_INVALID_TRANSACTION_STATE' })
+    throw pool.dialect.error('INVALID_TRANSACTION_STATE', 'begin() on a reserved connection is not supported yet; use BEGIN/COMMIT through it')
   }
   return reserved
 }

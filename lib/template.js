@@ -1,5 +1,6 @@
 'use strict'
-// Tagged templates -> (text with $n placeholders, parameters). Values are always bound
+// Tagged templates -> (text with placeholders, parameters): $n for PostgreSQL, ? for MySQL
+// (lib/dialect.js says which, and how identifiers are quoted). Values are always bound
 // parameters; only objects minted here (fragments and helpers) ever become SQL text.
 //
 //   sql`... ${value} ...`        a parameter
@@ -19,33 +20,35 @@ function isTemplateStrings(strings) {
   return Array.isArray(strings) && Object.isFrozen(strings) && Array.isArray(strings.raw)
 }
 
-function helperError(message) {
-  const { PostgresError } = require('./errors.js')
-  return new PostgresError(message, { code: 'ERR_POSTGRES_INVALID_QUERY_BINDING' })
+const { dialects } = require('./dialect.js')
+
+function helperError(message, dialect = dialects.postgres) {
+  return dialect.error('INVALID_QUERY_BINDING', message)
 }
 
-// "users" -> "users"; "public.users" -> "public"."users"; embedded quotes doubled.
-function escapeIdentifier(name) {
-  if (typeof name !== 'string' || name.length === 0) throw helperError('an identifier must be a non-empty string')
-  if (name.includes('\0')) throw helperError('an identifier cannot contain a NUL byte')
-  return name.split('.').map((part) => '"' + part.replace(/"/g, '""') + '"').join('.')
+// "users" -> "users"; "public.users" -> "public"."users"; embedded quotes doubled. MySQL uses
+// backticks the same way.
+function escapeIdentifier(name, dialect = dialects.postgres) {
+  if (typeof name !== 'string' || name.length === 0) throw helperError('an identifier must be a non-empty string', dialect)
+  if (name.includes('\0')) throw helperError('an identifier cannot contain a NUL byte', dialect)
+  return name.split('.').map(dialect.quotePart).join('.')
 }
 
 // A helper is only meaningful inside a template: awaiting one directly is a mistake (Bun.SQL's
 // ERR_POSTGRES_NOT_TAGGED_CALL), never a silent no-op.
 const helperProto = {
   then(resolve, reject) {
-    const { PostgresError } = require('./errors.js')
-    const err = new PostgresError('a sql() helper must be used inside a tagged template: sql`... ${sql(value)} ...`', { code: 'ERR_POSTGRES_NOT_TAGGED_CALL' })
+    const err = this.dialect.error('NOT_TAGGED_CALL', 'a sql() helper must be used inside a tagged template: sql`... ${sql(value)} ...`')
     return Promise.reject(err).then(resolve, reject)
   },
 }
 
-function makeHelper(value, columns) {
+function makeHelper(value, columns, dialect = dialects.postgres) {
   const h = Object.create(helperProto)
   h[kHelper] = true
   h.value = value
   h.columns = columns
+  h.dialect = dialect
   return h
 }
 
@@ -55,22 +58,31 @@ function isHelper(v) {
 
 // Columns of a row helper: the ones named, else the keys of the first object (undefined values
 // become NULL, as in Bun).
-function helperColumns(rows, columns) {
+function helperColumns(rows, columns, dialect) {
   if (columns.length > 0) return columns.flat()
   const first = rows[0]
-  if (first === null || typeof first !== 'object') throw helperError('sql(rows) expects objects')
+  if (first === null || typeof first !== 'object') throw helperError('sql(rows) expects objects', dialect)
   return Object.keys(first)
 }
 
 class Builder {
-  constructor() {
+  constructor(dialect) {
+    this.dialect = dialect
     this.text = ''
     this.values = []
   }
 
   param(value) {
     this.values.push(value === undefined ? null : value)
-    return '$' + this.values.length
+    return this.dialect.placeholder(this.values.length)
+  }
+
+  ident(name) {
+    return escapeIdentifier(name, this.dialect)
+  }
+
+  fail(message) {
+    return helperError(message, this.dialect)
   }
 
   // The SQL keyword right before the helper decides its form.
@@ -91,35 +103,35 @@ class Builder {
 
   helper(h) {
     const { value, columns } = h
-    if (typeof value === 'string') return escapeIdentifier(value)
+    if (typeof value === 'string') return this.ident(value)
     const ctx = this.context()
     if (Array.isArray(value)) {
-      if (value.length === 0) throw helperError('sql([]) needs at least one value')
+      if (value.length === 0) throw this.fail('sql([]) needs at least one value')
       const objects = value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date) && !Buffer.isBuffer(v))
       if (!objects) {
         // A list: values after IN or VALUES; elsewhere a list of strings is a column list.
         if (ctx !== 'in' && ctx !== 'values' && columns.length === 0 && value.every((v) => typeof v === 'string')) {
-          return value.map(escapeIdentifier).join(', ')
+          return value.map((v) => this.ident(v)).join(', ')
         }
         return '(' + value.map((v) => this.param(v)).join(', ') + ')'
       }
       if (ctx === 'in') {
-        const cols = helperColumns(value, columns)
-        if (cols.length !== 1) throw helperError('sql(rows, column) after IN needs exactly one column')
+        const cols = helperColumns(value, columns, this.dialect)
+        if (cols.length !== 1) throw this.fail('sql(rows, column) after IN needs exactly one column')
         return '(' + value.map((row) => this.param(row[cols[0]])).join(', ') + ')'
       }
-      const cols = helperColumns(value, columns)
+      const cols = helperColumns(value, columns, this.dialect)
       if (ctx === 'values' || ctx === 'values-after-columns') return this.rowsSql(value, cols)
       if (ctx === 'set') {
-        if (value.length !== 1) throw helperError('sql(rows) after SET takes a single object')
-        return cols.map((c) => escapeIdentifier(c) + ' = ' + this.param(value[0][c])).join(', ')
+        if (value.length !== 1) throw this.fail('sql(rows) after SET takes a single object')
+        return cols.map((c) => this.ident(c) + ' = ' + this.param(value[0][c])).join(', ')
       }
-      return '(' + cols.map(escapeIdentifier).join(', ') + ') values ' + this.rowsSql(value, cols)
+      return '(' + cols.map((c) => this.ident(c)).join(', ') + ') values ' + this.rowsSql(value, cols)
     }
     if (value !== null && typeof value === 'object') {
-      return this.helper(makeHelper([value], columns))
+      return this.helper(makeHelper([value], columns, this.dialect))
     }
-    throw helperError(`sql(${typeof value}) is not a helper; pass a value inside the template instead`)
+    throw this.fail(`sql(${typeof value}) is not a helper; pass a value inside the template instead`)
   }
 
   append(strings, values) {
@@ -132,7 +144,7 @@ class Builder {
       } else if (isHelper(v)) {
         this.text += this.helper(v)
       } else if (v instanceof Promise && typeof v.execute === 'function') {
-        throw helperError('this query cannot be used inside another one (sql.unsafe() with parameters); inline its text or pass its values')
+        throw this.fail('this query cannot be used inside another one (sql.unsafe() with parameters); inline its text or pass its values')
       } else {
         this.text += this.param(v)
       }
@@ -142,8 +154,8 @@ class Builder {
   }
 }
 
-function compileTemplate(strings, values) {
-  const b = new Builder().append(strings, values)
+function compileTemplate(strings, values, dialect = dialects.postgres) {
+  const b = new Builder(dialect).append(strings, values)
   return { text: b.text, values: b.values }
 }
 

@@ -252,6 +252,18 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
     napi_get_value_bool(env, nv, &password_fn);
   }
   cfg.password_fn = password_fn;
+  bool allow_key = false;
+  if (napi_get_named_property(env, argv[0], "allowPublicKeyRetrieval", &nv) == napi_ok) {
+    napi_get_value_bool(env, nv, &allow_key);
+  }
+  cfg.allow_public_key_retrieval = allow_key;
+  char *protocol = NULL;
+  if (js_get_string_prop(env, argv[0], "protocol", &protocol) != napi_ok) {
+    pool_config_free(&cfg);
+    return NULL;
+  }
+  cfg.proto = protocol != NULL && strcmp(protocol, "mysql") == 0 ? POOL_PROTO_MYSQL : POOL_PROTO_PG;
+  free(protocol);
 
   js_pool_t *jp = calloc(1, sizeof(*jp));
   if (jp == NULL) {
@@ -276,7 +288,9 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   if (rc < 0) {
     /* pool_init freed cfg */
     free(jp);
-    js_throw_error(env, rc == DB_ENOMEM ? "ERR_UVSQL_NO_MEMORY" : "ERR_POSTGRES_TLS_CONFIG",
+    js_throw_error(env, rc == DB_ENOMEM ? "ERR_UVSQL_NO_MEMORY"
+                        : rc == DB_EARG  ? "ERR_POSTGRES_NOT_SUPPORTED"
+                                         : "ERR_POSTGRES_TLS_CONFIG",
                    errmsg);
     return NULL;
   }

@@ -33,6 +33,12 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
   p->loop = loop;
   p->cfg = *cfg;
   memset(cfg, 0, sizeof(*cfg));
+  if (p->cfg.proto == POOL_PROTO_MYSQL) {
+    /* The MySQL engine is being plugged in (issue 6): refuse rather than speak PostgreSQL. */
+    snprintf(errmsg, errlen, "the mysql adapter is not available in this build yet");
+    pool_config_free(&p->cfg);
+    return DB_EARG;
+  }
   if (p->cfg.max == 0) {
     p->cfg.max = 1;
   }

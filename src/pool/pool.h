@@ -102,7 +102,14 @@ typedef struct {
   void (*on_notification)(void *ctx, uint32_t pid, slice_t channel, slice_t payload);
 } pool_handler_t;
 
+/* Which wire protocol the pool's connections speak. */
+typedef enum {
+  POOL_PROTO_PG,    /* PostgreSQL (src/pg) */
+  POOL_PROTO_MYSQL, /* MySQL and MariaDB (src/mysql) */
+} pool_proto_t;
+
 typedef struct {
+  pool_proto_t proto;
   char *host;       /* owned; NULL with `path` */
   uint16_t port;
   char *path;       /* owned: full unix socket path, or NULL */
@@ -118,6 +125,7 @@ typedef struct {
   uint64_t max_lifetime_ms;    /* 0 = never: retire a connection this old once it is idle */
   db_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
   int password_fn;         /* the password comes from a (JS) function, once per connection */
+  int allow_public_key_retrieval; /* MySQL: may ask the server for its RSA key over plaintext */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
 } pool_config_t;
 

@@ -1,0 +1,69 @@
+'use strict'
+// What differs between PostgreSQL and MySQL above the wire: error classes and codes,
+// identifier quoting, placeholders, parameter encoding, transaction statements. Everything
+// else in lib/ is shared.
+
+const {
+  PostgresError, MySQLError, postgresServerError, postgresClientError, mysqlServerError, mysqlClientError,
+} = require('./errors.js')
+const { encodeParams } = require('./params.js')
+const { encodeMysqlParams, rewritePlaceholders } = require('./mysql-params.js')
+
+// "a.b" -> quoted parts; the quote character is doubled inside a name.
+function quoter(q) {
+  const doubled = q + q
+  return (part) => q + part.split(q).join(doubled) + q
+}
+
+const postgres = {
+  name: 'postgres',
+  ErrorClass: PostgresError,
+  // A client-side error: code is Bun's label without the ERR_POSTGRES_ prefix.
+  error: (code, message) => new PostgresError(message, { code: 'ERR_POSTGRES_' + code }),
+  serverError: postgresServerError,
+  clientError: postgresClientError,
+  quotePart: quoter('"'),
+  placeholder: (n) => '$' + n,
+  encodeParams,
+  // sql.unsafe(text, values): PostgreSQL reads $n itself.
+  prepareUnsafe: (text, values) => ({ text, values }),
+  isCancelError: (err) => err.errno === '57014',
+  begin: (mode) => (mode ? 'BEGIN ' + mode : 'BEGIN'),
+  // Two-phase commit: statements around fn for beginDistributed(name, fn).
+  distributed: {
+    begin: () => 'BEGIN',
+    prepare: (name) => [`PREPARE TRANSACTION '${name}'`],
+    rollback: () => ['ROLLBACK'],
+    commit: (name) => `COMMIT PREPARED '${name}'`,
+    abort: (name) => `ROLLBACK PREPARED '${name}'`,
+  },
+  listen: true,
+}
+
+const mysql = {
+  name: 'mysql',
+  ErrorClass: MySQLError,
+  error: (code, message) => new MySQLError(message, { code: 'ERR_MYSQL_' + code }),
+  serverError: mysqlServerError,
+  clientError: mysqlClientError,
+  quotePart: quoter('`'),
+  placeholder: () => '?',
+  encodeParams: encodeMysqlParams,
+  prepareUnsafe: rewritePlaceholders,
+  // KILL QUERY makes the server fail the statement with ER_QUERY_INTERRUPTED (1317).
+  isCancelError: (err) => err.errno === 1317 || err.errno === 3024,
+  begin: (mode) => (mode ? 'START TRANSACTION ' + mode : 'BEGIN'),
+  // XA: the branch is ended and prepared; commit/rollback of the prepared branch comes later.
+  distributed: {
+    begin: (name) => `XA START '${name}'`,
+    prepare: (name) => [`XA END '${name}'`, `XA PREPARE '${name}'`],
+    rollback: (name) => [`XA END '${name}'`, `XA ROLLBACK '${name}'`],
+    commit: (name) => `XA COMMIT '${name}'`,
+    abort: (name) => `XA ROLLBACK '${name}'`,
+  },
+  listen: false,
+}
+
+const dialects = { postgres, mysql }
+
+module.exports = { dialects }
