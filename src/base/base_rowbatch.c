@@ -1,6 +1,7 @@
 /* Row batches: the generic half (layout in base_rowbatch.h). The engines' decoders add cells. */
 #include "base_rowbatch.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ void rowbatch_init(rowbatch_t *b) {
 
 void rowbatch_destroy(rowbatch_t *b) {
   free(b->kinds);
+  free(b->cols);
   buf_destroy(&b->vals);
   buf_destroy(&b->tags);
   buf_destroy(&b->text);
@@ -41,6 +43,20 @@ int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
   b->ncols = ncols;
   b->all_text = all_text;
   clear_rows(b);
+  return 0;
+}
+
+int rowbatch_keep_cols(rowbatch_t *b, const db_field_t *fields, uint16_t n) {
+  db_field_t *cols = malloc(sizeof(db_field_t) * (n > 0 ? n : 1));
+  if (cols == NULL) {
+    return DB_ENOMEM;
+  }
+  memcpy(cols, fields, sizeof(db_field_t) * n);
+  for (uint16_t i = 0; i < n; i++) {
+    cols[i].name = (slice_t){NULL, 0}; /* borrowed from a packet that is gone after the call */
+  }
+  free(b->cols);
+  b->cols = cols;
   return 0;
 }
 
@@ -93,6 +109,68 @@ static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
     i += len;
   }
   return rc;
+}
+
+/* An integer, a float, NaN or ±Infinity, read exactly as JS Number() reads it. */
+int rowbatch_parse_number(const uint8_t *p, size_t n, double *out) {
+  if (n == 0 || n > 400) {
+    return -1;
+  }
+  /* Fast path: a plain integer of up to 15 digits is exact in a double. */
+  size_t i = 0;
+  int neg = 0;
+  if (p[0] == '-') {
+    neg = 1;
+    i = 1;
+  }
+  if (i < n && n - i <= 15) {
+    int64_t v = 0;
+    size_t j = i;
+    while (j < n && p[j] >= '0' && p[j] <= '9') {
+      v = v * 10 + (p[j] - '0');
+      j++;
+    }
+    if (j == n && j > i) {
+      *out = neg ? -(double)v : (double)v;
+      return 0;
+    }
+  }
+  /* Compared with their exact length: a NUL inside the text must not end the comparison. */
+  if (n == 3 && memcmp(p, "NaN", 3) == 0) {
+    *out = NAN;
+    return 0;
+  }
+  if ((n == 8 && memcmp(p, "Infinity", 8) == 0) || (n == 9 && memcmp(p, "-Infinity", 9) == 0)) {
+    *out = p[0] == '-' ? -INFINITY : INFINITY;
+    return 0;
+  }
+  char tmp[401];
+  memcpy(tmp, p, n);
+  tmp[n] = '\0';
+  for (size_t k = 0; k < n; k++) {
+    /* strtod also takes hex, "inf", "nan(...)": only decimal digits, sign, dot and exponent. */
+    char c = tmp[k];
+    if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) {
+      return -1;
+    }
+  }
+  char *end = NULL;
+  double v = strtod(tmp, &end);
+  if (end != tmp + n) {
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (astronomical years). */
+int64_t rowbatch_days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
 
 /* ---- cells ------------------------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "base_buf.h"
+#include "db_types.h"
 
 typedef enum {
   ROW_CELL_TEXT,   /* a string; JS may still parse it (int8, numeric, json, arrays, ...) */
@@ -44,6 +45,8 @@ typedef struct {
   uint32_t nrows;
   double utf16_end; /* UTF-16 length of `text` so far */
   int ascii;        /* every text byte so far is < 0x80 */
+  db_field_t *cols; /* owned, ncols: the columns (names dropped), for decoders that need more
+                     * than the kinds (MySQL's binary rows); NULL until rowbatch_keep_cols */
 } rowbatch_t;
 
 void rowbatch_init(rowbatch_t *b);
@@ -51,6 +54,9 @@ void rowbatch_destroy(rowbatch_t *b);
 /* Starts a result set of `ncols` columns: forgets rows; b->kinds[] (zeroed = text) is then
  * filled by the engine's decoder. 0 or DB_ENOMEM. */
 int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text);
+
+/* Keeps a copy of the columns (without their names) in b->cols. 0 or DB_ENOMEM. */
+int rowbatch_keep_cols(rowbatch_t *b, const db_field_t *fields, uint16_t n);
 
 /* Adding one row: rowbatch_row_begin (reserves room for ncols cells), then exactly ncols
  * rowbatch_put_* calls, then b->nrows++. */
@@ -61,6 +67,14 @@ void rowbatch_put_value(rowbatch_t *b, double v);
 int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n);
 /* Bytes carried as one UTF-16 unit each (JS reads them back with Buffer.from(s, 'latin1')). */
 int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n);
+
+/* Decimal text (an integer, a float, NaN, ±Infinity) -> *out exactly as JS Number() reads it;
+ * 0, or -1 for anything else (which then stays text). */
+int rowbatch_parse_number(const uint8_t *p, size_t n, double *out);
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (astronomical years):
+ * how both engines turn dates into epoch milliseconds. */
+int64_t rowbatch_days_from_civil(int64_t y, int m, int d);
 
 /* Bytes of the serialized batch. */
 size_t rowbatch_size(const rowbatch_t *b);

@@ -2,7 +2,6 @@
  * what C cannot read the same way stays text, and JS parses it. */
 #include "pg_rowbatch.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,58 +40,6 @@ int pg_rowbatch_set_fields(rowbatch_t *b, const db_field_t *fields, uint16_t n, 
 
 /* ---- cell parsers ----------------------------------------------------------------------- */
 
-/* An integer, a float, NaN or ±Infinity, read exactly as JS Number() reads PostgreSQL's output. */
-static int parse_number(const uint8_t *p, size_t n, double *out) {
-  if (n == 0 || n > 400) {
-    return -1;
-  }
-  /* Fast path: a plain integer of up to 15 digits is exact in a double. */
-  size_t i = 0;
-  int neg = 0;
-  if (p[0] == '-') {
-    neg = 1;
-    i = 1;
-  }
-  if (i < n && n - i <= 15) {
-    int64_t v = 0;
-    size_t j = i;
-    while (j < n && p[j] >= '0' && p[j] <= '9') {
-      v = v * 10 + (p[j] - '0');
-      j++;
-    }
-    if (j == n && j > i) {
-      *out = neg ? -(double)v : (double)v;
-      return 0;
-    }
-  }
-  /* Compared with their exact length: a NUL inside the text must not end the comparison. */
-  if (n == 3 && memcmp(p, "NaN", 3) == 0) {
-    *out = NAN;
-    return 0;
-  }
-  if ((n == 8 && memcmp(p, "Infinity", 8) == 0) || (n == 9 && memcmp(p, "-Infinity", 9) == 0)) {
-    *out = p[0] == '-' ? -INFINITY : INFINITY;
-    return 0;
-  }
-  char tmp[401];
-  memcpy(tmp, p, n);
-  tmp[n] = '\0';
-  for (size_t k = 0; k < n; k++) {
-    /* strtod also takes hex, "inf", "nan(...)": only decimal digits, sign, dot and exponent. */
-    char c = tmp[k];
-    if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) {
-      return -1;
-    }
-  }
-  char *end = NULL;
-  double v = strtod(tmp, &end);
-  if (end != tmp + n) {
-    return -1;
-  }
-  *out = v;
-  return 0;
-}
-
 static int digits(const uint8_t *p, size_t at, size_t count, size_t n, int *out) {
   if (at + count > n) {
     return -1;
@@ -107,16 +54,6 @@ static int digits(const uint8_t *p, size_t at, size_t count, size_t n, int *out)
   }
   *out = v;
   return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (astronomical years). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
 }
 
 /* "YYYY-MM-DD[ HH:MM:SS[.ffffff]][+HH[:MM[:SS]]][ BC]" (ISO DateStyle). Fractions below a
@@ -191,7 +128,7 @@ int pg_parse_time(const uint8_t *p, size_t n, double *ms) {
   if (i != n) {
     return -1;
   }
-  *ms = (double)(days_from_civil(year, month, day) * 86400000 + t);
+  *ms = (double)(rowbatch_days_from_civil(year, month, day) * 86400000 + t);
   return 0;
 }
 
@@ -218,7 +155,7 @@ int pg_rowbatch_add(rowbatch_t *b, const uint8_t *body, size_t n) {
     int decoded = -1;
     switch ((row_cell_kind_t)b->kinds[c]) {
       case ROW_CELL_NUMBER:
-        decoded = parse_number(cell, clen, &v);
+        decoded = rowbatch_parse_number(cell, clen, &v);
         break;
       case ROW_CELL_BOOL:
         if (clen == 1 && (cell[0] == 't' || cell[0] == 'f')) {
