@@ -25,6 +25,7 @@
         "src/pool/pool.c",
         "src/pool/pool_cancel.c",
         "src/pool/pool_conn.c",
+        "src/pool/pool_engine.c",
         "src/pool/pool_fsm.c",
         "src/pool/pool_timer.c",
         "src/tls/tls.c",

@@ -16,7 +16,7 @@ function buildResult(pool, payload, at, mode, options, partial) {
     const shape = partial !== null ? partial.shape : pool.shapeOf(payload[at + 1])
     decodeBatch(result, batch, shape, mode, options)
   }
-  return finishResult(result, payload[at])
+  return finishResult(result, payload[at], pool.dialect.name === 'mysql')
 }
 
 // One result set, or (simple protocol, several statements) an array of them.

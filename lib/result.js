@@ -52,7 +52,22 @@ function newResult() {
   return new SQLResultArray()
 }
 
-function finishResult(result, tag) {
+// MySQL: the tag is "<KEYWORD> <affected rows> <last insert id>" (made in src/pool/pool_engine.c
+// from the OK packet). count is the rows returned, or the rows changed when none are returned.
+function finishMysqlResult(result, tag) {
+  const [command, affected, insertId] = (tag || '').split(' ')
+  const changed = Number(affected || 0)
+  const dml = result.length === 0 && command !== 'SELECT' && command !== 'SHOW'
+  result.command = command || null
+  result.count = dml ? changed : result.length
+  result.affectedRows = changed
+  const id = Number(insertId || 0)
+  result.lastInsertRowid = Number.isSafeInteger(id) ? id : BigInt(insertId)
+  return result
+}
+
+function finishResult(result, tag, mysql = false) {
+  if (mysql) return finishMysqlResult(result, tag)
   const { command, count } = parseCommandTag(tag)
   const dml = command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' ||
     command === 'COPY'

@@ -54,6 +54,7 @@ static js_pgerr_t *js_pgerr_copy(const db_error_t *e) {
   for (int i = 0; i < JS_ERR_NFIELDS; i++) {
     c->field[i] = dup_slice(*src[i]);
   }
+  c->number = e->number;
   return c;
 }
 
@@ -110,22 +111,32 @@ static js_result_t *current_result(js_query_t *jq) {
 /* A long result hands its rows to JS in batches of about this size, as they arrive. */
 #define JS_PARTIAL_BATCH_BYTES (32 * 1024)
 
+static int is_mysql_pool(const js_pool_t *jp) {
+  return jp->pool.cfg.proto == POOL_PROTO_MYSQL;
+}
+
 static void on_fields(void *ctx, pool_query_t *q, const db_field_t *f, uint16_t n) {
+  js_pool_t *jp = ctx;
   js_query_t *jq = q->data;
   js_result_t *r = current_result(jq);
-  (void)ctx;
   if (r == NULL) {
+    jq->rows_failed = DB_ENOMEM;
     return;
   }
   buf_clear(&r->fields);
   r->has_fields = 1;
   r->nfields = n;
-  if (pg_rowbatch_set_fields(&r->batch, f, n, jq->all_text) < 0) {
+  int mysql = is_mysql_pool(jp);
+  int rc = mysql ? my_rowbatch_set_fields(&r->batch, f, n, jq->all_text)
+                 : pg_rowbatch_set_fields(&r->batch, f, n, jq->all_text);
+  if (rc < 0) {
     r->nfields = 0;
+    jq->rows_failed = rc;
     return;
   }
   for (uint16_t i = 0; i < n; i++) {
-    if (buf_put_u32be(&r->fields, f[i].type_oid) < 0 ||
+    uint32_t type = mysql ? my_field_js_type(&f[i]) : f[i].type_oid;
+    if (buf_put_u32be(&r->fields, type) < 0 ||
         buf_put_u32be(&r->fields, (uint32_t)f[i].name.n) < 0 ||
         buf_append(&r->fields, f[i].name.p, f[i].name.n) < 0) {
       r->nfields = 0;
@@ -138,7 +149,15 @@ static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
   js_pool_t *jp = ctx;
   js_query_t *jq = q->data;
   js_result_t *r = current_result(jq);
-  if (r == NULL || pg_rowbatch_add(&r->batch, body, n) < 0) {
+  if (jq->rows_failed != 0) {
+    return;
+  }
+  int rc = r == NULL             ? DB_ENOMEM
+           : is_mysql_pool(jp) ? my_rowbatch_add(&r->batch, body, n)
+                               : pg_rowbatch_add(&r->batch, body, n);
+  if (rc < 0) {
+    /* Never a result with rows missing: the query fails once it is over. */
+    jq->rows_failed = rc;
     return;
   }
   /* Only a query's first result set streams; later ones (simple protocol) wait for the end. */
@@ -184,6 +203,12 @@ static void on_query_done(void *ctx, pool_query_t *q, int status, const char *me
     if (err != NULL) {
       jq->err = js_pgerr_copy(err);
     }
+  } else if (jq->rows_failed != 0) {
+    jq->kind = 2;
+    jq->status = jq->rows_failed;
+    const char *why = jq->rows_failed == DB_ENOMEM ? "out of memory while reading the rows"
+                                                   : "the server sent a row that does not decode";
+    jq->message = dup_slice((slice_t){(const uint8_t *)why, strlen(why)});
   } else {
     jq->kind = 0;
   }
@@ -425,6 +450,10 @@ static napi_value build_server_error(napi_env env, const js_pgerr_t *e) {
     }
     /* Our own fixed key names, never server-controlled ones. */
     NAPI_CALL(env, napi_set_named_property(env, obj, err_field_names[i], v));
+  }
+  if (e->number != 0) {
+    NAPI_CALL(env, napi_create_uint32(env, e->number, &v));
+    NAPI_CALL(env, napi_set_named_property(env, obj, "number", v));
   }
   return obj;
 }

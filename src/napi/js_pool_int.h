@@ -5,6 +5,7 @@
 #define UVSQL_JS_POOL_INT_H
 
 #include "../base/base_intern.h"
+#include "../mysql/my_rowbatch.h"
 #include "../pg/pg_rowbatch.h"
 #include "../pool/pool.h"
 #include "js.h"
@@ -14,6 +15,7 @@
 
 typedef struct {
   char *field[JS_ERR_NFIELDS]; /* owned, NULL when absent */
+  uint32_t number;             /* MySQL's error number, 0 for PostgreSQL */
 } js_pgerr_t;
 
 /* One result set: a statement's columns, rows and command tag. */
@@ -32,6 +34,7 @@ typedef struct js_query_s {
   list_node_t live;   /* in js_pool_t.inflight while the pool owns `pq` */
   list_node_t streaming; /* in js_pool_t.streaming while rows wait for a partial batch */
   int all_text;       /* raw mode: every cell as text */
+  int rows_failed;    /* a row could not be decoded (DB_ENOMEM, DB_EPROTO): the query fails */
   pool_query_t *pq;   /* borrowed from the pool until on_query_done */
   double id;          /* JS-side identity */
   int kind;           /* 0 rows, 1 server error, 2 client error, 3 notice, 4 notification */

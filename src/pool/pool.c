@@ -33,12 +33,6 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
   p->loop = loop;
   p->cfg = *cfg;
   memset(cfg, 0, sizeof(*cfg));
-  if (p->cfg.proto == POOL_PROTO_MYSQL) {
-    /* The MySQL engine is being plugged in (issue 6): refuse rather than speak PostgreSQL. */
-    snprintf(errmsg, errlen, "the mysql adapter is not available in this build yet");
-    pool_config_free(&p->cfg);
-    return DB_EARG;
-  }
   if (p->cfg.max == 0) {
     p->cfg.max = 1;
   }
@@ -135,9 +129,7 @@ void pool_query_free(pool_query_t *q) {
 
 static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
   pool_slot_t *s = &p->slots[index];
-  int rc = q->simple ? pg_conn_simple_query(&s->conn->pg, q->text, q->text_len, q)
-                     : pg_conn_query(&s->conn->pg, q->text, q->text_len, q->nparams, q->types,
-                                     q->values, q);
+  int rc = pool__eng_send(s->conn, q);
   if (rc < 0) {
     return rc;
   }
@@ -256,11 +248,10 @@ static void dispatch_once(pool_t *p) {
     p->nwaiting--;
     int rc = slot_send(p, index, q);
     if (rc < 0) {
-      /* Cannot even be queued (ENOMEM, NUL in the text): fails alone. */
-      char msg[160];
-      snprintf(msg, sizeof(msg), rc == DB_EARG ? "query text contains a NUL byte"
-                                               : "could not queue the query: %s",
-               base_err_message(rc));
+      /* Cannot even be queued (ENOMEM, NUL in the text, a bad parameter): fails alone. */
+      char msg[200];
+      snprintf(msg, sizeof(msg), "%s%s", rc == DB_EARG ? "" : "could not queue the query: ",
+               pool__eng_send_error(p->slots[index].conn, rc));
       p->handler->on_query_done(p->ctx, q, rc, msg, NULL);
       pool_query_free(q);
       continue;
@@ -370,7 +361,7 @@ void pool_password_supplied(pool_t *p, uint32_t slot, uint32_t gen, const char *
     pool__conn_fail_early(c, DB_ENOPASSWORD, msg);
     return;
   }
-  if (pg_conn_set_password(&c->pg, password) < 0) {
+  if (pool__eng_set_password(c, password) < 0) {
     pool__conn_fail_early(c, DB_ENOMEM, "out of memory");
     return;
   }
@@ -390,7 +381,7 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
   if (s->gen != q->gen || s->conn == NULL) {
     return DB_EARG; /* its connection is gone: the query is being failed anyway */
   }
-  int rc = pg_conn_request_cancel(&s->conn->pg, q);
+  int rc = pool__eng_request_cancel(s->conn, q);
   if (rc == 1) {
     return pool__send_cancel(p, s->conn);
   }
@@ -400,6 +391,9 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
 /* ---- connection events ------------------------------------------------------------------ */
 
 int pool__conn_current(const pool_conn_t *c) {
+  if (c->slot >= c->pool->cfg.max) {
+    return 0; /* a MySQL killer: never a slot's connection */
+  }
   const pool_slot_t *s = &c->pool->slots[c->slot];
   return s->gen == c->gen && s->conn == c;
 }
@@ -512,8 +506,15 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const db_
 
 void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_error_t *err) {
   pool_t *p = c->pool;
-  p->handler->on_query_done(p->ctx, q, status, status < 0 ? pg_conn_error_message(&c->pg) : NULL,
-                            err);
+  const char *message = status < 0 ? pool__eng_error_message(c) : NULL;
+  char own[256];
+  if (status == DB_EARG && err != NULL && err->message.p != NULL) {
+    /* Failed by the engine alone (MySQL: a parameter count the statement does not take). */
+    snprintf(own, sizeof(own), "%.*s", (int)err->message.n, (const char *)err->message.p);
+    message = own;
+    err = NULL;
+  }
+  p->handler->on_query_done(p->ctx, q, status, message, err);
   pool_query_free(q);
   if (!pool__conn_current(c)) {
     return; /* the slot moved on: nothing of it to give back */

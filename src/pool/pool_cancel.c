@@ -1,4 +1,5 @@
-/* CancelRequest: a one-shot connection to the same server that sends the 16-byte request with
+/* Cancelling a running query. MySQL: KILL QUERY from a connection of its own
+ * (pool__conn_open_killer). PostgreSQL: CancelRequest, a one-shot connection to the same server that sends the 16-byte request with
  * the backend's key, then closes. The server answers nothing; it just interrupts whatever that
  * backend runs. */
 #include <stdlib.h>
@@ -46,6 +47,9 @@ static const net_sock_cb_t cancel_sock_cb = {
 };
 
 int pool__send_cancel(pool_t *p, pool_conn_t *c) {
+  if (p->cfg.proto == POOL_PROTO_MYSQL) {
+    return pool__conn_open_killer(p, c); /* KILL QUERY on a connection of its own */
+  }
   pool_canceller_t *k = calloc(1, sizeof(*k));
   if (k == NULL) {
     return DB_ENOMEM;
@@ -54,7 +58,7 @@ int pool__send_cancel(pool_t *p, pool_conn_t *c) {
   net_sock_init(&k->sock, p->loop, &cancel_sock_cb, k);
   buf_t msg;
   buf_init(&msg);
-  int rc = pg_conn_cancel_message(&c->pg, &msg);
+  int rc = pg_conn_cancel_message(&c->eng.pg, &msg);
   if (rc == 0) {
     rc = net_sock_send(&k->sock, &msg); /* queued until connected */
   }

@@ -2,7 +2,9 @@
 #ifndef UVSQL_POOL_CONN_H
 #define UVSQL_POOL_CONN_H
 
+#include "../mysql/mysql.h"
 #include "../net/net_sock.h"
+#include "../pg/pg.h"
 #include "../tls/tls.h"
 #include "pool.h"
 
@@ -10,7 +12,12 @@ struct pool_conn_s {
   pool_t *pool;       /* borrowed */
   uint32_t slot;      /* index of the slot it was opened for */
   uint32_t gen;       /* that slot's generation then: stale once they differ */
-  pg_conn_t pg;       /* owned */
+  union {
+    pg_conn_t pg;     /* cfg.proto == POOL_PROTO_PG */
+    my_conn_t my;     /* cfg.proto == POOL_PROTO_MYSQL */
+  } eng;              /* owned: the protocol engine (pool_engine.c) */
+  int killer;         /* MySQL: a connection outside the slots that runs KILL QUERY */
+  uint32_t kill_thread_id;
   tls_conn_t *tls;    /* owned; NULL in plaintext */
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */
@@ -25,6 +32,8 @@ struct pool_conn_s {
 
 /* Opens a connection for slot `index` (already CONNECTING). 0, or < 0 and nothing opened. */
 int pool__conn_open(pool_t *p, uint32_t index);
+/* Opens a MySQL connection that kills the query `victim` runs (pool_engine.c). */
+int pool__conn_open_killer(pool_t *p, pool_conn_t *victim);
 /* Opens the socket of a created connection. 0 (failures are reported asynchronously). */
 int pool__conn_connect(pool_conn_t *c);
 /* Fails a connection that never opened its socket, asynchronously, with this reason. */
@@ -33,6 +42,22 @@ void pool__conn_fail_early(pool_conn_t *c, int code, const char *message);
 void pool__conn_flush(pool_conn_t *c);
 /* Sends Terminate (when possible) and closes the socket once it is written. */
 void pool__conn_retire(pool_conn_t *c);
+
+/* The protocol engine (pool_engine.c). */
+int pool__eng_init(pool_conn_t *c, const char *password);
+void pool__eng_destroy(pool_conn_t *c);
+buf_t *pool__eng_output(pool_conn_t *c);
+void pool__eng_feed(pool_conn_t *c, const uint8_t *bytes, size_t n);
+void pool__eng_fail(pool_conn_t *c, int code, const char *message);
+void pool__eng_terminate(pool_conn_t *c);
+void pool__eng_tls_ready(pool_conn_t *c, const uint8_t *cbind, size_t cbind_len);
+int pool__eng_set_password(pool_conn_t *c, const char *password);
+/* Queues q on the connection: 0, or < 0 (nothing queued; pool__eng_send_error says why). */
+int pool__eng_send(pool_conn_t *c, pool_query_t *q);
+const char *pool__eng_send_error(pool_conn_t *c, int rc);
+int pool__eng_request_cancel(pool_conn_t *c, pool_query_t *q);
+const char *pool__eng_error_message(const pool_conn_t *c);
+int pool__eng_error(const pool_conn_t *c);
 
 /* Pool callbacks used by the connection (pool.c). */
 int pool__conn_current(const pool_conn_t *c);
