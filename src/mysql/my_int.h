@@ -144,4 +144,22 @@ typedef enum {
   MY_RS_PREP_COLUMNS_EOF,
 } my_rs_t;
 
+/* ---- shared between my_conn.c (handshake, framing) and my_cmd.c (commands) ---------------- */
+
+/* Moves to FAILED: on_fatal, then every pending query fails with `code`. */
+void my__fail(my_conn_t *c, int code, const db_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Ends every pending query with `code` (no on_fatal) and frees every queued command. */
+void my__fail_pending(my_conn_t *c, int code, const db_error_t *err);
+/* Frees every queued and in-flight command (no callbacks). */
+void my__free_ops(my_conn_t *c);
+/* Authenticated: the session setup query goes out first. */
+int my__start_setup(my_conn_t *c);
+/* Writes the queued commands that can go (READY only). */
+int my__flush(my_conn_t *c);
+/* A packet answering the front in-flight command (SETUP/READY). */
+int my__on_answer(my_conn_t *c, const uint8_t *p, size_t n);
+/* The sequence id the next server packet must carry; -1 when nothing is in flight. */
+int my__expected_seq(const my_conn_t *c);
+
 #endif

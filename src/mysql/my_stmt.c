@@ -107,8 +107,8 @@ static my_stmt_t *evictable(my_stmt_cache_t *c) {
   return NULL;
 }
 
-my_stmt_t *my_stmt_add(my_stmt_cache_t *c, const char *text, size_t text_len, int *evicted,
-                       uint32_t *evicted_id) {
+my_stmt_t *my_stmt_add(my_stmt_cache_t *c, const char *text, size_t text_len, int may_cache,
+                       int *evicted, uint32_t *evicted_id) {
   *evicted = 0;
   *evicted_id = 0;
   my_stmt_t *s = calloc(1, sizeof(*s));
@@ -125,7 +125,7 @@ my_stmt_t *my_stmt_add(my_stmt_cache_t *c, const char *text, size_t text_len, in
   s->hash = text_hash(text, text_len);
   s->state = MY_STMT_PREPARING;
   s->users = 1;
-  int cache = c->max > 0;
+  int cache = may_cache && c->max > 0;
   if (cache && c->nbuckets == 0) {
     /* Twice the bound: chains stay short without ever rehashing. */
     c->buckets = calloc((size_t)c->max * 2 + 1, sizeof(my_stmt_t *));

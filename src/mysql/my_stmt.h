@@ -50,11 +50,12 @@ void my_stmt_cache_destroy(my_stmt_cache_t *c);
 /* The cached entry for `text` (PREPARING or READY), or NULL. Marks it most recently used. */
 my_stmt_t *my_stmt_find(my_stmt_cache_t *c, const char *text, size_t text_len);
 
-/* A new PREPARING entry with users = 1. Cached when the cache has room or can evict: then
- * *evicted_id/*evicted are set for the statement to close (*evicted = 0 when none). Otherwise
- * (cache off or all in use) a one-shot entry, cached == 0. NULL on ENOMEM. */
-my_stmt_t *my_stmt_add(my_stmt_cache_t *c, const char *text, size_t text_len, int *evicted,
-                       uint32_t *evicted_id);
+/* A new PREPARING entry with users = 1. Cached when `may_cache` and the cache has room or can
+ * evict: then *evicted and *evicted_id name the statement to close (*evicted = 0 when none).
+ * Otherwise (cache off, all in use, or !may_cache) a one-shot entry, cached == 0. NULL on
+ * ENOMEM. */
+my_stmt_t *my_stmt_add(my_stmt_cache_t *c, const char *text, size_t text_len, int may_cache,
+                       int *evicted, uint32_t *evicted_id);
 
 /* Takes an entry out of the table (failed prepare): later queries prepare again. */
 void my_stmt_detach(my_stmt_cache_t *c, my_stmt_t *s);
