@@ -42,6 +42,8 @@ napi_status js_get_number_prop(napi_env env, napi_value obj, const char *key, do
                                double *out);
 /* Reads a string value (malloc'd, NUL-terminated, *len excludes the NUL). */
 napi_status js_get_string(napi_env env, napi_value v, char **out, size_t *len);
+/* Copies a Buffer's bytes (malloc'd, with a NUL after them that *len excludes). */
+napi_status js_copy_buffer(napi_env env, napi_value v, char **out, size_t *len);
 
 /* Creates a JS string from bytes that the server sent (invalid UTF-8 is replaced). */
 napi_value js_string(napi_env env, const char *p, size_t n);

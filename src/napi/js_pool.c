@@ -317,7 +317,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
 }
 
 /* poolQuery(handle, id, text, params[], types[], simple, raw) -> undefined; throws when the pool
- * is closed. params are strings (text format) or null; types are parameter type OIDs (0 =
+ * is closed. params are strings (text format), Buffers (bytes) or null; types are parameter type OIDs (0 =
  * inferred); simple = true sends the text with the simple protocol (no params); raw = true
  * hands every cell over as text (for .raw()). */
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
@@ -378,7 +378,13 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
       continue; /* SQL NULL */
     }
     size_t len = 0;
-    ok = js_get_string(env, v, &owned[i], &len) == napi_ok;
+    bool is_buffer = false;
+    if (t == napi_object && napi_is_buffer(env, v, &is_buffer) == napi_ok && is_buffer) {
+      /* Bytes as they are (MySQL BLOB parameters); PostgreSQL's bytea goes as hex text. */
+      ok = js_copy_buffer(env, v, &owned[i], &len) == napi_ok;
+    } else {
+      ok = js_get_string(env, v, &owned[i], &len) == napi_ok;
+    }
     if (ok) {
       values[i].p = (const uint8_t *)owned[i];
       values[i].n = len;

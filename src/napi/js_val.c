@@ -29,6 +29,28 @@ void js_throw_error(napi_env env, const char *code, const char *message) {
   napi_throw_error(env, code, message);
 }
 
+napi_status js_copy_buffer(napi_env env, napi_value v, char **out, size_t *len) {
+  void *data = NULL;
+  size_t n = 0;
+  *out = NULL;
+  napi_status st = napi_get_buffer_info(env, v, &data, &n);
+  if (st != napi_ok) {
+    return st;
+  }
+  char *copy = malloc(n + 1);
+  if (copy == NULL) {
+    napi_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+    return napi_generic_failure;
+  }
+  if (n > 0) {
+    memcpy(copy, data, n);
+  }
+  copy[n] = '\0';
+  *out = copy;
+  *len = n;
+  return napi_ok;
+}
+
 napi_status js_get_string(napi_env env, napi_value v, char **out, size_t *len) {
   size_t n = 0;
   *out = NULL;
