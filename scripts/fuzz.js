@@ -33,6 +33,8 @@ const DICT = path.join(FUZZ_DIR, 'pg.dict')
 
 const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c', 'src/base/base_intern.c', 'src/base/base_rowbatch.c']
 const AUTH = ['src/auth/auth_md5.c', 'src/auth/auth_scram.c', 'src/auth/auth_util.c']
+const MY_AUTH = ['src/auth/auth_mysql.c', 'src/auth/auth_ed25519.c', 'src/auth/auth_util.c']
+const MY = ['src/mysql/my_cmd.c', 'src/mysql/my_conn.c', 'src/mysql/my_msg.c', 'src/mysql/my_packet.c', 'src/mysql/my_row.c', 'src/mysql/my_stmt.c']
 const PG = ['src/pg/pg_conn.c', 'src/pg/pg_frame.c', 'src/pg/pg_msg.c', 'src/pg/pg_stmt.c', 'src/pg/pg_rowbatch.c']
 
 // name -> the project sources it links, and whether it needs OpenSSL (and the deterministic
@@ -43,6 +45,7 @@ const TARGETS = {
   scram: { sources: [...BASE, ...AUTH], crypto: true },
   pg_text: { sources: [...BASE, 'src/pg/pg_rowbatch.c'] },
   stmt_intern: { sources: [...BASE, 'src/pg/pg_stmt.c'] },
+  my_engine: { sources: [...BASE, ...MY_AUTH, ...MY], crypto: true },
 }
 
 // The highest SCRAM iteration count the fuzz build accepts (auth_scram.h lets a build set it):

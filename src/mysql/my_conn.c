@@ -196,12 +196,20 @@ static int plugin_answer(my_conn_t *c, buf_t *out) {
   const char *pw = password(c);
   size_t pw_len = strlen(pw);
   c->auth_step = MY_AUTH_WAIT;
+  int scrambles = strcmp(c->plugin, "mysql_native_password") == 0 ||
+                  strcmp(c->plugin, "caching_sha2_password") == 0 ||
+                  strcmp(c->plugin, "sha256_password") == 0 ||
+                  strcmp(c->plugin, "client_ed25519") == 0;
+  if (scrambles && c->scramble_len < 20) {
+    my__fail(c, DB_EPROTO, NULL, "the server's scramble for %s is too short", c->plugin);
+    return DB_EPROTO;
+  }
   if (strcmp(c->plugin, "mysql_native_password") == 0) {
     uint8_t h[AUTH_MY_NATIVE_LEN];
     if (pw_len == 0) {
       return 0; /* no password: an empty answer */
     }
-    int rc = auth_my_native(pw, c->scramble, c->scramble_len < 20 ? c->scramble_len : 20, h);
+    int rc = auth_my_native(pw, c->scramble, 20, h);
     if (rc == 0) {
       rc = buf_append(out, h, sizeof(h));
     }
@@ -213,7 +221,7 @@ static int plugin_answer(my_conn_t *c, buf_t *out) {
     if (pw_len == 0) {
       return 0;
     }
-    int rc = auth_my_sha2(pw, c->scramble, c->scramble_len < 20 ? c->scramble_len : 20, h);
+    int rc = auth_my_sha2(pw, c->scramble, 20, h);
     if (rc == 0) {
       rc = buf_append(out, h, sizeof(h));
     }
@@ -395,10 +403,6 @@ static int on_auth_switch(my_conn_t *c, const uint8_t *p, size_t n) {
   c->plugin[name.n] = '\0';
   memcpy(c->scramble, data.p, data.n);
   c->scramble_len = data.n;
-  if (c->scramble_len < 20 && strcmp(c->plugin, "mysql_clear_password") != 0) {
-    my__fail(c, DB_EPROTO, NULL, "authentication switch request with a short scramble");
-    return DB_EPROTO;
-  }
   buf_t payload;
   buf_init(&payload);
   int rc = plugin_answer(c, &payload);
