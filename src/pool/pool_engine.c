@@ -85,6 +85,15 @@ static int on_eng_tls_start(void *ctx) {
   if (c->pool->tls_ctx == NULL) {
     return DB_ETLS;
   }
+  /* MySQL's SSLRequest is still in the engine's output (PostgreSQL's went out before the
+   * server's answer): it must leave in plaintext, before TLS wraps everything. */
+  buf_t *out = pool__eng_output(c);
+  if (buf_size(out) > 0 && !c->sock.closing) {
+    int sent = net_sock_send(&c->sock, out);
+    if (sent < 0) {
+      return sent;
+    }
+  }
   int rc = tls_conn_new(c->pool->tls_ctx, &c->tls);
   if (rc == 0) {
     rc = tls_conn_start(c->tls); /* the ClientHello leaves with the next flush */

@@ -23,4 +23,16 @@ const pg = {
   get database() { return need('UVSQL_TEST_PG_DATABASE') },
 }
 
-module.exports = { pg, need }
+const mysql = {
+  get url() { return need('UVSQL_TEST_MYSQL_URL') },
+  get nopass() { return need('UVSQL_TEST_MYSQL_URL_NOPASS') },
+  get ed25519() { return need('UVSQL_TEST_MYSQL_URL_ED25519') },
+  get tls() { return need('UVSQL_TEST_MYSQL_URL_TLS') },
+  get host() { return need('UVSQL_TEST_MYSQL_HOST') },
+  get port() { return Number(need('UVSQL_TEST_MYSQL_PORT')) },
+  get socket() { return need('UVSQL_TEST_MYSQL_SOCKET') },
+  get database() { return need('UVSQL_TEST_MYSQL_DATABASE') },
+  get client() { return need('UVSQL_TEST_MYSQL_CLIENT') },
+}
+
+module.exports = { pg, mysql, need }

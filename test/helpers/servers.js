@@ -567,6 +567,7 @@ async function startOnce (bins, t0) {
       UVSQL_TEST_MYSQL_HOST: '127.0.0.1',
       UVSQL_TEST_MYSQL_PORT: String(my.port),
       UVSQL_TEST_MYSQL_SOCKET: my.sock,
+      UVSQL_TEST_MYSQL_CLIENT: bins.mariadb,
       UVSQL_TEST_MYSQL_DATABASE: 'uvsql_test',
       UVSQL_TEST_MYSQL_URL: myUrl('uvsql', 'uvsql_secret'),
       UVSQL_TEST_MYSQL_URL_NOPASS: myUrl('uvsql_nopass'),
