@@ -36,8 +36,21 @@ const postgres = {
     rollback: () => ['ROLLBACK'],
     commit: (name) => `COMMIT PREPARED '${name}'`,
     abort: (name) => `ROLLBACK PREPARED '${name}'`,
+    discardAfterPrepare: false,
   },
   listen: true,
+}
+
+// BEGIN options for MySQL: an isolation level is set for the next transaction (SET
+// TRANSACTION), the rest (READ ONLY, READ WRITE, WITH CONSISTENT SNAPSHOT) goes to START
+// TRANSACTION. Both run as one text query, before anything else in the transaction.
+function mysqlBegin(mode) {
+  if (!mode) return 'BEGIN'
+  const parts = mode.split(',').map((p) => p.trim()).filter(Boolean)
+  const isolation = parts.filter((p) => /^isolation\s+level\b/i.test(p))
+  const rest = parts.filter((p) => !/^isolation\s+level\b/i.test(p))
+  const start = 'START TRANSACTION' + (rest.length > 0 ? ' ' + rest.join(', ') : '')
+  return isolation.length > 0 ? `SET TRANSACTION ${isolation[0]}; ${start}` : start
 }
 
 const mysql = {
@@ -52,7 +65,7 @@ const mysql = {
   prepareUnsafe: rewritePlaceholders,
   // KILL QUERY makes the server fail the statement with ER_QUERY_INTERRUPTED (1317).
   isCancelError: (err) => err.errno === 1317 || err.errno === 3024,
-  begin: (mode) => (mode ? 'START TRANSACTION ' + mode : 'BEGIN'),
+  begin: mysqlBegin,
   // XA: the branch is ended and prepared; commit/rollback of the prepared branch comes later.
   distributed: {
     begin: (name) => `XA START '${name}'`,
@@ -60,6 +73,10 @@ const mysql = {
     rollback: (name) => [`XA END '${name}'`, `XA ROLLBACK '${name}'`],
     commit: (name) => `XA COMMIT '${name}'`,
     abort: (name) => `XA ROLLBACK '${name}'`,
+    // MariaDB keeps a prepared XA branch attached to its session: the connection can run
+    // nothing else until the branch ends, and only a disconnect detaches it (it then waits for
+    // XA COMMIT/ROLLBACK from any connection). So the connection is closed, never reused.
+    discardAfterPrepare: true,
   },
   listen: false,
 }

@@ -135,8 +135,9 @@ class NativePool {
   }
 
   // Gives a lease back (a second release, or one after the connection died, does nothing).
-  release(lease) {
-    if (this.handle !== null) binding().poolRelease(this.handle, lease.slot, lease.seq)
+  // With `discard`, the connection is closed rather than reused.
+  release(lease, discard = false) {
+    if (this.handle !== null) binding().poolRelease(this.handle, lease.slot, lease.seq, discard)
   }
 
   // A waiting query fails at once; a running one gets a CancelRequest.

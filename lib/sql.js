@@ -221,7 +221,7 @@ async function runTransaction(pool, mode, fn, prepared) {
     for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) await tx.unsafe(statement)
     return result
   } finally {
-    pool.release(lease)
+    pool.release(lease, Boolean(prepared) && dialect.distributed.discardAfterPrepare)
   }
 }
 

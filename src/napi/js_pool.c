@@ -494,10 +494,11 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* poolRelease(handle, slot, gen): gives a lease back (a stale one is a no-op). */
+/* poolRelease(handle, slot, gen, discard): gives a lease back (a stale one is a no-op); with
+ * discard = true its connection is closed instead of reused. */
 static napi_value js_pool_release_lease(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
@@ -506,8 +507,12 @@ static napi_value js_pool_release_lease(napi_env env, napi_callback_info info) {
   if (read_slot_pair(env, argv, &slot, &gen) < 0) {
     return NULL;
   }
+  bool discard = false;
+  if (argc >= 4) {
+    napi_get_value_bool(env, argv[3], &discard);
+  }
   if (jp->pool_live) {
-    pool_release(&jp->pool, slot, gen);
+    pool_release(&jp->pool, slot, gen, discard);
   }
   return NULL;
 }

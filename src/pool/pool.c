@@ -310,8 +310,11 @@ int pool_query_submit_on(pool_t *p, pool_query_t *q, uint32_t slot, uint32_t seq
 static void lease_returned(pool_t *p, uint32_t index) {
   pool_slot_t *s = &p->slots[index];
   int expired = s->expired;
+  int discard = s->discard_pending;
   pool_slot_fire(p, index, SLOT_EV_RELEASE);
-  if (expired) {
+  if (discard) {
+    pool__retire(p, index, DB_ECLOSED);
+  } else if (expired) {
     p->stats.closed_lifetime++;
     pool__retire(p, index, DB_ELIFETIME);
   } else if (p->closing && list_empty(&p->waiting)) {
@@ -319,12 +322,13 @@ static void lease_returned(pool_t *p, uint32_t index) {
   }
 }
 
-void pool_release(pool_t *p, uint32_t slot, uint32_t seq) {
+void pool_release(pool_t *p, uint32_t slot, uint32_t seq, int discard) {
   pool_slot_t *s = slot < p->cfg.max ? &p->slots[slot] : NULL;
   if (s == NULL || s->lease_seq != seq || s->state != SLOT_RESERVED || s->release_pending) {
     p->stats.stale_events++; /* its connection died or was retired: nothing to give back */
     return;
   }
+  s->discard_pending = discard;
   if (s->inflight > 0) {
     s->release_pending = 1;
     return;

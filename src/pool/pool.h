@@ -151,6 +151,7 @@ typedef struct {
   uint64_t idle_since_ms; /* when it last became READY */
   int expired;         /* max lifetime reached: retire once drained */
   int release_pending; /* the lease was given back while queries still ran on it */
+  int discard_pending; /* ...and its connection must not serve anyone else (pool_release) */
   uint32_t lease_seq;  /* bumped by every reservation: a lease is {slot, lease_seq}, so a
                         * released lease can never reach the next holder's transaction */
 } pool_slot_t;
@@ -210,9 +211,10 @@ int pool_reserve(pool_t *p, pool_query_t *q);
  * it): a query meant for a transaction never runs anywhere else. */
 int pool_query_submit_on(pool_t *p, pool_query_t *q, uint32_t slot, uint32_t seq);
 
-/* Gives the lease back; the connection returns to the pool once its queries finished. A
- * stale lease (its connection is gone) is a counted no-op. */
-void pool_release(pool_t *p, uint32_t slot, uint32_t seq);
+/* Gives the lease back; the connection returns to the pool once its queries finished, or with
+ * `discard` is closed instead (its session holds state no one else may inherit, such as a
+ * prepared XA transaction). A stale lease (its connection is gone) is a counted no-op. */
+void pool_release(pool_t *p, uint32_t slot, uint32_t seq, int discard);
 
 /* Cancels q: a waiting query is failed at once with DB_ECANCELED (its on_query_done is called
  * before this returns); a running one gets a CancelRequest (the server then fails it with

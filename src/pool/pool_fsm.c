@@ -85,6 +85,7 @@ int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev) {
   }
   if (ev == SLOT_EV_RESERVE || ev == SLOT_EV_RELEASE || ev == SLOT_EV_DIED) {
     s->release_pending = 0;
+    s->discard_pending = 0;
   }
   if (ev == SLOT_EV_RESERVE) {
     s->lease_seq++; /* a new lease: every earlier one (released or dead) is now stale */
