@@ -71,4 +71,6 @@ function main() {
   return 0
 }
 
-process.exitCode = main()
+if (require.main === module) process.exitCode = main()
+
+module.exports = { findNodeDir, findNodeGyp }
