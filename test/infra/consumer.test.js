@@ -5,6 +5,7 @@
 //   - install scripts blocked (--ignore-scripts: what npm does for a denied package, Bun for an
 //     untrusted one): the prebuild still loads; without it, require() throws ERR_UVSQL_NO_BINARY
 //   - install scripts allowed: our install script sees the prebuild load and builds nothing
+//   - the source fallback: no prebuild, `npm rebuild uvsql` compiles the shipped src/
 //   - Bun: `bun add <tarball>`, then the same ESM and CommonJS files under bun
 // Nothing here needs the network: the tarball has no dependencies.
 
@@ -203,6 +204,17 @@ import('uvsql').then(() => { out.esm = 'loaded' }, (e) => { out.esm = show(e) })
   fs.mkdirSync(path.dirname(prebuild), { recursive: true })
   fs.writeFileSync(prebuild, 'not an ELF file\n')
   expectNoBinary('a prebuild that does not load', '') // the loader's reason (e.g. "invalid ELF header")
+})
+
+test('source fallback: with no prebuild, `npm rebuild uvsql` builds from the shipped binding.gyp and src/', (t) => {
+  const dir = project('npm-source', { 'query.cjs': CJS })
+  npmInstall(dir, ['--ignore-scripts'])
+  const pkg = path.join(dir, 'node_modules', 'uvsql')
+  fs.rmSync(path.join(pkg, 'prebuilds'), { recursive: true })
+  const r = ok(run('npm', ['rebuild', 'uvsql', '--foreground-scripts'], { cwd: dir, timeout: 300000 }), 'npm rebuild uvsql')
+  t.diagnostic(`npm rebuild uvsql (a full compile): ${r.ms} ms`)
+  assert.ok(fs.existsSync(path.join(pkg, 'build', 'Release', 'uvsql.node')), 'npm rebuild made no build/Release/uvsql.node:\n' + r.stdout + r.stderr)
+  assertAnswer(run(process.execPath, ['query.cjs'], { cwd: dir, env: dbEnv() }), 'cjs', 'CommonJS query')
 })
 
 test('install scripts allowed: the install script finds the prebuild and builds nothing', () => {
