@@ -40,8 +40,8 @@ function isHookOfBuild() {
     } catch {
       return false
     }
-    const run = argv.findIndex((a) => a === 'run' || a === 'run-script' || a === 'rum' || a === 'urn')
-    if (run >= 0 && argv.some((a) => /npm(-cli\.js)?$/.test(a))) return argv[run + 1] === 'build'
+    const at = argv.findIndex((a) => a === 'run' || a === 'run-script' || a === 'rum' || a === 'urn')
+    if (at >= 0 && argv.some((a) => /npm(-cli\.js)?$/.test(a))) return argv[at + 1] === 'build'
     pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) // field 4: ppid
   }
   return false
