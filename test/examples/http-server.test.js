@@ -86,6 +86,9 @@ async function survivesRestart(t, cmd, args) {
     assert.match(server.output(), /closed/)
     const password = decodeURIComponent(new URL(pg.url).password)
     assert.ok(password && !server.output().includes(password), 'the password appeared in the output')
+  } catch (err) {
+    err.message += `\n--- the server's output\n${server.output()}`
+    throw err
   } finally {
     if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL')
     await ensurePgRunning()

@@ -5,7 +5,7 @@
 //   const r = run('npm', ['pack'], { cwd })      // { status, stdout, stderr, ms }; never throws
 //   ok(r, 'npm pack')                            // asserts exit 0, with the output in the message
 //   userEnv({ DATABASE_URL: url })               // process.env minus npm_*, PG*, *_URL, UVSQL_*
-//   bun                                          // path of node_modules/bun/bin/bun.exe, or null
+//   bun                                          // node_modules/bun/bin/bun.exe (or $UVSQL_TEST_BUN), or null
 //   bunSkip                                      // false, or why the Bun part is skipped
 
 const assert = require('node:assert')
@@ -14,7 +14,8 @@ const { existsSync } = require('node:fs')
 const path = require('node:path')
 
 const ROOT = path.join(__dirname, '..', '..')
-const BUN = path.join(ROOT, 'node_modules', 'bun', 'bin', 'bun.exe')
+// UVSQL_TEST_BUN=<bun binary> runs the Bun parts with another Bun.
+const BUN = process.env.UVSQL_TEST_BUN || path.join(ROOT, 'node_modules', 'bun', 'bin', 'bun.exe')
 const bun = existsSync(BUN) ? BUN : null
 const bunSkip = bun ? false
   : 'Bun is not installed: node_modules/bun/bin/bun.exe is missing (the `bun` devDependency comes with the Bun driver branch)'
