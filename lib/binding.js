@@ -1,6 +1,8 @@
 'use strict'
-// Finds and loads the native addon: a prebuilt binary for this platform first
-// (prebuilds/<platform>-<arch>/uvsql.node), then a local build (build/Release, build/Debug).
+// Finds and loads the native addon: a local build first (build/Release, build/Debug: made by
+// `npm run build`, or by the install script when no prebuilt binary loads), then the prebuilt
+// binary for this platform that the npm package ships (prebuilds/<platform>-<arch>/uvsql.node).
+// A local build wins, as with node-gyp-build, so a stale prebuild never hides a fresh build.
 // UVSQL_BINDING=<path> loads one file explicitly (sanitizer builds, experiments).
 
 const fs = require('node:fs')
@@ -12,11 +14,11 @@ const platformDir = process.platform + '-' + process.arch
 function candidates({ onlyPrebuilds = false } = {}) {
   const list = []
   if (process.env.UVSQL_BINDING && !onlyPrebuilds) list.push(path.resolve(process.env.UVSQL_BINDING))
-  list.push(path.join(root, 'prebuilds', platformDir, 'uvsql.node'))
   if (!onlyPrebuilds) {
     list.push(path.join(root, 'build', 'Release', 'uvsql.node'))
     list.push(path.join(root, 'build', 'Debug', 'uvsql.node'))
   }
+  list.push(path.join(root, 'prebuilds', platformDir, 'uvsql.node'))
   return list
 }
 
@@ -36,10 +38,12 @@ function loadBinding(opts = {}) {
   }
   if (opts.onlyPrebuilds) return null
   const err = new Error(
-    'uvsql: no native binary for ' + platformDir + ' (Node-API 8).\n' +
+    'uvsql: no native binary for ' + platformDir + ' could be loaded (Node-API 8).\n' +
     'Looked for:\n  ' + tried.join('\n  ') + '\n' +
-    'Build it from source: `npm rebuild uvsql` (approve its install script first with\n' +
-    '`npm install-scripts approve uvsql` on npm 11; needs a C compiler, python3 and libssl-dev).'
+    'The npm package ships a prebuilt binary for linux-x64 (glibc >= 2.34) only. Build it from source:\n' +
+    '  npm: `npm install-scripts approve uvsql` (npm 11), then `npm rebuild uvsql`\n' +
+    '  Bun: `bun pm trust uvsql` (runs its install script)\n' +
+    'Building needs a C compiler, make, python3 and libssl-dev (OpenSSL 3 static libraries).'
   )
   err.code = 'ERR_UVSQL_NO_BINARY'
   throw err

@@ -1,8 +1,13 @@
 'use strict'
 // uvsql: Bun.SQL's API on a native PostgreSQL client and pool.
 
+const { binding } = require('./binding.js')
 const { SQL } = require('./sql.js')
 const { SQLError, PostgresError, MySQLError } = require('./errors.js')
+
+// Load the native addon now, so a missing or unloadable binary fails at require()/import with
+// one clear error (ERR_UVSQL_NO_BINARY: where it looked, how to build from source), not later.
+binding()
 
 SQL.SQLError = SQLError
 SQL.PostgresError = PostgresError

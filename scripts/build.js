@@ -7,7 +7,9 @@
 // headers exist do we let node-gyp fall back to its default (which downloads).
 //
 // Run as the package's install script (`npm install`), or `npm run build` (= --force).
-// As an install script it skips the build when a prebuilt binary for this platform loads.
+// As an install script in an installed package it skips the build when a prebuilt binary for this
+// platform loads. In a git checkout it always builds: a prebuild left there by `npm pack` may be
+// older than src/.
 'use strict'
 
 const fs = require('node:fs')
@@ -45,7 +47,8 @@ function prebuildLoads() {
 }
 
 function main() {
-  if (!force && !process.env.UVSQL_BUILD_FROM_SOURCE && prebuildLoads()) {
+  const checkout = fs.existsSync(path.join(root, '.git'))
+  if (!force && !checkout && !process.env.UVSQL_BUILD_FROM_SOURCE && prebuildLoads()) {
     console.log('uvsql: using the prebuilt binary for ' + process.platform + '-' + process.arch)
     return 0
   }
@@ -71,4 +74,6 @@ function main() {
   return 0
 }
 
-process.exitCode = main()
+if (require.main === module) process.exitCode = main()
+
+module.exports = { findNodeDir, findNodeGyp }
