@@ -65,14 +65,15 @@ function describeError(e) {
   return `${e.name}: ${e.message} (code=${e.code}, errno=${e.errno})`
 }
 
-// An error that reached the user must be a PostgresError with an ERR_POSTGRES_* code and must
-// not name internal state.
+// An error that reached the user must be a PostgresError with an ERR_POSTGRES_* code (or a
+// MySQLError with an ERR_MYSQL_* code) and must not name internal state.
 function assertCleanError(e, where = '') {
   assert.ok(e instanceof Error, `${where}rejected with a non-Error: ${String(e)}`)
   assert.doesNotMatch(String(e.message), INTERNAL, `${where}internal-state error reached the user: ${describeError(e)}`)
   assert.doesNotMatch(String(e.stack || ''), /PostgresSQLConnection/, `${where}internal name in stack`)
-  assert.strictEqual(e.name, 'PostgresError', `${where}not a PostgresError: ${describeError(e)}`)
-  assert.ok(typeof e.code === 'string' && e.code.startsWith('ERR_POSTGRES_'), `${where}no ERR_POSTGRES_* code: ${describeError(e)}`)
+  const prefix = { PostgresError: 'ERR_POSTGRES_', MySQLError: 'ERR_MYSQL_' }[e.name]
+  assert.ok(prefix !== undefined, `${where}not a PostgresError or MySQLError: ${describeError(e)}`)
+  assert.ok(typeof e.code === 'string' && e.code.startsWith(prefix), `${where}no ${prefix}* code: ${describeError(e)}`)
 }
 
 // Connection-level failures: the server said it is going away (57P01 admin shutdown, 57P02
@@ -127,7 +128,8 @@ async function quiesce(sql, ms = 2000) {
 
 async function healthy(sql, ms = 5000) {
   const v = 4242 + Math.floor(Math.random() * 1000)
-  const rows = await withTimeout(Promise.resolve(sql`select ${v}::int as x`), ms, 'the healthy query')
+  const query = sql.options.adapter === 'mysql' ? sql`select ${v} as x` : sql`select ${v}::int as x`
+  const rows = await withTimeout(Promise.resolve(query), ms, 'the healthy query')
   assert.strictEqual(rows.length, 1)
   assert.strictEqual(rows[0].x, v)
 }
@@ -151,7 +153,7 @@ async function closeBounded(sql, { ms = 1000, cpuMs = 100, timeout } = {}) {
   const after = await withTimeout(Promise.resolve(sql`select 1`).then(() => null, (e) => e), 200, 'a query after close()')
   assert.ok(after !== null, 'a query after close() succeeded')
   assertCleanError(after, 'query after close: ')
-  assert.strictEqual(after.code, 'ERR_POSTGRES_CONNECTION_CLOSED', describeError(after))
+  assert.strictEqual(after.code, sql.options.adapter === 'mysql' ? 'ERR_MYSQL_CONNECTION_CLOSED' : 'ERR_POSTGRES_CONNECTION_CLOSED', describeError(after))
   return { ms: wall, cpuMs: cpuUsed }
 }
 
