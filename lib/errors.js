@@ -108,7 +108,7 @@ function mysqlClientError(name, message, serverFields) {
   if (serverFields && serverFields.number) return mysqlServerError(serverFields)
   let code = mysqlClientCodes[name] || 'CONNECTION_FAILED'
   // The engine names the option a user must set to allow this (allowPublicKeyRetrieval).
-  if (name === 'DB_EAUTHMETHOD' && /allowPublicKeyRetrieval/.test(message)) code = 'PUBLIC_KEY_RETRIEVAL_NOT_ALLOWED'
+  if (/allowPublicKeyRetrieval/.test(message)) code = 'PUBLIC_KEY_RETRIEVAL_NOT_ALLOWED'
   return new MySQLError(message, { code: 'ERR_MYSQL_' + code })
 }
 
