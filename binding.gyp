@@ -14,6 +14,7 @@
         "src/auth/auth_md5.c",
         "src/auth/auth_scram.c",
         "src/auth/auth_util.c",
+        "src/net/net_js.c",
         "src/net/net_sock.c",
         "src/net/net_timer.c",
         "src/pg/pg_conn.c",
@@ -30,6 +31,7 @@
         "src/napi/js_addon.c",
         "src/napi/js_outbox.c",
         "src/napi/js_pool.c",
+        "src/napi/js_sock.c",
         "src/napi/js_val.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

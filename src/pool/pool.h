@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "../base/base_list.h"
+#include "../net/net_sock.h"
 #include "../net/net_timer.h"
 #include "../pg/pg.h"
 #include "../tls/tls.h"
@@ -119,6 +120,8 @@ typedef struct {
   pg_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
   int password_fn;         /* the password comes from a (JS) function, once per connection */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
+  net_js_t *js;            /* one counted reference (net_js_retain): the js I/O driver, or
+                            * NULL for the uv driver */
 } pool_config_t;
 
 typedef struct {
