@@ -17,6 +17,7 @@
         "src/auth/auth_mysql.c",
         "src/auth/auth_scram.c",
         "src/auth/auth_util.c",
+        "src/net/net_js.c",
         "src/net/net_sock.c",
         "src/net/net_timer.c",
         "src/mysql/my_cmd.c",
@@ -41,6 +42,7 @@
         "src/napi/js_addon.c",
         "src/napi/js_outbox.c",
         "src/napi/js_pool.c",
+        "src/napi/js_sock.c",
         "src/napi/js_val.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

@@ -180,7 +180,7 @@ function report (sum, drivers, scenarios, meta) {
   const hasU = drivers.includes('uvsql')
   L.push(`## uvsql bench: ${meta.date}`)
   L.push('')
-  L.push(`Node ${process.version}, ${os.cpus().length} vCPU (${os.cpus()[0] && os.cpus()[0].model.trim()}), PostgreSQL ${meta.pgVersion}, ` +
+  L.push(`${process.versions.bun ? 'Bun ' + process.versions.bun : 'Node ' + process.version}, ${os.cpus().length} vCPU (${os.cpus()[0] && os.cpus()[0].model.trim()}), PostgreSQL ${meta.pgVersion}, ` +
     `${meta.runs} run(s), median (min–max) of the runs, each a fresh process, drivers interleaved. ` +
     `uvsql ${meta.uvsql}, postgres.js ${meta.versions.postgres || '-'}, pg ${meta.versions.pg || '-'}.`)
   L.push('')

@@ -51,7 +51,8 @@ function makeUvsql (max) {
 }
 
 function makePostgresJs (max) {
-  const postgres = require('postgres')
+  const mod = require('postgres')
+  const postgres = mod.default || mod // Bun's require() of this ESM-first package gives the module
   const sql = postgres(url, { max, onnotice: () => {} })
   return {
     select1: () => sql`select 1`,

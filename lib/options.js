@@ -45,6 +45,16 @@ function invalid(message) {
   return err
 }
 
+// The I/O driver: 'uv' (libuv sockets on the runtime's loop) or 'js' (node:net sockets feeding
+// the same C engine). Bun's libuv socket functions abort the process, so Bun only gets 'js'.
+function pickDriver(value, env) {
+  const onBun = Boolean(process.versions.bun)
+  const driver = pick(value, env.UVSQL_DRIVER, onBun ? 'js' : 'uv')
+  if (driver !== 'js' && driver !== 'uv') throw invalid(`option 'driver' must be "js" or "uv", got ${driver}`)
+  if (driver === 'uv' && onBun) throw invalid(`the "uv" driver cannot run under Bun (its libuv sockets are stubs); use "js"`)
+  return driver
+}
+
 function parseUrl(url) {
   if (url === ':memory:' || /^(sqlite|file):/i.test(url)) checkAdapter('sqlite')
   let u
@@ -192,6 +202,7 @@ function parseOptions(a, b, env = process.env) {
     onclose: typeof o.onclose === 'function' ? o.onclose : undefined,
     // NoticeResponse messages (RAISE NOTICE, warnings): quiet unless a callback is given.
     onnotice: typeof o.onnotice === 'function' ? o.onnotice : undefined,
+    driver: pickDriver(o.driver, env),
   }
   // Secrets (password, TLS key) live in a WeakMap beside the options, never on them: no
   // util.inspect (even with showHidden), JSON or property walk can reach them.

@@ -85,6 +85,9 @@ function jsonText(value) {
 
 // A non-plain, non-special object -> its text (OID 0).
 function objectText(value) {
+  // Bun's URLSearchParams has a toJSON() (an object of entries) that Node's lacks: its text is
+  // the query string in both runtimes.
+  if (value instanceof URLSearchParams) return String(value)
   if (typeof value.toJSON === 'function') {
     const json = value.toJSON()
     return typeof json === 'string' ? json : jsonText(json)
@@ -266,7 +269,9 @@ function encodeArray(array) {
 // ---------------------------------------------------------------------------------------------
 
 function describe(err) {
-  return err && typeof err.message === 'string' ? err.message : String(err)
+  const message = err && typeof err.message === 'string' ? err.message : String(err)
+  // One wording in both runtimes (Bun's JSON.stringify says "cyclic structures").
+  return /cyclic structure/i.test(message) ? 'Converting circular structure to JSON' : message
 }
 
 // A value already encoded, with its type: what sql.array(values, type) makes.

@@ -6,6 +6,7 @@ const { binding } = require('./binding.js')
 const { nativeConfig } = require('./options.js')
 const { dialects } = require('./dialect.js')
 const { newShape } = require('./rows.js')
+const { jsDriver } = require('./driver-js.js')
 
 const KIND_ROWS = 0
 const KIND_SERVER_ERROR = 1
@@ -49,8 +50,10 @@ class NativePool {
 
   ensureHandle() {
     if (this.handle === null) {
+      const config = nativeConfig(this.options)
+      if (this.options.driver === 'js') config.driver = jsDriver()
       this.handle = binding().poolCreate(
-        nativeConfig(this.options),
+        config,
         (batch) => this.onResults(batch),
         () => this.onClosed(),
       )

@@ -255,6 +255,10 @@ function main () {
   fs.rmSync(reportDir, { recursive: true, force: true })
   fs.mkdirSync(reportDir, { recursive: true })
   const env = { ...process.env, ...sanitizerEnv(nodeFile, reportDir) }
+  // Both I/O drivers under Node; not Bun: the sanitized .node needs libasan preloaded, and the
+  // preload is kept to node processes. The TAP copy below holds the last pass's results; the
+  // exit status covers both.
+  if (!env.UVSQL_TEST_RUNTIMES) env.UVSQL_TEST_RUNTIMES = 'node,node-js'
   if (process.stdout.isTTY && !('NO_COLOR' in env) && !('FORCE_COLOR' in env)) env.FORCE_COLOR = '1'
   say(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${path.relative(process.cwd(), nodeFile)}`)
   say(`LD_PRELOAD=${env.LD_PRELOAD}`)

@@ -3,17 +3,36 @@
 //   node test/run.js [node --test args / test files...]
 //   node test/run.js --servers-only     # start servers, print `export K=V`, wait for Ctrl-C
 //
-// Starts throwaway PostgreSQL and MariaDB servers (test/helpers/servers.js),
-// runs `node --test` with their UVSQL_TEST_* variables in the environment,
-// then always stops them and removes their temp dir. Exit code = node --test's.
+// Starts throwaway PostgreSQL and MariaDB servers (test/helpers/servers.js), runs the suites
+// with their UVSQL_TEST_* variables in the environment, then always stops them and removes
+// their temp dir. Three passes, one after the other:
+//   node     `node --test`, uv I/O driver (UVSQL_DRIVER=uv)
+//   node-js  `node --test`, js I/O driver (UVSQL_DRIVER=js)
+//   bun      `bun test <file>` per file (isolated), js driver (Bun's only one); the bun binary is
+//            the `bun` devDependency (node_modules/bun/bin/bun.exe)
+// Suites in ONCE do not depend on the runtime or the driver: only the first pass runs them.
+// UVSQL_TEST_RUNTIMES=node,node-js,bun (the default) picks passes; node --test flags go to the
+// node passes only. Exit code: non-zero when any pass failed. The last line is the total,
+// `N passed, N failed`.
 'use strict'
 const { spawn } = require('node:child_process')
-const { readdirSync } = require('node:fs')
-const { join, relative } = require('node:path')
+const { readdirSync, existsSync } = require('node:fs')
+const { join, relative, resolve } = require('node:path')
 const { constants: osConstants } = require('node:os')
 const { startServers, stopAll } = require('./helpers/servers.js')
 
 const TEST_DIR = __dirname
+const ROOT = join(__dirname, '..')
+const BUN = join(ROOT, 'node_modules', 'bun', 'bin', 'bun.exe')
+const PASSES = ['node', 'node-js', 'bun']
+// Run by the first pass only, each for a reason that makes a second run pointless:
+const ONCE = [
+  'test/unit/c-units.test.js', // compiles and runs C programs: no runtime, no driver
+  'test/unit/uv-symbols.test.js', // reads the .node file's imports with nm
+  'test/api/types.test.js', // type-checks the .d.ts with tsc
+  'test/infra/', // the test runner and the server helper themselves
+]
+const isOnce = (file) => ONCE.some((o) => relative(ROOT, resolve(file)).startsWith(o))
 const say = (msg) => process.stderr.write(`[uvsql-test] ${msg}\n`)
 
 // node --test flags that take their value as the next argument.
@@ -34,7 +53,7 @@ function findTests (dir) {
   return out
 }
 
-function nodeTestArgs (userArgs) {
+function splitArgs (userArgs) {
   const flags = []
   const files = []
   for (let i = 0; i < userArgs.length; i++) {
@@ -44,6 +63,13 @@ function nodeTestArgs (userArgs) {
       if (VALUE_FLAGS.has(a) && i + 1 < userArgs.length) flags.push(userArgs[++i])
     } else files.push(a)
   }
+  if (files.length === 0) {
+    files.push(...findTests(TEST_DIR).map((p) => relative(process.cwd(), p) || p).sort())
+  }
+  return { flags, files }
+}
+
+function nodeTestArgs (flags, files) {
   const has = (name) => flags.some((f) => f === name || f.startsWith(name + '='))
   // --test-concurrency exists since Node 20.10; older runners ignore the default.
   const [major, minor] = process.versions.node.split('.').map(Number)
@@ -51,9 +77,6 @@ function nodeTestArgs (userArgs) {
     flags.unshift('--test-concurrency=1')
   }
   if (!has('--test-reporter')) flags.unshift('--test-reporter=spec')
-  if (files.length === 0) {
-    files.push(...findTests(TEST_DIR).map((p) => relative(process.cwd(), p) || p).sort())
-  }
   return ['--test', ...flags, ...files]
 }
 
@@ -125,13 +148,91 @@ async function main () {
     return
   }
 
-  const nodeArgs = nodeTestArgs(args)
-  child = spawn(process.execPath, nodeArgs, { stdio: 'inherit', env: { ...process.env, ...env } })
-  child.on('error', (err) => { say(`could not run node --test: ${err.message}`); finish(1) })
-  child.on('exit', (code, signal) => {
+  const { flags, files } = splitArgs(args)
+  const passes = (process.env.UVSQL_TEST_RUNTIMES || PASSES.join(',')).split(',').map((p) => p.trim()).filter(Boolean)
+  const unknown = passes.filter((p) => !PASSES.includes(p))
+  if (unknown.length > 0) {
+    say(`UVSQL_TEST_RUNTIMES: unknown pass ${unknown.join(', ')} (known: ${PASSES.join(', ')})`)
+    return finish(1)
+  }
+  const results = []
+  for (const [i, pass] of passes.entries()) {
+    const list = i === 0 ? files : files.filter((f) => !isOnce(f))
+    const skipped = files.length - list.length
+    say(`pass ${pass}: ${list.length} files` + (skipped ? ` (${skipped} run once, in the first pass only)` : ''))
+    const r = pass === 'bun' ? await bunPass(list, env) : await nodePass(pass, flags, list, env)
+    results.push(r)
     if (signalled) return finish(128 + (osConstants.signals[signalled] || 1))
-    finish(code ?? 128 + (osConstants.signals[signal] || 1))
+  }
+  let passed = 0
+  let failed = 0
+  for (const r of results) {
+    say(`${r.label}: ${r.passed} passed, ${r.failed} failed` + (r.code !== 0 ? ` (exit ${r.code})` : '') +
+      (r.failedFiles && r.failedFiles.length ? ` in ${r.failedFiles.join(', ')}` : ''))
+    passed += r.passed
+    // A pass that exited non-zero with no failure counted (a crash, a runner error) still fails.
+    failed += r.failed > 0 || r.code === 0 ? r.failed : 1
+  }
+  process.stdout.write(`${passed} passed, ${failed} failed\n`)
+  finish(results.some((r) => r.code !== 0) ? 1 : 0)
+}
+
+// Runs one child, copying its output through; resolves with its exit code and the output.
+function runChild (cmd, args, childEnv) {
+  return new Promise((resolveRun) => {
+    let text = ''
+    child = spawn(cmd, args, { stdio: ['inherit', 'pipe', 'pipe'], env: childEnv })
+    child.stdout.on('data', (d) => { text += d; process.stdout.write(d) })
+    child.stderr.on('data', (d) => { text += d; process.stderr.write(d) })
+    child.on('error', (err) => { say(`could not run ${cmd}: ${err.message}`); resolveRun({ code: 1, text }) })
+    child.on('close', (code, signal) => resolveRun({ code: code ?? 128 + (osConstants.signals[signal] || 1), text }))
   })
+}
+
+const lastCount = (text, re) => {
+  let n = 0
+  for (const m of text.matchAll(re)) n = Number(m[1])
+  return n
+}
+
+async function nodePass (pass, flags, files, serverEnv) {
+  const driver = pass === 'node-js' ? 'js' : 'uv'
+  const childEnv = { ...process.env, ...serverEnv, UVSQL_DRIVER: driver }
+  const { code, text } = await runChild(process.execPath, nodeTestArgs([...flags], files), childEnv)
+  return {
+    label: `node ${process.versions.node} (${driver} driver)`,
+    code,
+    // spec reporter: "ℹ pass 12"; tap: "# pass 12"
+    passed: lastCount(text, /^(?:\u2139|#) pass (\d+)/gm),
+    failed: lastCount(text, /^(?:\u2139|#) fail (\d+)/gm),
+  }
+}
+
+// `bun test` runs node:test suites; one process per file keeps them as isolated as node --test.
+async function bunPass (files, serverEnv) {
+  const result = { label: 'bun (js driver)', code: 0, passed: 0, failed: 0, failedFiles: [] }
+  if (!existsSync(BUN)) {
+    say(`bun pass: ${relative(process.cwd(), BUN)} is missing (npm install installs the bun devDependency)`)
+    return { ...result, code: 1, failed: 1 }
+  }
+  const childEnv = { ...process.env, ...serverEnv }
+  delete childEnv.UVSQL_DRIVER
+  for (const file of files) {
+    const { code, text } = await runChild(BUN, ['test', '--timeout', '60000', resolve(file)], childEnv)
+    const version = /^bun test v(\S+)/m.exec(text)
+    if (version) result.label = `bun ${version[1]} (js driver)`
+    const passed = lastCount(text, /^\s*(\d+) pass$/gm)
+    const failed = lastCount(text, /^\s*(\d+) fail$/gm)
+    result.passed += passed
+    result.failed += failed
+    if (code !== 0) {
+      result.code = code
+      result.failedFiles.push(relative(process.cwd(), file) || file)
+      if (failed === 0) result.failed += 1 // crashed or could not load: one failure, not zero
+    }
+    if (signalled) break
+  }
+  return result
 }
 
 main()

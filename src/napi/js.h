@@ -48,7 +48,20 @@ napi_status js_copy_buffer(napi_env env, napi_value v, char **out, size_t *len);
 /* Creates a JS string from bytes that the server sent (invalid UTF-8 is replaced). */
 napi_value js_string(napi_env env, const char *p, size_t n);
 
+/* Calls a JS callback as a top-level async callback (microtasks drain after it unless JS is
+ * already on the stack, and AsyncLocalStorage context is kept); an exception goes to the
+ * process, like an uncaught one. */
+void js_call_async(napi_env env, napi_async_context ctx, napi_ref fn_ref, size_t argc,
+                   napi_value *argv);
+
 /* Registers the pool functions on `exports`. */
 napi_value js_pool_init(napi_env env, napi_value exports);
+
+/* Registers the js I/O driver's functions on `exports` (js_sock.c). */
+napi_value js_sock_init(napi_env env, napi_value exports);
+/* config.driver -> a counted reference to its js driver (NULL when absent: the uv driver).
+ * Throws a TypeError for anything but a driver handle. */
+struct net_js_s;
+napi_status js__read_driver(napi_env env, napi_value cfg, struct net_js_s **out);
 
 #endif

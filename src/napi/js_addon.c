@@ -2,7 +2,7 @@
 #include "js.h"
 
 static napi_value addon_init(napi_env env, napi_value exports) {
-  if (js_pool_init(env, exports) == NULL) {
+  if (js_pool_init(env, exports) == NULL || js_sock_init(env, exports) == NULL) {
     return NULL;
   }
   return exports;

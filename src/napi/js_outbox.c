@@ -560,24 +560,8 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
   return batch;
 }
 
-/* Calls a JS callback as a top-level async callback (microtasks drain after it, and
- * AsyncLocalStorage context is kept); an exception goes to the process, like an uncaught one. */
 static void call_js(js_pool_t *jp, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  napi_env env = jp->env;
-  napi_value fn, recv, result;
-  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) {
-    return;
-  }
-  /* The receiver must be an object: napi_make_callback converts it with ToObject. */
-  napi_get_global(env, &recv);
-  napi_status st = napi_make_callback(env, jp->async_ctx, recv, fn, argc, argv, &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (st == napi_pending_exception || pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  }
+  js_call_async(jp->env, jp->async_ctx, fn_ref, argc, argv);
 }
 
 /* Queries waiting for a connection keep the process alive, like any pending I/O, even when

@@ -220,7 +220,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       js_get_number_prop(env, argv[0], "idleTimeoutMs", 0, &idle_ms) != napi_ok ||
       js_get_number_prop(env, argv[0], "maxLifetimeMs", 0, &lifetime_ms) != napi_ok ||
       read_tls(env, argv[0], &cfg) != napi_ok ||
-      read_params(env, argv[0], &cfg.params) != napi_ok) {
+      read_params(env, argv[0], &cfg.params) != napi_ok ||
+      js__read_driver(env, argv[0], &cfg.js) != napi_ok) {
     pool_config_free(&cfg);
     return NULL;
   }

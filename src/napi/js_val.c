@@ -124,6 +124,24 @@ napi_status js_get_number_prop(napi_env env, napi_value obj, const char *key, do
   return napi_get_value_double(env, v, out);
 }
 
+void js_call_async(napi_env env, napi_async_context ctx, napi_ref fn_ref, size_t argc,
+                   napi_value *argv) {
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == NULL) {
+    return;
+  }
+  /* The receiver must be an object: napi_make_callback converts it with ToObject. */
+  napi_get_global(env, &recv);
+  napi_status st = napi_make_callback(env, ctx, recv, fn, argc, argv, &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (st == napi_pending_exception || pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
 napi_value js_string(napi_env env, const char *p, size_t n) {
   napi_value v = NULL;
   if (napi_create_string_utf8(env, p != NULL ? p : "", p != NULL ? n : 0, &v) != napi_ok) {

@@ -1,5 +1,8 @@
-/* The `uv` driver: libuv TCP/pipe sockets on the runtime's loop. Only Node gets here: under
- * Bun these uv functions are aborting stubs, and the `js` driver is used instead. */
+/* The `uv` driver: libuv TCP/pipe sockets on the runtime's loop, plus what both drivers share
+ * (the connect deadline and the close bookkeeping). Only Node reaches the uv_tcp/uv_pipe/
+ * uv_getaddrinfo/uv_read/uv_write calls here: under Bun those are aborting stubs, every
+ * socket has `js` set, and each public function hands it to net_js.c before touching them
+ * (test/unit/uv-symbols.test.js keeps the list of uv-driver-only symbols). */
 #include "net_sock.h"
 
 #include <arpa/inet.h>
@@ -9,10 +12,13 @@
 #include <string.h>
 
 #include "../base/base_err.h"
+#include "net_js.h"
 
-void net_sock_init(net_sock_t *s, uv_loop_t *loop, const net_sock_cb_t *cb, void *data) {
+void net_sock_init(net_sock_t *s, uv_loop_t *loop, net_js_t *js, const net_sock_cb_t *cb,
+                   void *data) {
   memset(s, 0, offsetof(net_sock_t, rbuf));
   s->loop = loop;
+  s->js = js;
   s->cb = cb;
   s->data = data;
   s->ref = 1;
@@ -30,7 +36,7 @@ static void sock_apply_ref(net_sock_t *s, uv_handle_t *h) {
 
 /* ---- closing ---------------------------------------------------------------------------- */
 
-static void sock_maybe_closed(net_sock_t *s) {
+void net__maybe_closed(net_sock_t *s) {
   if (s->closing && s->pending_closes == 0 && !s->gai_live && !s->writing) {
     if (s->addrs != NULL) {
       uv_freeaddrinfo(s->addrs);
@@ -45,7 +51,7 @@ static void sock_maybe_closed(net_sock_t *s) {
 static void on_handle_closed(uv_handle_t *h) {
   net_sock_t *s = h->data;
   s->pending_closes--;
-  sock_maybe_closed(s);
+  net__maybe_closed(s);
 }
 
 void net_sock_close(net_sock_t *s) {
@@ -53,6 +59,9 @@ void net_sock_close(net_sock_t *s) {
     return;
   }
   s->closing = 1;
+  if (s->js != NULL) {
+    net__js_close(s); /* asks JS to destroy its socket; its "closed" event ends the wait */
+  }
   if (s->gai_live) {
     uv_cancel((uv_req_t *)&s->gai); /* its callback still runs, with UV_EAI_CANCELED */
   }
@@ -66,11 +75,15 @@ void net_sock_close(net_sock_t *s) {
     s->pending_closes++;
     uv_close((uv_handle_t *)&s->timer, on_handle_closed);
   }
-  sock_maybe_closed(s);
+  net__maybe_closed(s);
 }
 
 void net_sock_end(net_sock_t *s) {
   if (s->closing) {
+    return;
+  }
+  if (s->js != NULL) {
+    net__js_end(s);
     return;
   }
   s->ending = 1;
@@ -81,7 +94,7 @@ void net_sock_end(net_sock_t *s) {
 
 /* ---- connecting ------------------------------------------------------------------------- */
 
-static void sock_connect_done(net_sock_t *s, int status) {
+void net__connect_done(net_sock_t *s, int status) {
   if (status < 0 && s->timer_live) {
     uv_timer_stop(&s->timer);
   }
@@ -92,14 +105,18 @@ static void sock_connect_done(net_sock_t *s, int status) {
  * the owner calls net_sock_clear_deadline(). */
 static void on_deadline(uv_timer_t *t) {
   net_sock_t *s = t->data;
+  net_js_t *js = s->js; /* a js socket's ops reach JS when the driver's bracket ends */
   if (s->closing) {
     return;
   }
+  net_js_enter(js);
   if (!s->connected) {
-    sock_connect_done(s, DB_ETIMEDOUT);
+    net__connect_done(s, DB_ETIMEDOUT);
   } else {
+    s->js_ended = 1;
     s->cb->on_end(s, DB_ETIMEDOUT);
   }
+  net_js_leave(js);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out) {
@@ -143,12 +160,12 @@ static void on_retry_closed(uv_handle_t *h) {
   net_sock_t *s = h->data;
   s->pending_closes--;
   if (s->closing) {
-    sock_maybe_closed(s);
+    net__maybe_closed(s);
     return;
   }
   int rc = sock_connect_next(s);
   if (rc < 0) {
-    sock_connect_done(s, rc);
+    net__connect_done(s, rc);
   }
 }
 
@@ -166,7 +183,7 @@ static void on_connected(uv_connect_t *req, int status) {
       uv_close(&s->h.handle, on_retry_closed);
       return;
     }
-    sock_connect_done(s, status);
+    net__connect_done(s, status);
     return;
   }
   s->connected = 1;
@@ -176,7 +193,7 @@ static void on_connected(uv_connect_t *req, int status) {
     buf_init(&empty);
     rc = net_sock_send(s, &empty);
   }
-  sock_connect_done(s, rc);
+  net__connect_done(s, rc);
 }
 
 static int sock_connect_addr(net_sock_t *s, const struct sockaddr *addr) {
@@ -199,23 +216,22 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (res != NULL) {
       uv_freeaddrinfo(res);
     }
-    sock_maybe_closed(s);
+    net__maybe_closed(s);
     return;
   }
   if (status < 0) {
-    sock_connect_done(s, status);
+    net__connect_done(s, status);
     return;
   }
   s->addrs = res;
   s->next_addr = res;
   int rc = sock_connect_next(s);
   if (rc < 0) {
-    sock_connect_done(s, rc);
+    net__connect_done(s, rc);
   }
 }
 
-int net_sock_connect(net_sock_t *s, const char *host, uint16_t port, const char *path,
-                     uint64_t timeout_ms) {
+int net__deadline_start(net_sock_t *s, uint64_t timeout_ms) {
   int rc = uv_timer_init(s->loop, &s->timer);
   if (rc < 0) {
     return rc;
@@ -223,9 +239,23 @@ int net_sock_connect(net_sock_t *s, const char *host, uint16_t port, const char 
   s->timer_live = 1;
   s->timer.data = s;
   sock_apply_ref(s, (uv_handle_t *)&s->timer);
-  s->port = port;
   if (timeout_ms > 0) {
     uv_timer_start(&s->timer, on_deadline, timeout_ms, 0);
+  }
+  return 0;
+}
+
+int net_sock_connect(net_sock_t *s, const char *host, uint16_t port, const char *path,
+                     uint64_t timeout_ms) {
+  int rc = net__deadline_start(s, timeout_ms);
+  if (rc < 0) {
+    return rc;
+  }
+  s->port = port;
+  s->host = host;
+  s->path = path;
+  if (s->js != NULL) {
+    return net__js_connect(s);
   }
   if (path != NULL) {
     rc = uv_pipe_init(s->loop, &s->h.pipe, 0);
@@ -276,6 +306,9 @@ void net_sock_clear_deadline(net_sock_t *s) {
 
 void net_sock_set_ref(net_sock_t *s, int ref) {
   s->ref = ref ? 1 : 0;
+  if (s->js != NULL) {
+    net__js_set_ref(s);
+  }
   if (s->h_live) {
     sock_apply_ref(s, &s->h.handle);
   }
@@ -293,7 +326,7 @@ static void on_written(uv_write_t *req, int status) {
   s->writing = 0;
   buf_clear(&s->winflight);
   if (s->closing) {
-    sock_maybe_closed(s);
+    net__maybe_closed(s);
     return;
   }
   if (s->ending && (status < 0 || buf_size(&s->wpending) == 0)) {
@@ -348,6 +381,10 @@ int net_sock_send(net_sock_t *s, buf_t *src) {
         return rc;
       }
     }
+  }
+  if (s->js != NULL) {
+    net__js_send(s); /* queues a WRITE op for JS; bytes stay in wpending until then */
+    return 0;
   }
   if (!s->connected || s->writing || buf_size(&s->wpending) == 0) {
     return 0;

@@ -1,5 +1,8 @@
-/* One client socket (TCP or unix) plus its connect deadline, on the host runtime's own libuv
- * loop (the `uv` driver, used under Node).
+/* One client socket (TCP or unix) plus its connect deadline. Two drivers sit behind this API:
+ * `uv` (net_sock.c: uv_tcp/uv_pipe on the runtime's own libuv loop, used under Node) and `js`
+ * (net_js.c: JS owns a node:net socket and pumps bytes through Node-API, used under Bun, whose
+ * libuv socket functions are aborting stubs). net_sock_init's `js` argument picks one; the
+ * owner (src/pool) sees no difference. The connect deadline is a uv_timer for both (real in Bun).
  *
  * Contract (libuv's): a function that returns < 0 never calls back. After net_sock_connect()
  * returns 0, exactly one on_connect follows; after a successful connect, on_read delivers bytes
@@ -17,6 +20,7 @@
 #include "../base/base_buf.h"
 
 typedef struct net_sock_s net_sock_t;
+typedef struct net_js_s net_js_t; /* the js driver of one JS environment (net_js.h) */
 
 typedef struct {
   void (*on_connect)(net_sock_t *s, int status);
@@ -30,6 +34,14 @@ typedef struct {
 struct net_sock_s {
   void *data; /* owner's pointer */
   uv_loop_t *loop;
+  net_js_t *js;      /* borrowed: the js driver, or NULL for the uv driver */
+  double js_id;      /* js driver: this socket's id in the driver's table (0: none) */
+  int js_open;       /* js driver: JS holds a socket for js_id (until its "closed" event) */
+  int js_write_queued; /* js driver: a WRITE op for wpending is queued */
+  int js_end_sent;   /* js driver: JS was told to end (it closes once the bytes are out) */
+  int js_ended;      /* js driver: the end (or failed connect) was reported to the owner */
+  const char *host;  /* borrowed (the pool's config outlives its sockets); js driver */
+  const char *path;  /* borrowed, likewise */
   const net_sock_cb_t *cb;
   union {
     uv_handle_t handle;
@@ -59,7 +71,9 @@ struct net_sock_s {
   uint8_t rbuf[65536];
 };
 
-void net_sock_init(net_sock_t *s, uv_loop_t *loop, const net_sock_cb_t *cb, void *data);
+/* `js` NULL: the uv driver; else the js driver that will own this socket's JS side. */
+void net_sock_init(net_sock_t *s, uv_loop_t *loop, net_js_t *js, const net_sock_cb_t *cb,
+                   void *data);
 
 /* Connects to host:port (host may be a name or an IP literal), or to a unix socket when `path`
  * is not NULL. The deadline covers lookup and connect. */
@@ -80,5 +94,13 @@ void net_sock_close(net_sock_t *s);
 
 /* Closes after the bytes already queued are written (a polite Terminate/COM_QUIT). */
 void net_sock_end(net_sock_t *s);
+
+/* Shared by the drivers (net_sock.c), not for owners. */
+/* Starts the connect deadline timer (uv_timer: real in both runtimes). */
+int net__deadline_start(net_sock_t *s, uint64_t timeout_ms);
+/* Reports the end of a connect attempt (stops the deadline on failure). */
+void net__connect_done(net_sock_t *s, int status);
+/* Frees what the socket owns and calls on_closed once nothing is pending any more. */
+void net__maybe_closed(net_sock_t *s);
 
 #endif

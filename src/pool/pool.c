@@ -7,6 +7,7 @@
 
 #include "../base/base_err.h"
 #include "../base/base_mem.h"
+#include "../net/net_js.h"
 #include "pool_int.h"
 
 /* ---- configuration and queries ---------------------------------------------------------- */
@@ -24,6 +25,7 @@ void pool_config_free(pool_config_t *cfg) {
     free(cfg->params);
   }
   tls_config_destroy(&cfg->tls);
+  net_js_release(cfg->js);
   memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -577,6 +579,7 @@ void pool__end_callback(pool_t *p) {
     if (!list_empty(&p->waiting)) {
       pool__dispatch(p);
     }
+    net_js_flush(p->cfg.js); /* writes leave before JS reads the results (js driver) */
     p->handler->flush(p->ctx);
     pool__schedule(p);
     pool__check_closed(p);

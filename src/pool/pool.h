@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "../base/base_list.h"
+#include "../net/net_sock.h"
 #include "../net/net_timer.h"
 #include "../pg/pg.h"
 #include "../tls/tls.h"
@@ -127,6 +128,8 @@ typedef struct {
   int password_fn;         /* the password comes from a (JS) function, once per connection */
   int allow_public_key_retrieval; /* MySQL: may ask the server for its RSA key over plaintext */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */
+  net_js_t *js;            /* one counted reference (net_js_retain): the js I/O driver, or
+                            * NULL for the uv driver */
 } pool_config_t;
 
 typedef struct {

@@ -55,7 +55,7 @@ int pool__send_cancel(pool_t *p, pool_conn_t *c) {
     return DB_ENOMEM;
   }
   k->pool = p;
-  net_sock_init(&k->sock, p->loop, &cancel_sock_cb, k);
+  net_sock_init(&k->sock, p->loop, p->cfg.js, &cancel_sock_cb, k);
   buf_t msg;
   buf_init(&msg);
   int rc = pg_conn_cancel_message(&c->eng.pg, &msg);

@@ -187,7 +187,7 @@ int pool__conn_open(pool_t *p, uint32_t index) {
     free(c);
     return rc;
   }
-  net_sock_init(&c->sock, p->loop, &conn_sock_cb, c);
+  net_sock_init(&c->sock, p->loop, p->cfg.js, &conn_sock_cb, c);
   p->slots[index].conn = c;
   p->live_conns++;
   if (p->cfg.password_fn) {
@@ -214,7 +214,7 @@ int pool__conn_open_killer(pool_t *p, pool_conn_t *victim) {
     free(c);
     return rc;
   }
-  net_sock_init(&c->sock, p->loop, &conn_sock_cb, c);
+  net_sock_init(&c->sock, p->loop, p->cfg.js, &conn_sock_cb, c);
   p->live_cancels++;
   return pool__conn_connect(c);
 }
