@@ -175,10 +175,12 @@ async function pinBackend (db) {
 }
 
 async function s1 (db, n) {
+  let bad = 0
   for (let i = 0; i < n; i++) {
     const rows = await db.select1()
-    if (i === 0) check(Number(firstValue(rows)) === 1, 'select 1')
+    if (Number(firstValue(rows)) !== 1) bad++
   }
+  check(bad === 0, `${bad} of ${n} results are not 1`)
 }
 
 async function s2 (db, n) {
@@ -233,6 +235,21 @@ async function s5 (db, batches, strings) {
   for (let b = 0; b < batches; b++) await db.insertMany(strings, s5Values(b))
 }
 
+// bench_wide holds ids 1..n (run.js), amount NULL where id % 64 = 0; big = 10^15 + 7919 id.
+function checkWide (rows, n) {
+  check(rows.length === n, `bench_wide returned ${rows.length} rows, expected ${n} (BENCH_S4_ROWS must match run.js)`)
+  let ids = 0
+  let nulls = 0
+  for (const r of rows) {
+    ids += Number(r.id)
+    if (r.amount === null) nulls++
+  }
+  check(ids === n * (n + 1) / 2, `sum of ids ${ids}, expected ${n * (n + 1) / 2}`)
+  check(nulls === Math.floor(n / 64), `${nulls} NULL amounts, expected ${Math.floor(n / 64)}`)
+  const last = rows[rows.length - 1]
+  check(String(last.big) === String(1000000000000000 + Number(last.id) * 7919), `big ${last.big} for id ${last.id}`)
+}
+
 function typesOf (row) {
   const out = {}
   for (const [k, v] of Object.entries(row)) {
@@ -282,7 +299,7 @@ async function main () {
         let rows = await db.wide(null)
         out.ms = msSince(t0)
         count = rows.length
-        check(count > 0, 'no rows in bench_wide')
+        checkWide(rows, sizes.S4)
         out.types = typesOf(rows[0])
         out.sample = rows[0]
         rows = null
@@ -300,6 +317,8 @@ async function main () {
         out.ms = msSince(t0)
         const n = Number(await db.scalar('select count(*) from bench_insert'))
         check(n === count, `bench_insert holds ${n} rows, expected ${count}`)
+        const ids = Number(await db.scalar('select sum(id) from bench_insert'))
+        check(ids === count * (count - 1) / 2, `sum of inserted ids ${ids}, expected ${count * (count - 1) / 2}`)
         break
       }
       default:
