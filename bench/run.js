@@ -68,7 +68,8 @@ function parseArgs (argv) {
     else if (k === '--pin') a.pin = true
     else if (k === '--no-pin') a.pin = false
     else if (k === '-h' || k === '--help') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
+      const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(2)
+      process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
       process.exit(0)
     } else throw new Error(`unknown argument ${k}`)
   }
