@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 'use strict'
-// uvsql against postgres.js and pg on scenarios S1-S5 (see bench/README.md).
+// uvsql against postgres.js and pg (PostgreSQL), and against mysql2 and mariadb (MySQL/MariaDB),
+// on scenarios S1-S5 (see bench/README.md).
 //
-//   node bench/run.js [--scenarios S1,S4] [--runs 3] [--drivers uvsql,postgres,pg]
-//                     [--url postgres://...] [--json out.json] [--pin] [--timeout 180]
+//   node bench/run.js [--db pg,mysql] [--scenarios S1,S4] [--runs 3] [--drivers uvsql,pg,mysql2]
+//                     [--url postgres://... --url mysql://...] [--json out.json] [--pin] [--timeout 180]
 //
-// Without --url / DATABASE_URL it starts a throwaway PostgreSQL 15 (test/helpers/servers.js)
-// and stops it at the end. Every measurement is a fresh `node bench/worker.js <driver>
-// <scenario>` process; drivers are interleaved and their order rotates every run. Prints a
-// Markdown report on stdout (progress goes to stderr).
+// --db defaults to both protocols, or to the protocols of the --url / DATABASE_URL given. A protocol
+// without a URL gets a throwaway server (test/helpers/servers.js: PostgreSQL 15, MariaDB 10.11),
+// stopped at the end. Every measurement is a fresh `node bench/worker.js <driver> <scenario>`
+// process; drivers are interleaved and their order rotates every run. Prints a Markdown report
+// on stdout (progress goes to stderr).
 
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
@@ -16,49 +18,77 @@ const os = require('node:os')
 const path = require('node:path')
 
 const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5']
-const ALL_DRIVERS = ['uvsql', 'postgres', 'pg']
+const ALL_DBS = ['pg', 'mysql']
+const DRIVERS = { pg: ['uvsql', 'postgres', 'pg'], mysql: ['uvsql', 'mysql2', 'mariadb'] }
+const DB_NAME = { pg: 'PostgreSQL', mysql: 'MySQL/MariaDB' }
+const DRIVER_NAME = { postgres: 'postgres.js' }
 const WIDE_ROWS = Number(process.env.BENCH_S4_ROWS || 200000)
 
 const SCENARIO_TEXT = {
-  S1: '20k × `select 1`, one at a time, pool max 1 (q/s)',
-  S2: '100k × `select $1::int`, 256 in flight, pool max 10 (q/s)',
-  S3: '50k × `select $1::int` all issued at once, pool max 1 (q/s)',
-  S4: `one query, ${WIDE_ROWS / 1000}k rows × 8 cols from bench_wide (rows/s)`,
-  S5: '100 × INSERT of 1000 rows × 4 cols (4000 params), one at a time, pool max 1 (rows/s)'
+  pg: {
+    S1: '20k × `select 1`, one at a time, pool max 1 (q/s)',
+    S2: '100k × `select $1::int`, 256 in flight, pool max 10 (q/s)',
+    S3: '50k × `select $1::int` all issued at once, pool max 1 (q/s)',
+    S4: `one query, ${WIDE_ROWS / 1000}k rows × 8 cols from bench_wide (rows/s)`,
+    S5: '100 × INSERT of 1000 rows × 4 cols (4000 params), one at a time, pool max 1 (rows/s)'
+  },
+  mysql: {
+    S1: '20k × `select 1`, one at a time, pool max 1 (q/s)',
+    S2: '100k × `select ?`, 256 in flight, pool max 10 (q/s)',
+    S3: '50k × `select ?` all issued at once, one connection (q/s)',
+    S4: `one query, ${WIDE_ROWS / 1000}k rows × 8 cols from bench_wide (rows/s)`,
+    S5: '100 × INSERT of 1000 rows × 4 cols (4000 params), one at a time, pool max 1 (rows/s)'
+  }
 }
 
+const dbOfUrl = (u) => /^postgres(ql)?:/i.test(u) ? 'pg' : /^(mysql|mariadb):/i.test(u) ? 'mysql' : null
+const driverName = (d) => DRIVER_NAME[d] || d
+
 function parseArgs (argv) {
-  const a = { scenarios: ALL_SCENARIOS, drivers: ALL_DRIVERS, runs: 3, url: process.env.DATABASE_URL || null, json: null, pin: false, timeout: 180 }
+  const a = { dbs: null, scenarios: ALL_SCENARIOS, drivers: null, runs: 3, urls: {}, json: null, pin: false, timeout: 180 }
+  const addUrl = (u) => {
+    const db = dbOfUrl(u)
+    if (!db) throw new Error(`--url ${u}: expected a postgres:// or mysql:// URL`)
+    a.urls[db] = u
+  }
+  if (process.env.DATABASE_URL) addUrl(process.env.DATABASE_URL)
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const v = () => {
       if (i + 1 >= argv.length) throw new Error(`${k} needs a value`)
       return argv[++i]
     }
-    if (k === '--scenarios') a.scenarios = v().split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
+    if (k === '--db') a.dbs = v().split(',').map((s) => s.trim().toLowerCase().replace(/^(postgres(ql)?)$/, 'pg').replace(/^mariadb$/, 'mysql')).filter(Boolean)
+    else if (k === '--scenarios') a.scenarios = v().split(',').map((s) => s.trim().toUpperCase()).filter(Boolean)
     else if (k === '--drivers') a.drivers = v().split(',').map((s) => s.trim()).filter(Boolean)
     else if (k === '--runs') a.runs = Number(v())
-    else if (k === '--url') a.url = v()
+    else if (k === '--url') addUrl(v())
     else if (k === '--json') a.json = v()
     else if (k === '--timeout') a.timeout = Number(v())
     else if (k === '--pin') a.pin = true
     else if (k === '--no-pin') a.pin = false
     else if (k === '-h' || k === '--help') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(2, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
+      const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(2)
+      process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n')
       process.exit(0)
     } else throw new Error(`unknown argument ${k}`)
   }
+  if (!a.dbs) a.dbs = Object.keys(a.urls).length ? ALL_DBS.filter((db) => a.urls[db]) : ALL_DBS
+  for (const db of a.dbs) if (!ALL_DBS.includes(db)) throw new Error(`unknown --db ${db} (pg, mysql)`)
   for (const s of a.scenarios) if (!ALL_SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}`)
-  for (const d of a.drivers) if (!ALL_DRIVERS.includes(d)) throw new Error(`unknown driver ${d}`)
+  const known = new Set(a.dbs.flatMap((db) => DRIVERS[db]))
+  for (const d of a.drivers || []) if (!known.has(d)) throw new Error(`unknown driver ${d} for --db ${a.dbs.join(',')}`)
+  // Per protocol: the drivers asked for (all by default) that exist for it.
+  a.driversOf = Object.fromEntries(a.dbs.map((db) => [db, DRIVERS[db].filter((d) => !a.drivers || a.drivers.includes(d))]))
   if (!(a.runs >= 1)) throw new Error('--runs must be >= 1')
   return a
 }
 
 const say = (m) => process.stderr.write(`[bench] ${m}\n`)
 
-// ------------------------------------------------------------------ setup (with pg)
+// ------------------------------------------------------------------ setup (with pg and mysql2)
 
-async function prepare (url) {
+async function preparePg (url) {
   const pg = require('pg')
   const c = new pg.Client({ connectionString: url })
   await c.connect()
@@ -89,9 +119,48 @@ async function prepare (url) {
   }
 }
 
+// The same data as bench_wide on PostgreSQL, in MariaDB/MySQL types: flag is BOOLEAN (tinyint(1)),
+// at is DATETIME (no time zone) and doc is JSON (MariaDB: LONGTEXT with a JSON check).
+async function prepareMysql (url) {
+  const mysql = require('mysql2/promise')
+  const c = await mysql.createConnection({ uri: url, multipleStatements: false })
+  try {
+    const t0 = Date.now()
+    const [[{ v, seq }]] = await c.query(`select version() as v,
+      (select support from information_schema.engines where engine = 'SEQUENCE') as seq`)
+    await c.query('drop table if exists bench_wide')
+    await c.query(`create table bench_wide (
+      id int not null primary key, big bigint not null, label varchar(32) not null, score double not null,
+      flag boolean not null, at datetime not null, amount decimal(12,2) null, doc json not null) engine=InnoDB`)
+    // MariaDB's SEQUENCE engine (seq_1_to_N); elsewhere a recursive CTE.
+    const numbers = seq === 'YES'
+      ? `select seq as i from seq_1_to_${WIDE_ROWS}`
+      : `with recursive n (i) as (select 1 union all select i + 1 from n where i < ${WIDE_ROWS}) select i from n`
+    if (seq !== 'YES') await c.query(`set session cte_max_recursion_depth = ${WIDE_ROWS + 1}`)
+    await c.query(`insert into bench_wide
+      select i, 1000000000000000 + i * 7919, concat('label-', lpad(i, 15, '0')), i * 1.25e0, i % 3 = 0,
+             timestamp '2024-01-01 00:00:00' + interval i second,
+             case when i % 64 = 0 then null else cast(i * 13.37 as decimal(12,2)) end,
+             json_object('id', i, 'tag', concat('t', i % 1000), 'ok', json_extract(if(i % 2 = 0, 'true', 'false'), '$'), 'v', i * 0.5)
+      from (${numbers}) as numbers`)
+    await c.query('analyze table bench_wide')
+    await c.query('drop table if exists bench_insert')
+    await c.query('create table bench_insert (id int, label varchar(64), score double, flag boolean) engine=InnoDB')
+    const [[info]] = await c.query(`select round((data_length + index_length) / 1048576) as mb,
+      (select avg(length(doc)) from bench_wide) as doclen from information_schema.tables
+      where table_schema = database() and table_name = 'bench_wide'`)
+    say(`bench_wide: ${WIDE_ROWS} rows, ${info.mb} MB, doc ~${Math.round(info.doclen)} B; ${v} (${Date.now() - t0} ms)`)
+    return v
+  } finally {
+    await c.end()
+  }
+}
+
+const prepare = { pg: preparePg, mysql: prepareMysql }
+
 // ------------------------------------------------------------------ children
 
-function runChild (driver, scenario, url, opts) {
+function runChild (db, driver, scenario, url, opts) {
   return new Promise((resolve) => {
     const worker = path.join(__dirname, 'worker.js')
     const env = { ...process.env, BENCH_URL: url }
@@ -116,11 +185,11 @@ function runChild (driver, scenario, url, opts) {
       clearTimeout(timer)
       const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop()
       if (line) {
-        try { return resolve(JSON.parse(line)) } catch {}
+        try { return resolve({ db, ...JSON.parse(line) }) } catch {}
       }
       const why = signal === 'SIGKILL' ? `timeout after ${opts.timeout} s` : `exit ${signal || code}`
       const tail = err.trim().split('\n').filter(Boolean).slice(-1)[0] || ''
-      resolve({ driver, scenario, ok: false, error: `${why}${tail ? ': ' + tail : ''}` })
+      resolve({ db, driver, scenario, ok: false, error: `${why}${tail ? ': ' + tail : ''}` })
     })
   })
 }
@@ -140,12 +209,12 @@ function fmt (x) {
   return x.toFixed(0)
 }
 
-function summarize (results, drivers, scenarios) {
+function summarize (results, db, drivers, scenarios) {
   const sum = {}
   for (const s of scenarios) {
     sum[s] = {}
     for (const d of drivers) {
-      const all = results.filter((r) => r.scenario === s && r.driver === d)
+      const all = results.filter((r) => r.db === db && r.scenario === s && r.driver === d)
       const ok = all.filter((r) => r.ok)
       const rates = ok.map((r) => r.rate)
       const rss = ok.map((r) => r.maxRSS_MB)
@@ -174,21 +243,21 @@ function cell (c) {
   return s
 }
 
-function report (sum, drivers, scenarios, meta) {
+function report (sum, db, drivers, scenarios, meta) {
   const L = []
   const peers = drivers.filter((d) => d !== 'uvsql')
   const hasU = drivers.includes('uvsql')
-  L.push(`## uvsql bench: ${meta.date}`)
+  L.push(`## uvsql bench, ${DB_NAME[db]}: ${meta.date}`)
   L.push('')
-  L.push(`${process.versions.bun ? 'Bun ' + process.versions.bun : 'Node ' + process.version}, ${os.cpus().length} vCPU (${os.cpus()[0] && os.cpus()[0].model.trim()}), PostgreSQL ${meta.pgVersion}, ` +
+  L.push(`${process.versions.bun ? 'Bun ' + process.versions.bun : 'Node ' + process.version}, ${os.cpus().length} vCPU (${os.cpus()[0] && os.cpus()[0].model.trim()}), ${db === 'pg' ? 'PostgreSQL ' : ''}${meta.serverVersion[db]}, ` +
     `${meta.runs} run(s), median (min–max) of the runs, each a fresh process, drivers interleaved. ` +
-    `uvsql ${meta.uvsql}, postgres.js ${meta.versions.postgres || '-'}, pg ${meta.versions.pg || '-'}.`)
+    `uvsql ${meta.uvsql}, ${DRIVERS[db].filter((d) => d !== 'uvsql').map((d) => `${driverName(d)} ${meta.versions[d] || '-'}`).join(', ')}.`)
   L.push('')
-  const head = ['scenario', ...drivers.map((d) => d === 'postgres' ? 'postgres.js' : d), ...(hasU ? peers.map((p) => `uvsql / ${p === 'postgres' ? 'postgres.js' : p}`) : [])]
+  const head = ['scenario', ...drivers.map(driverName), ...(hasU ? peers.map((p) => `uvsql / ${driverName(p)}`) : [])]
   L.push('| ' + head.join(' | ') + ' |')
   L.push('|' + head.map(() => '---').join('|') + '|')
   for (const s of scenarios) {
-    const row = [`${s} ${SCENARIO_TEXT[s]}`]
+    const row = [`${s} ${SCENARIO_TEXT[db][s]}`]
     for (const d of drivers) row.push(cell(sum[s][d]))
     if (hasU) {
       for (const p of peers) {
@@ -229,7 +298,7 @@ function report (sum, drivers, scenarios, meta) {
       L.push('|---|' + cols.map(() => '---').join('|') + '|')
       for (const d of drivers) {
         const t = sum.S4[d].types
-        L.push(`| ${d === 'postgres' ? 'postgres.js' : d} | ` + cols.map((c) => t ? (t[c] || '-') : '-').join(' | ') + ' |')
+        L.push(`| ${driverName(d)} | ` + cols.map((c) => t ? (t[c] || '-') : '-').join(' | ') + ' |')
       }
     } else {
       L.push('(no driver returned rows)')
@@ -255,7 +324,7 @@ function versionOf (name) {
 async function main () {
   const args = parseArgs(process.argv.slice(2))
   let servers = null
-  let url = args.url
+  const urls = { ...args.urls }
   const stopServers = async () => {
     if (servers) {
       const s = servers
@@ -269,14 +338,16 @@ async function main () {
   }
   const t0 = Date.now()
   try {
-    if (!url) {
-      say('starting throwaway PostgreSQL (test/helpers/servers.js)...')
+    if (args.dbs.some((db) => !urls[db])) {
+      say('starting throwaway PostgreSQL and MariaDB (test/helpers/servers.js)...')
       const { startServers } = require('../test/helpers/servers.js')
       servers = await startServers()
-      url = servers.env.UVSQL_TEST_PG_URL
+      urls.pg = urls.pg || servers.env.UVSQL_TEST_PG_URL
+      urls.mysql = urls.mysql || servers.env.UVSQL_TEST_MYSQL_URL
       say(`servers up in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
     }
-    const pgVersion = await prepare(url)
+    const serverVersion = {}
+    for (const db of args.dbs) serverVersion[db] = await prepare[db](urls[db])
 
     let pinCpu = null
     if (args.pin && args.scenarios.includes('S1')) {
@@ -285,33 +356,41 @@ async function main () {
       else say('taskset not available: S1 runs unpinned')
     }
 
+    // Runs outermost, so that a slow spell of a shared machine hits every protocol alike.
     const results = []
-    const total = args.runs * args.scenarios.length * args.drivers.length
+    const total = args.runs * args.scenarios.length * args.dbs.reduce((n, db) => n + args.driversOf[db].length, 0)
     let done = 0
     for (let run = 0; run < args.runs; run++) {
-      for (let si = 0; si < args.scenarios.length; si++) {
-        const s = args.scenarios[si]
-        const n = args.drivers.length
-        const order = args.drivers.map((_, i) => args.drivers[(i + run + si) % n])
-        for (const d of order) {
-          const r = await runChild(d, s, url, { pinCpu, timeout: args.timeout })
-          r.run = run + 1
-          results.push(r)
-          done++
-          say(`${done}/${total} run ${run + 1} ${s} ${d}: ${r.ok ? fmt(r.rate) + ' ' + r.unit + (s === 'S4' ? `, maxRSS ${r.maxRSS_MB.toFixed(0)} MB` : '') : 'ERROR ' + r.error}`)
+      for (const db of args.dbs) {
+        const drivers = args.driversOf[db]
+        for (let si = 0; si < args.scenarios.length; si++) {
+          const s = args.scenarios[si]
+          const order = drivers.map((_, i) => drivers[(i + run + si) % drivers.length])
+          for (const d of order) {
+            const r = await runChild(db, d, s, urls[db], { pinCpu, timeout: args.timeout })
+            r.run = run + 1
+            results.push(r)
+            done++
+            say(`${done}/${total} run ${run + 1} ${db} ${s} ${d}: ${r.ok ? fmt(r.rate) + ' ' + r.unit + (s === 'S4' ? `, maxRSS ${r.maxRSS_MB.toFixed(0)} MB` : '') : 'ERROR ' + r.error}`)
+          }
         }
       }
     }
     const meta = {
       date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
-      pgVersion,
+      serverVersion,
       runs: args.runs,
       pin: args.pin,
-      versions: { postgres: versionOf('postgres'), pg: versionOf('pg') },
+      versions: Object.fromEntries(['postgres', 'pg', 'mysql2', 'mariadb'].map((d) => [d, versionOf(d)])),
       uvsql: uvsqlRevision()
     }
-    const sum = summarize(results, args.drivers, args.scenarios)
-    process.stdout.write(report(sum, args.drivers, args.scenarios, meta))
+    const sum = {}
+    const out = []
+    for (const db of args.dbs) {
+      sum[db] = summarize(results, db, args.driversOf[db], args.scenarios)
+      out.push(report(sum[db], db, args.driversOf[db], args.scenarios, meta))
+    }
+    process.stdout.write(out.join('\n'))
     if (args.json) {
       fs.writeFileSync(args.json, JSON.stringify({ meta: { ...meta, node: process.version, cpus: os.cpus().length }, summary: sum, results }, null, 2) + '\n')
       say(`raw results written to ${args.json}`)

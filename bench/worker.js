@@ -2,7 +2,9 @@
 // One driver, one scenario, one fresh process:
 //
 //   BENCH_URL=postgres://... node bench/worker.js <uvsql|postgres|pg> <S1..S5>
+//   BENCH_URL=mysql://...    node bench/worker.js <uvsql|mysql2|mariadb> <S1..S5>
 //
+// The URL's scheme decides the protocol (and so which drivers exist).
 // Does a small warm-up, then the timed run, checks the results, and prints exactly one JSON
 // line on stdout: { driver, scenario, ok, rate, unit, n, ms, maxRSS_MB, ... } or
 // { ok: false, error }. bench/run.js starts one of these per measurement.
@@ -12,6 +14,7 @@ const path = require('node:path')
 
 const [driverName, scenario] = process.argv.slice(2)
 const url = process.env.BENCH_URL
+const isMysql = /^(mysql|mariadb):/i.test(url || '')
 const sizes = {
   S1: Number(process.env.BENCH_S1_N || 20000),
   S2: Number(process.env.BENCH_S2_N || 100000),
@@ -41,7 +44,8 @@ function makeUvsql (max) {
   const sql = new SQL(url, { max })
   return {
     select1: () => sql`select 1`,
-    selectInt: (i) => sql`select ${i}::int`,
+    // MySQL: `?` placeholders, and no cast (the result has the type of the bound parameter).
+    selectInt: isMysql ? (i) => sql`select ${i}` : (i) => sql`select ${i}::int`,
     wide: (limit) => limit ? sql`select * from bench_wide order by id limit ${limit}` : sql`select * from bench_wide`,
     insertMany: (strings, values) => sql(strings, ...values),
     exec: (text) => sql.unsafe(text),
@@ -70,7 +74,7 @@ function placeholders (strings) {
   let text = textCache.get(strings)
   if (text === undefined) {
     text = strings[0]
-    for (let i = 1; i < strings.length; i++) text += '$' + i + strings[i]
+    for (let i = 1; i < strings.length; i++) text += (isMysql ? '?' : '$' + i) + strings[i]
     textCache.set(strings, text)
   }
   return text
@@ -91,7 +95,54 @@ function makePg (max) {
   }
 }
 
-const makers = { uvsql: makeUvsql, postgres: makePostgresJs, pg: makePg }
+// mysql2 and mariadb: prepared statements through execute() (binary protocol, each driver's own
+// statement cache), the way uvsql runs every tagged template on MySQL. Through the pool, except
+// with `oneConnection` (S3): both pools lease a connection per query, so queries issued at once
+// would wait for each other; on one connection mariadb pipelines them (mysql2 queues them).
+// `result` turns what execute()/query() resolve to into the array of rows.
+function mysqlAdapter (pool, conn, result) {
+  const db = conn || pool
+  const rows = (p) => p.then(result)
+  return {
+    select1: () => rows(db.execute('select 1')),
+    selectInt: (i) => rows(db.execute('select ?', [i])),
+    wide: (limit) => rows(limit ? db.execute('select * from bench_wide order by id limit ?', [limit]) : db.execute('select * from bench_wide')),
+    insertMany: (strings, values) => rows(db.execute(placeholders(strings), values)),
+    exec: (text) => rows(db.query(text)),
+    scalar: async (text) => { const r = await rows(db.query(text)); return r[0][Object.keys(r[0])[0]] },
+    close: async () => { if (conn) conn.release(); await pool.end() }
+  }
+}
+
+function mysqlConfig (max) {
+  const u = new URL(url)
+  return {
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.slice(1)),
+    connectionLimit: max
+  }
+}
+
+async function makeMysql2 (max, { oneConnection }) {
+  const mysql = require('mysql2/promise')
+  const pool = mysql.createPool({ ...mysqlConfig(max), waitForConnections: true, queueLimit: 0 })
+  const conn = oneConnection ? await pool.getConnection() : null
+  return mysqlAdapter(pool, conn, (r) => r[0]) // [rows, fields]
+}
+
+async function makeMariadb (max, { oneConnection }) {
+  const mariadb = require('mariadb')
+  const pool = mariadb.createPool({ ...mysqlConfig(max), acquireTimeout: 120000 })
+  const conn = oneConnection ? await pool.getConnection() : null
+  return mysqlAdapter(pool, conn, (r) => r) // rows (with a hidden meta)
+}
+
+const makers = isMysql
+  ? { uvsql: makeUvsql, mysql2: makeMysql2, mariadb: makeMariadb }
+  : { uvsql: makeUvsql, postgres: makePostgresJs, pg: makePg }
 
 // ------------------------------------------------------------------ scenarios
 
@@ -108,13 +159,16 @@ function firstValue (rows) {
   return r[Object.keys(r)[0]]
 }
 
-// Pin this connection's server backend to the CPU this process is pinned to (S1).
+// Pin this connection's server backend (PostgreSQL: its process; MariaDB: its thread) to the
+// CPU this process is pinned to (S1).
 async function pinBackend (db) {
   const cpu = process.env.BENCH_PIN_CPU
   if (cpu === undefined || cpu === '') return 'no'
   try {
-    const pid = Number(await db.scalar('select pg_backend_pid()'))
-    execFileSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' })
+    const pid = Number(await db.scalar(isMysql
+      ? 'select TID from information_schema.PROCESSLIST where ID = CONNECTION_ID()'
+      : 'select pg_backend_pid()'))
+    execFileSync('taskset', [...(isMysql ? [] : ['-a']), '-p', '-c', cpu, String(pid)], { stdio: 'ignore' })
     return `cpu ${cpu}`
   } catch (err) {
     return 'failed: ' + err.message.split('\n')[0]
@@ -122,10 +176,12 @@ async function pinBackend (db) {
 }
 
 async function s1 (db, n) {
+  let bad = 0
   for (let i = 0; i < n; i++) {
     const rows = await db.select1()
-    if (i === 0) check(Number(firstValue(rows)) === 1, 'select 1')
+    if (Number(firstValue(rows)) !== 1) bad++
   }
+  check(bad === 0, `${bad} of ${n} results are not 1`)
 }
 
 async function s2 (db, n) {
@@ -180,6 +236,21 @@ async function s5 (db, batches, strings) {
   for (let b = 0; b < batches; b++) await db.insertMany(strings, s5Values(b))
 }
 
+// bench_wide holds ids 1..n (run.js), amount NULL where id % 64 = 0; big = 10^15 + 7919 id.
+function checkWide (rows, n) {
+  check(rows.length === n, `bench_wide returned ${rows.length} rows, expected ${n} (BENCH_S4_ROWS must match run.js)`)
+  let ids = 0
+  let nulls = 0
+  for (const r of rows) {
+    ids += Number(r.id)
+    if (r.amount === null) nulls++
+  }
+  check(ids === n * (n + 1) / 2, `sum of ids ${ids}, expected ${n * (n + 1) / 2}`)
+  check(nulls === Math.floor(n / 64), `${nulls} NULL amounts, expected ${Math.floor(n / 64)}`)
+  const last = rows[rows.length - 1]
+  check(String(last.big) === String(1000000000000000 + Number(last.id) * 7919), `big ${last.big} for id ${last.id}`)
+}
+
 function typesOf (row) {
   const out = {}
   for (const [k, v] of Object.entries(row)) {
@@ -189,10 +260,10 @@ function typesOf (row) {
 }
 
 async function main () {
-  if (!makers[driverName]) throw new Error(`unknown driver ${driverName} (uvsql, postgres, pg)`)
   if (!url) throw new Error('BENCH_URL is not set')
+  if (!makers[driverName]) throw new Error(`unknown driver ${driverName} (${Object.keys(makers).join(', ')})`)
   const max = scenario === 'S2' ? 10 : 1
-  const db = makers[driverName](max)
+  const db = await makers[driverName](max, { oneConnection: scenario === 'S3' })
   const out = { driver: driverName, scenario, ok: true }
   let t0
   let count
@@ -229,7 +300,7 @@ async function main () {
         let rows = await db.wide(null)
         out.ms = msSince(t0)
         count = rows.length
-        check(count > 0, 'no rows in bench_wide')
+        checkWide(rows, sizes.S4)
         out.types = typesOf(rows[0])
         out.sample = rows[0]
         rows = null
@@ -247,6 +318,8 @@ async function main () {
         out.ms = msSince(t0)
         const n = Number(await db.scalar('select count(*) from bench_insert'))
         check(n === count, `bench_insert holds ${n} rows, expected ${count}`)
+        const ids = Number(await db.scalar('select sum(id) from bench_insert'))
+        check(ids === count * (count - 1) / 2, `sum of inserted ids ${ids}, expected ${count * (count - 1) / 2}`)
         break
       }
       default:
