@@ -223,6 +223,24 @@ class FakeMysqlConn {
     for (const p of packets) this.send(p, opts)
   }
 
+  // A plain mysql_native_password login, answered OK (whatever the client sent).
+  async login(opts) {
+    this.greet(opts)
+    const hello = await this.handshakeResponse()
+    this.send(this.ok())
+    return hello
+  }
+
+  // After authentication: the session setup, then one COM_QUERY answered with this result set.
+  async answerOneQuery(names, rows, opts = {}) {
+    await this.acceptSetup()
+    const q = await this.command()
+    if (q.cmd !== 0x03) throw new Error('expected COM_QUERY, got ' + q.cmd)
+    this.seq = 1
+    this.sendResultSet(names, rows, opts)
+    return q.body.toString()
+  }
+
   end() {
     this.socket.end()
   }

@@ -215,14 +215,8 @@ test('MySQL: "Too many connections" (1040, SQLSTATE 08004) in place of the greet
       c.end()
       return
     }
-    c.greet()
-    await c.handshakeResponse()
-    c.send(c.ok())
-    await c.acceptSetup()
-    await c.command()
-    c.resetSeq()
-    c.seq = 1
-    c.sendResultSet(['x'], [['5']])
+    await c.login()
+    await c.answerOneQuery(['x'], [['5']])
   })
   const sql = new SQL(server.url(), { max: 1 })
   try {
