@@ -523,31 +523,11 @@ static int on_result_header(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t 
   return 0;
 }
 
-static int on_infile_request(my_conn_t *c, my_op_t *op) {
-  if (op->kind != MY_OP_QUERY) {
-    return proto(c, "LOCAL INFILE request outside a text query");
-  }
-  /* We never offered CLIENT_LOCAL_FILES. An empty packet says "no data", which keeps the
-   * connection in step; the query fails. */
-  uint8_t seq = c->seq;
-  if (my_packet_write(&c->out, &seq, NULL, 0) < 0) {
-    my__fail(c, DB_ENOMEM, NULL, "out of memory");
-    return DB_ENOMEM;
-  }
-  c->seq = seq;
-  c->rs = MY_RS_INFILE;
-  if (!op->q->errored) {
-    static const char msg[] = "LOAD DATA LOCAL INFILE is not supported by this client";
-    db_error_t e;
-    memset(&e, 0, sizeof(e));
-    e.code.p = (const uint8_t *)"HY000";
-    e.code.n = 5;
-    e.message.p = (const uint8_t *)msg;
-    e.message.n = sizeof(msg) - 1;
-    op->q->errored = 1;
-    c->handler->on_query_error(c->ctx, op->q->query, &e);
-  }
-  return alive(c) ? 0 : DB_ECLOSED;
+/* A LOCAL INFILE request (0xFB) names a client file for the server to read. We never offer
+ * CLIENT_LOCAL_FILES, so a server that asks anyway is misbehaving or impersonated: the
+ * connection is dropped (RELIABILITY.md 3.6), never answered with a file or even an empty one. */
+static int on_infile_request(my_conn_t *c) {
+  return proto(c, "the server asked for a LOCAL INFILE file, which this client never offers");
 }
 
 static int on_row_packet(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t n) {
@@ -590,17 +570,9 @@ static int on_result_packet(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t 
         return rc < 0 ? rc : op_done(c, 0, NULL);
       }
       if (p[0] == 0xFB) {
-        return on_infile_request(c, op);
+        return on_infile_request(c);
       }
       return on_result_header(c, op, p, n);
-    case MY_RS_INFILE:
-      if (p[0] == 0x00 && my_decode_ok(p, n, &ok) == 0) {
-        return end_of_result(c, op, &ok, 0);
-      }
-      if (p[0] == 0xFF) {
-        return op_done(c, 0, NULL); /* its error was reported when the request came */
-      }
-      return proto(c, "unexpected answer after a refused LOCAL INFILE request");
     case MY_RS_COLUMNS: {
       int rc = on_column(c, p, n, 1);
       if (rc < 0) {

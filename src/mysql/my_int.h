@@ -137,7 +137,6 @@ typedef enum {
   MY_RS_COLUMNS,        /* column definitions */
   MY_RS_COLUMNS_EOF,    /* the EOF after them (servers without DEPRECATE_EOF) */
   MY_RS_ROWS,           /* rows until EOF/OK */
-  MY_RS_INFILE,         /* LOCAL INFILE refused: waiting for the server's OK/ERR */
   MY_RS_PREP_PARAMS,    /* prepare answer: parameter definitions */
   MY_RS_PREP_PARAMS_EOF,
   MY_RS_PREP_COLUMNS,   /* prepare answer: column definitions */

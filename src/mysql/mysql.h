@@ -100,7 +100,7 @@ typedef struct {
   /* One statement's result ended (OK packet, or the EOF/OK ending its rows). */
   void (*on_command)(void *ctx, void *query, const my_ok_t *ok);
   /* The server answered this query with an ERR packet (number, code = SQLSTATE, message), or
-   * the engine refused a server request for it (LOCAL INFILE). on_query_done follows. */
+   * the engine failed it alone. on_query_done follows. */
   void (*on_query_error)(void *ctx, void *query, const db_error_t *err);
   /* Exactly once per query. status 0: answered. DB_EARG: failed by the engine alone (the
    * prepared statement takes another number of parameters than given; `err->message` says

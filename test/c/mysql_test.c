@@ -947,7 +947,42 @@ static void test_big_packets(void) {
   my_conn_destroy(&c);
 }
 
-static void test_infile_cancel_errors(void) {
+static void test_cancel_errors(void) {
+  logger_t l;
+  memset(&l, 0, sizeof(l));
+  my_conn_t c;
+  my_config_t cfg = base_cfg();
+  my_conn_init(&c, &cfg, &handler, &l);
+  bytes_t s = {0};
+  login(&s, CAPS_ALL);
+  feed(&c, &s, 0, 0);
+  free(s.b);
+  my_conn_simple_query(&c, "select 1", 8, "Q1");
+  my_conn_simple_query(&c, "select sleep(10)", 16, "Q2");
+  my_conn_simple_query(&c, "insert", 6, "Q3");
+  CHECK_EQ_INT(my_conn_request_cancel(&c, "Q1"), 1, "cancel of the running query: now");
+  CHECK_EQ_INT(my_conn_request_cancel(&c, "Q2"), 0, "cancel of a queued query: later");
+  CHECK_EQ_INT(my_conn_request_cancel(&c, "nope"), DB_EARG, "cancel of an unknown query");
+  CHECK_EQ_INT(my_conn_thread_id(&c), 77, "thread id from the greeting");
+  buf_clear(&c.out);
+  s = (bytes_t){0};
+  ok_pkt(&s, 1, 0, 0, 0, 2);
+  err_pkt(&s, 1, 1317, "70100", "Query execution was interrupted");
+  ok_pkt(&s, 1, 0, 3, 9, 2);
+  feed(&c, &s, 1, 0);
+  free(s.b);
+  CHECK(strcmp(l.log, "ready|command Q1 0/0|cancel-due|done Q1 ok|qerror Q2 1317 70100|"
+                      "done Q2 ok|command Q3 3/9|done Q3 ok|") == 0,
+        "cancel due when Q2 runs; ERR mapped; OK counts");
+  CHECK(c.state == MY_ST_READY, "connection still ready");
+  my_conn_fail(&c, DB_ECLOSED, "socket closed");
+  CHECK(c.state == MY_ST_FAILED, "my_conn_fail");
+  my_conn_destroy(&c);
+}
+
+/* RELIABILITY.md 3.6: a LOCAL INFILE request (never offered) drops the connection, with every
+ * query on it, and not a byte goes back. */
+static void test_infile_request_is_fatal(void) {
   logger_t l;
   memset(&l, 0, sizeof(l));
   my_conn_t c;
@@ -958,30 +993,16 @@ static void test_infile_cancel_errors(void) {
   feed(&c, &s, 0, 0);
   free(s.b);
   my_conn_simple_query(&c, "load data local infile 'x' into table t", 39, "Q1");
-  my_conn_simple_query(&c, "select sleep(10)", 16, "Q2");
-  my_conn_simple_query(&c, "insert", 6, "Q3");
-  CHECK_EQ_INT(my_conn_request_cancel(&c, "Q1"), 1, "cancel of the running query: now");
-  CHECK_EQ_INT(my_conn_request_cancel(&c, "Q2"), 0, "cancel of a queued query: later");
-  CHECK_EQ_INT(my_conn_request_cancel(&c, "nope"), DB_EARG, "cancel of an unknown query");
-  CHECK_EQ_INT(my_conn_thread_id(&c), 77, "thread id from the greeting");
+  my_conn_simple_query(&c, "select 1", 8, "Q2");
   buf_clear(&c.out);
   s = (bytes_t){0};
   pkt(&s, 1, "\xFB/etc/passwd", 12);
-  ok_pkt(&s, 3, 0, 0, 0, 2);
-  err_pkt(&s, 1, 1317, "70100", "Query execution was interrupted");
-  ok_pkt(&s, 1, 0, 3, 9, 2);
   feed(&c, &s, 1, 0);
   free(s.b);
-  packets_t pk;
-  parse_out(&c.out, &pk);
-  CHECK(pk.count == 1 && pk.n[0] == 0 && pk.seq[0] == 2,
-        "LOCAL INFILE: an empty packet (no file) answers the request");
-  CHECK(strcmp(l.log, "ready|qerror Q1 0 HY000|cancel-due|done Q1 ok|qerror Q2 1317 70100|"
-                      "done Q2 ok|command Q3 3/9|done Q3 ok|") == 0,
-        "LOCAL INFILE fails the query only; cancel due when Q2 runs; ERR mapped; OK counts");
-  CHECK(c.state == MY_ST_READY, "connection still ready");
-  my_conn_fail(&c, DB_ECLOSED, "socket closed");
-  CHECK(c.state == MY_ST_FAILED, "my_conn_fail");
+  CHECK(buf_size(&c.out) == 0, "LOCAL INFILE: nothing is sent back");
+  CHECK(strcmp(l.log, "ready|fatal DB_EPROTO|done Q1 DB_EPROTO|done Q2 DB_EPROTO|") == 0,
+        "LOCAL INFILE: the connection fails with a protocol error, and its queries with it");
+  CHECK(c.state == MY_ST_FAILED, "connection failed");
   my_conn_destroy(&c);
 }
 
@@ -1113,7 +1134,8 @@ int main(void) {
   test_tls_modes();
   test_malformed();
   test_big_packets();
-  test_infile_cancel_errors();
+  test_cancel_errors();
+  test_infile_request_is_fatal();
   test_row_decoders();
   test_param_encoding();
   return check_summary();
