@@ -25,6 +25,9 @@ static inline void list_push_back(list_node_t *h, list_node_t *n) {
   h->prev->next = n;
   h->prev = n;
 }
+static inline void list_push_front(list_node_t *h, list_node_t *n) {
+  list_push_back(h->next, n); /* before the first node: after the head */
+}
 static inline void list_remove(list_node_t *n) {
   n->prev->next = n->next;
   n->next->prev = n->prev;

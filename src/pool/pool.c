@@ -510,6 +510,19 @@ void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const db_
   fail_waiting(p, code, message, err);
 }
 
+/* The query left connection `c` (answered, failed, or sent back to the queue): the slot's
+ * bookkeeping. */
+static void query_left_conn(pool_conn_t *c);
+
+void pool__requeue(pool_conn_t *c, pool_query_t *q) {
+  pool_t *p = c->pool;
+  q->sent = 0;
+  list_push_front(&p->waiting, &q->node); /* first in line: it was sent before the others */
+  p->nwaiting++;
+  query_left_conn(c);
+  pool__dispatch(p);
+}
+
 void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_error_t *err) {
   pool_t *p = c->pool;
   const char *message = status < 0 ? pool__eng_error_message(c) : NULL;
@@ -522,6 +535,11 @@ void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_e
   }
   p->handler->on_query_done(p->ctx, q, status, message, err);
   pool_query_free(q);
+  query_left_conn(c);
+}
+
+static void query_left_conn(pool_conn_t *c) {
+  pool_t *p = c->pool;
   if (!pool__conn_current(c)) {
     return; /* the slot moved on: nothing of it to give back */
   }

@@ -66,6 +66,8 @@ typedef struct pool_query_s {
   int simple;        /* simple protocol: no parameters, several statements allowed */
   int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers) */
   int sent;          /* on a connection: `slot` and `gen` say which */
+  int replan;        /* its cached plan went stale (0A000/26000): it runs once more */
+  int replanned;     /* ...and that already happened: a second failure is reported */
   uint32_t slot;
   uint32_t gen;
   uint64_t queued_ms; /* when it was submitted (waiter time) */

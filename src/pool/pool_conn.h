@@ -65,6 +65,8 @@ void pool__on_conn_handshake(pool_conn_t *c);
 void pool__on_conn_died(pool_conn_t *c, int code, const char *message, const db_error_t *err);
 void pool__on_conn_freed(pool_t *p);
 void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_error_t *err);
+/* Puts q, answered on `c` without effect, back at the head of the waiting queue. */
+void pool__requeue(pool_conn_t *c, pool_query_t *q);
 void pool__end_callback(pool_t *p);
 void pool__check_closed(pool_t *p);
 

@@ -51,17 +51,46 @@ static void on_eng_row(void *ctx, void *query, const uint8_t *body, size_t n) {
   }
 }
 
+/* PostgreSQL: a cached statement whose plan DDL invalidated ("cached plan must not change
+ * result type", 0A000) or that the server lost (26000). The engine already forgot it; the
+ * query failed at Bind/Execute, before any row, and changed nothing. Outside a transaction
+ * it simply runs once more (prepared afresh), as postgres.js does, instead of failing the
+ * first query after every ALTER TABLE. Inside one (a lease, or a session BEGIN) the
+ * transaction is aborted, so the error is the answer. */
+static int stale_plan_retry(pool_conn_t *c, const pool_query_t *q, const db_error_t *e) {
+  if (is_mysql(c) || q->replanned || e->code.n != 5 ||
+      (memcmp(e->code.p, "0A000", 5) != 0 && memcmp(e->code.p, "26000", 5) != 0)) {
+    return 0;
+  }
+  pool_t *p = c->pool;
+  return pool__conn_current(c) && p->slots[c->slot].state != SLOT_RESERVED &&
+         c->eng.pg.tx_status == 'I';
+}
+
 static void on_eng_query_error(void *ctx, void *query, const db_error_t *e) {
   pool_conn_t *c = ctx;
-  if (!c->killer) {
-    c->pool->handler->on_query_error(c->pool->ctx, query, e);
+  if (c->killer) {
+    return;
   }
+  pool_query_t *q = query;
+  if (stale_plan_retry(c, q, e)) {
+    q->replan = 1; /* held back: on_eng_query_done sends it again */
+    return;
+  }
+  c->pool->handler->on_query_error(c->pool->ctx, query, e);
 }
 
 static void on_eng_query_done(void *ctx, void *query, int status, const db_error_t *err) {
   pool_conn_t *c = ctx;
   if (c->killer) {
     pool__conn_retire(c); /* KILL QUERY answered (or failed: the query just runs on) */
+    return;
+  }
+  pool_query_t *q = query;
+  if (q->replan && status == 0) {
+    q->replan = 0;
+    q->replanned = 1;
+    pool__requeue(c, q);
     return;
   }
   pool__on_query_done(c, query, status, err);
