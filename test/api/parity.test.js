@@ -45,7 +45,7 @@ test("Query: lazy thenable with Bun's methods and flags", async () => {
     const rows = await q
     assert.strictEqual(Object.prototype.toString.call(rows), '[object SQLResults]')
     assert.deepStrictEqual(Object.keys(rows), ['0'])
-    assert.deepStrictEqual([rows.count, rows.command, rows.lastInsertRowid, rows.affectedRows], [1, 'SELECT', null, null])
+    assert.deepStrictEqual([rows.count, rows.command, rows.lastInsertRowid, rows.affectedRows], [1, 'SELECT', null, 0])
     assert.ok(rows.map((r) => r) instanceof Array && !(rows.map((r) => r) instanceof uvsql.SQL))
   } finally {
     await db.close()
