@@ -4,10 +4,11 @@
 // else in lib/ is shared.
 
 const {
-  PostgresError, MySQLError, postgresServerError, postgresClientError, mysqlServerError, mysqlClientError,
+  PostgresError, MySQLError, SQLiteError, postgresServerError, postgresClientError, mysqlServerError, mysqlClientError,
 } = require('./errors.js')
 const { encodeParams } = require('./params.js')
 const { encodeMysqlParams, rewritePlaceholders } = require('./mysql-params.js')
+const { encodeSqliteParams, sqliteBegin, clientError: sqliteClientError } = require('./sqlite.js')
 
 // "a.b" -> quoted parts; the quote character is doubled inside a name.
 function quoter(q) {
@@ -39,6 +40,8 @@ const postgres = {
     discardAfterPrepare: false,
   },
   listen: true,
+  // sql.unsafe(text, values) takes an array only.
+  namedParams: false,
 }
 
 // BEGIN options for MySQL: an isolation level is set for the next transaction (SET
@@ -79,8 +82,26 @@ const mysql = {
     discardAfterPrepare: true,
   },
   listen: false,
+  namedParams: false,
 }
 
-const dialects = { postgres, mysql }
+// SQLite (lib/sqlite.js runs it): ? placeholders, "quoted" identifiers, named parameters in
+// sql.unsafe()/sql.file() ({ $a: 1 }), no two-phase commit, no LISTEN, no arrays (sql.array throws).
+const sqlite = {
+  name: 'sqlite',
+  ErrorClass: SQLiteError,
+  error: sqliteClientError,
+  quotePart: quoter('"'),
+  placeholder: () => '?',
+  encodeParams: encodeSqliteParams,
+  prepareUnsafe: (text, values) => ({ text, values }),
+  isCancelError: () => false,
+  begin: sqliteBegin,
+  distributed: null,
+  listen: false,
+  namedParams: true,
+}
+
+const dialects = { postgres, mysql, sqlite }
 
 module.exports = { dialects }

@@ -37,6 +37,17 @@ class MySQLError extends SQLError {
   }
 }
 
+// A SQLite error, with bun:sqlite's fields: code ('SQLITE_CONSTRAINT_UNIQUE', or a client code
+// such as 'ERR_SQLITE_CONNECTION_CLOSED'), errno (the extended result code, 0 for client
+// codes) and byteOffset (where in the SQL text, when SQLite knows; -1 otherwise).
+class SQLiteError extends SQLError {
+  constructor(message, fields) {
+    super(message)
+    this.name = 'SQLiteError'
+    assignFields(this, fields)
+  }
+}
+
 // Names of the C layer's error codes (src/base/base_err.c) -> Bun.SQL codes.
 const clientCodes = {
   DB_ECLOSED: 'CONNECTION_CLOSED',
@@ -91,8 +102,9 @@ function postgresClientError(name, message, serverFields) {
 function mysqlServerError(fields) {
   let message = fields.message
   if (typeof message === 'string' && message.length > MESSAGE_MAX) message = message.slice(0, MESSAGE_MAX) + '...'
+  // Bun 1.4.5: ER_PARSE_ERROR (1064) is ERR_MYSQL_SYNTAX_ERROR, every other one SERVER_ERROR.
   return new MySQLError(message || 'server error', {
-    code: 'ERR_MYSQL_SERVER_ERROR',
+    code: fields.number === 1064 ? 'ERR_MYSQL_SYNTAX_ERROR' : 'ERR_MYSQL_SERVER_ERROR',
     errno: fields.number,
     sqlState: fields.errno,
   })
@@ -112,6 +124,18 @@ function mysqlClientError(name, message, serverFields) {
   return new MySQLError(message, { code: 'ERR_MYSQL_' + code })
 }
 
+// Calls a user callback (onconnect, onclose, onnotice...): a throw from it must not break what
+// the caller is doing; it surfaces as an uncaught exception, as in Node.
+function callUser(fn, arg) {
+  if (typeof fn !== 'function') return
+  try {
+    fn(arg)
+  } catch (err) {
+    process.nextTick(() => { throw err })
+  }
+}
+
 module.exports = {
-  SQLError, PostgresError, MySQLError, postgresServerError, postgresClientError, mysqlServerError, mysqlClientError,
+  callUser,
+  SQLError, PostgresError, MySQLError, SQLiteError, postgresServerError, postgresClientError, mysqlServerError, mysqlClientError,
 }

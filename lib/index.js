@@ -3,7 +3,7 @@
 
 const { binding } = require('./binding.js')
 const { SQL } = require('./sql.js')
-const { SQLError, PostgresError, MySQLError } = require('./errors.js')
+const { SQLError, PostgresError, MySQLError, SQLiteError } = require('./errors.js')
 
 // Load the native addon now, so a missing or unloadable binary fails at require()/import with
 // one clear error (ERR_UVSQL_NO_BINARY: where it looked, how to build from source), not later.
@@ -12,6 +12,7 @@ binding()
 SQL.SQLError = SQLError
 SQL.PostgresError = PostgresError
 SQL.MySQLError = MySQLError
+SQL.SQLiteError = SQLiteError
 
 // The default instance, configured from the environment on first use (like Bun's `sql`).
 let defaultInstance = null
@@ -31,4 +32,4 @@ for (const method of ['unsafe', 'close', 'end']) {
 }
 Object.defineProperty(sql, 'options', { get: () => getDefault().options, enumerable: false })
 
-module.exports = { SQL, sql, postgres: SQL, SQLError, PostgresError, MySQLError, default: SQL }
+module.exports = { SQL, sql, postgres: SQL, SQLError, PostgresError, MySQLError, SQLiteError, default: SQL }

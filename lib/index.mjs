@@ -6,5 +6,5 @@ import { createRequire } from 'node:module'
 
 const cjs = createRequire(import.meta.url)('./index.js')
 
-export const { SQL, sql, postgres, SQLError, PostgresError, MySQLError } = cjs
+export const { SQL, sql, postgres, SQLError, PostgresError, MySQLError, SQLiteError } = cjs
 export default SQL

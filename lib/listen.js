@@ -11,6 +11,23 @@ const { PostgresError } = require('./errors.js')
 const BACKOFF_MIN_MS = 250
 const BACKOFF_MAX_MS = 32000
 
+// What listen() resolves to, shaped like Bun's: own key `channel`, unlisten() on the prototype.
+class ListenSubscription {
+  #unlisten
+  constructor(channel, unlisten) {
+    this.channel = channel
+    this.#unlisten = unlisten
+  }
+
+  unlisten() {
+    return this.#unlisten()
+  }
+
+  [Symbol.asyncDispose]() {
+    return this.#unlisten()
+  }
+}
+
 class Listener {
   constructor(pool) {
     this.pool = pool
@@ -62,8 +79,7 @@ class Listener {
       throw err
     }
     if (typeof onlisten === 'function') onlisten()
-    const unlisten = () => this.unlisten(channel, entry)
-    return { channel, unlisten, [Symbol.asyncDispose]: unlisten }
+    return new ListenSubscription(channel, () => this.unlisten(channel, entry))
   }
 
   async unlisten(channel, entry) {

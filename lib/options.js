@@ -4,6 +4,7 @@
 
 const path = require('node:path')
 const { resolveTls } = require('./tls-options.js')
+const { isSqliteUrl, parseSqliteOptions } = require('./sqlite.js')
 
 // Bun.SQL's order. With an explicit adapter only the variables that can name it are read.
 const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL', 'MYSQL_URL', 'TLS_MYSQL_DATABASE_URL']
@@ -56,7 +57,6 @@ function pickDriver(value, env) {
 }
 
 function parseUrl(url) {
-  if (url === ':memory:' || /^(sqlite|file):/i.test(url)) checkAdapter('sqlite')
   let u
   try {
     u = new URL(url.includes('://') ? url : 'postgres://' + url)
@@ -64,7 +64,6 @@ function parseUrl(url) {
     throw invalid('invalid connection URL')
   }
   const protocol = u.protocol.replace(/:$/, '').toLowerCase()
-  if (['sqlite', 'file'].includes(protocol)) checkAdapter('sqlite')
   if (SCHEME_ADAPTER[protocol] === undefined) {
     throw invalid(`unsupported URL scheme '${protocol}:' (postgres://, postgresql://, mysql://, mysqls://, mariadb://)`)
   }
@@ -97,11 +96,6 @@ function checkAdapter(adapter) {
   if (adapter === undefined || adapter === null) return undefined
   const name = ADAPTERS[String(adapter).toLowerCase()]
   if (name === undefined) throw invalid(`unknown adapter '${adapter}' (postgres, mysql, mariadb or sqlite)`)
-  if (name === 'sqlite') {
-    const err = new TypeError('the sqlite adapter is not available here: uvsql maps it to node:sqlite (Node >= 22.5) or bun:sqlite, and this runtime has neither wired up yet')
-    err.code = 'ERR_INVALID_ARG_VALUE'
-    throw err
-  }
   return name
 }
 
@@ -114,9 +108,33 @@ function mysqlSslMode(mode) {
 
 const secrets = new WeakMap() // options -> { password, tlsKey }
 
+// SQLite, as Bun picks it: adapter "sqlite", a filename option, or a :memory:, sqlite: or file:
+// URL. Its options are Bun's sqlite ones (lib/sqlite.js); no environment variable is read.
+function sqliteOptions(o, explicitAdapter) {
+  const url = o.url !== undefined ? String(o.url) : undefined
+  const sqliteUrl = url !== undefined && isSqliteUrl(url)
+  if (explicitAdapter === undefined && !sqliteUrl && o.filename === undefined) return null
+  if (explicitAdapter !== undefined && explicitAdapter !== 'sqlite') {
+    if (sqliteUrl) throw invalid(`the URL is a sqlite URL but the adapter option says ${o.adapter}`)
+    return null
+  }
+  if (url !== undefined && !sqliteUrl && o.filename === undefined && url.includes('://')) {
+    throw invalid(`the URL is not a sqlite URL (sqlite://, sqlite:, file:, :memory:) but the adapter option says ${o.adapter}`)
+  }
+  const options = parseSqliteOptions(o)
+  Object.defineProperty(options, 'tlsMode', { value: 'disable', enumerable: false })
+  return options
+}
+
 function parseOptions(a, b, env = process.env) {
   const o = normalizeArgs(a, b)
   const explicitAdapter = checkAdapter(o.adapter)
+  const sqlite = sqliteOptions(o, explicitAdapter)
+  if (sqlite !== null) {
+    // new SQL(":memory:") shows no url, new SQL({ url }) does (as in Bun).
+    if (typeof a === 'string' || a instanceof URL) delete sqlite.url
+    return sqlite
+  }
   const explicitTarget = ['hostname', 'host', 'port', 'username', 'user', 'password', 'pass', 'database', 'db']
     .some((k) => o[k] !== undefined)
   let url = o.url

@@ -5,6 +5,7 @@
 const { binding } = require('./binding.js')
 const { nativeConfig } = require('./options.js')
 const { dialects } = require('./dialect.js')
+const { callUser } = require('./errors.js')
 const { newShape } = require('./rows.js')
 const { jsDriver } = require('./driver-js.js')
 
@@ -223,12 +224,7 @@ class NativePool {
   // A user callback (onconnect, onclose, onnotice): a throw from it must not break the delivery
   // of the other results of this batch; it surfaces as an uncaught exception, as in Node.
   callUser(fn, arg) {
-    if (typeof fn !== 'function') return
-    try {
-      fn(arg)
-    } catch (err) {
-      process.nextTick(() => { throw err })
-    }
+    callUser(fn, arg)
   }
 
   onClosed() {

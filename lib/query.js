@@ -96,6 +96,12 @@ class Query extends Promise {
     let partial = null
     const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
     this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, mode === 'raw', {
+      mode,
+      // A finished result (the sqlite adapter builds its own).
+      onResult: (result) => {
+        this.#active = false
+        this.#resolve(result)
+      },
       // Rows of a long result, before its end: decoded as they come.
       onBatch: ([shape, batch]) => {
         try {
@@ -157,6 +163,12 @@ class Query extends Promise {
   }
 
   execute() {
+    this[kRun]()
+    return this
+  }
+
+  // Bun's undocumented run(): sends the query; the promise resolves with its result.
+  async run() {
     this[kRun]()
     return this
   }

@@ -73,7 +73,7 @@ function finishResult(result, tag, mysql = false) {
     command === 'COPY'
   result.count = count !== null ? count : result.length
   result.command = command
-  result.affectedRows = dml ? count : null
+  result.affectedRows = dml ? count : 0 // Bun 1.4.5: 0 for SELECT, DDL...
   return result
 }
 

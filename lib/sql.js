@@ -3,6 +3,8 @@
 
 const { parseOptions } = require('./options.js')
 const { NativePool } = require('./pool.js')
+const { SqlitePool } = require('./sqlite.js')
+const { dialects } = require('./dialect.js')
 const { Query } = require('./query.js')
 const fs = require('node:fs')
 const { typedArray } = require('./params.js')
@@ -72,7 +74,9 @@ function makeScopedSql(pool, lease) {
 
   sql.unsafe = (text, values = []) => {
     if (typeof text !== 'string') throw bindingError('sql.unsafe() expects the query text as a string')
-    let params = Array.isArray(values) ? values : []
+    // SQLite also takes named parameters: sql.unsafe('select $a', { $a: 1 }).
+    const named = dialect.namedParams && values !== null && typeof values === 'object' && !Array.isArray(values)
+    let params = Array.isArray(values) || named ? values : []
     let q
     try {
       ({ text, values: params } = dialect.prepareUnsafe(text, params))
@@ -94,14 +98,20 @@ function makeScopedSql(pool, lease) {
     }
     return sql.unsafe(text, values)
   }
-  sql.array = (values, type) => typedArray(values, type)
+  sql.array = (values, type) => {
+    if (dialect.name === 'sqlite') throw dialect.error('NOT_SUPPORTED', "SQLite doesn't support arrays")
+    return typedArray(values, type)
+  }
   return sql
 }
+
+const notSupported = (dialect, what) => Promise.reject(dialect.error('NOT_SUPPORTED', what))
+const LISTEN_ONLY_PG = 'LISTEN/NOTIFY is not supported by this adapter (PostgreSQL only)'
 
 function SQL(a, b) {
   if (!new.target) return new SQL(a, b)
   const options = parseOptions(a, b)
-  const pool = new NativePool(options)
+  const pool = options.adapter === 'sqlite' ? new SqlitePool(options, dialects.sqlite) : new NativePool(options)
   const sql = makeScopedSql(pool, undefined)
 
   Object.setPrototypeOf(sql, SQL.prototype)
@@ -110,23 +120,26 @@ function SQL(a, b) {
   const dialect = pool.dialect
   sql.begin = (mode, fn) => runTransaction(pool, mode, fn)
   sql.transaction = sql.begin
-  sql.beginDistributed = (name, fn) => runTransaction(pool, undefined, fn, distributedName(name, dialect))
+  sql.beginDistributed = (name, fn) => (dialect.distributed === null
+    ? notSupported(dialect, "SQLite doesn't support distributed transactions.")
+    : runTransaction(pool, undefined, fn, distributedName(name, dialect)))
   sql.distributed = sql.beginDistributed
   sql.commitDistributed = (name) => sql.unsafe(dialect.distributed.commit(distributedName(name, dialect)))
   sql.rollbackDistributed = (name) => sql.unsafe(dialect.distributed.abort(distributedName(name, dialect)))
   sql.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
   let listener = null
   sql.listen = (channel, onnotify, onlisten) => {
-    if (!dialect.listen) return Promise.reject(dialect.error('NOT_SUPPORTED', 'LISTEN/NOTIFY is a PostgreSQL feature; MySQL has no equivalent'))
+    if (!dialect.listen) return notSupported(dialect, LISTEN_ONLY_PG)
     if (listener === null) listener = new Listener(pool)
     return listener.listen(channel, onnotify, onlisten)
   }
   sql.notify = (channel, payload) => (dialect.listen ? notify(sql, channel, payload)
-    : Promise.reject(dialect.error('NOT_SUPPORTED', 'LISTEN/NOTIFY is a PostgreSQL feature; MySQL has no equivalent')))
-  // Opens a connection now instead of on the first query.
+    : notSupported(dialect, LISTEN_ONLY_PG))
+  // Opens a connection now instead of on the first query; resolves to sql, as in Bun.
   sql.connect = async () => {
     const lease = await pool.reserve()
     pool.release(lease)
+    return sql
   }
   // Queries are written as they are made; nothing waits in JS to be flushed.
   sql.flush = () => {}
@@ -177,7 +190,8 @@ function savepointName(name, counter, dialect) {
 // Runs fn(tx) inside BEGIN ... COMMIT on one reserved connection; ROLLBACK when it throws. An
 // array returned by fn (of queries) is awaited as a whole: its queries were pipelined.
 // With `prepared`, the transaction ends with PREPARE TRANSACTION instead of COMMIT (2PC).
-async function runTransaction(pool, mode, fn, prepared) {
+// With `held`, the transaction runs on that lease (ReservedSQL.begin()), which stays reserved.
+async function runTransaction(pool, mode, fn, prepared, held) {
   if (typeof mode === 'function') {
     fn = mode
     mode = undefined
@@ -185,8 +199,14 @@ async function runTransaction(pool, mode, fn, prepared) {
   if (typeof fn !== 'function') throw new TypeError('begin() expects a callback')
   const dialect = pool.dialect
   const begin = prepared ? dialect.distributed.begin(prepared) : beginStatement(mode, dialect)
-  const lease = await pool.reserve()
+  const lease = held !== undefined ? held : await pool.reserve()
   const tx = makeScopedSql(pool, lease)
+  // As in Bun: no nested begin (use savepoint()); reserve() takes another connection.
+  tx.begin = () => {
+    throw dialect.error('INVALID_TRANSACTION_STATE', 'cannot call begin inside a transaction use savepoint() instead')
+  }
+  tx.transaction = tx.begin
+  tx.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
   let savepoints = 0
   tx.savepoint = async (name, inner) => {
     if (typeof name === 'function') {
@@ -221,7 +241,7 @@ async function runTransaction(pool, mode, fn, prepared) {
     for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) await tx.unsafe(statement)
     return result
   } finally {
-    pool.release(lease, Boolean(prepared) && dialect.distributed.discardAfterPrepare)
+    if (held === undefined) pool.release(lease, Boolean(prepared) && dialect.distributed.discardAfterPrepare)
   }
 }
 
@@ -246,9 +266,14 @@ async function reserveConnection(pool, signal) {
   reserved[Symbol.dispose] = reserved.release
   // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
   reserved.close = async () => reserved.release()
+  // A transaction on this connection: no new lease; the connection stays reserved after it.
   reserved.begin = (mode, fn) => {
-    throw pool.dialect.error('INVALID_TRANSACTION_STATE', 'begin() on a reserved connection is not supported yet; use BEGIN/COMMIT through it')
+    if (state.released) return Promise.reject(pool.dialect.error('CONNECTION_CLOSED', 'this reserved connection was released'))
+    return runTransaction(pool, mode, fn, undefined, lease)
   }
+  reserved.transaction = reserved.begin
+  reserved.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
+  reserved.flush = () => {}
   return reserved
 }
 
