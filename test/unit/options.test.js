@@ -69,3 +69,29 @@ test('a path or ?host=/dir URL selects a unix socket', () => {
   assert.strictEqual(opts({ path: '/run/pg', port: 5433 }).path, '/run/pg/.s.PGSQL.5433')
   assert.strictEqual(opts('postgres://u@localhost:5432/d?host=%2Ftmp').path, '/tmp/.s.PGSQL.5432')
 })
+
+test('I/O driver: js under Bun, uv on Node by default; the option and UVSQL_DRIVER choose; bad names and uv under Bun are refused', () => {
+  const onBun = Boolean(process.versions.bun)
+  assert.strictEqual(opts('postgres://u@h/d').driver, onBun ? 'js' : 'uv')
+  assert.strictEqual(opts('postgres://u@h/d', { driver: 'js' }).driver, 'js')
+  assert.strictEqual(opts('postgres://u@h/d', undefined, { UVSQL_DRIVER: 'js' }).driver, 'js')
+  assert.throws(() => opts('postgres://u@h/d', { driver: 'epoll' }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /driver/.test(e.message))
+  if (onBun) {
+    assert.throws(() => opts('postgres://u@h/d', { driver: 'uv' }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /Bun/.test(e.message))
+  } else {
+    assert.strictEqual(opts('postgres://u@h/d', { driver: 'uv' }).driver, 'uv')
+  }
+})
+
+test('MySQL options: schemes, MYSQL_* variables, defaults, ssl-mode names, socket, prepare: false refused', () => {
+  const my = opts('mysql://u:p@h:3307/db?ssl-mode=REQUIRED')
+  assert.deepStrictEqual([my.adapter, my.hostname, my.port, my.username, my.database, my.tlsMode], ['mysql', 'h', 3307, 'u', 'db', 'require'])
+  const env = opts({ adapter: 'mariadb' }, undefined, { MYSQL_HOST: 'mh', MYSQL_PORT: '3310', MYSQL_USER: 'mu', PGHOST: 'pgh' })
+  assert.deepStrictEqual([env.adapter, env.hostname, env.port, env.username, env.database], ['mysql', 'mh', 3310, 'mu', 'mysql'])
+  assert.deepStrictEqual([opts({ adapter: 'mysql' }).port, opts({ adapter: 'mysql' }).username], [3306, 'root'])
+  assert.strictEqual(opts('mysqls://u@h/d').tlsMode, 'require')
+  assert.strictEqual(opts('mysql://u@localhost/d?socket=/run/my.sock').path, '/run/my.sock')
+  assert.strictEqual(opts(undefined, undefined, { MYSQL_URL: 'mysql://a@b/c' }).adapter, 'mysql')
+  assert.throws(() => opts('mysql://u@h/d', { prepare: false }), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
+  assert.throws(() => opts('postgres://u@h/d', { adapter: 'mysql' }), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
+})
