@@ -69,3 +69,15 @@ test('a path or ?host=/dir URL selects a unix socket', () => {
   assert.strictEqual(opts({ path: '/run/pg', port: 5433 }).path, '/run/pg/.s.PGSQL.5433')
   assert.strictEqual(opts('postgres://u@localhost:5432/d?host=%2Ftmp').path, '/tmp/.s.PGSQL.5432')
 })
+
+// Found by the `options` fuzz target (fuzz/crashes/options-uri-malformed.json): a malformed
+// percent escape in a URL part threw a bare URIError (no code) out of decodeURIComponent.
+test('a malformed percent escape in the URL is ERR_INVALID_ARG_VALUE and does not show the password', () => {
+  for (const url of ['postgres://%zz@h/d', 'postgres://u:%zz-sentinel-pw@h/d', 'postgres://u@h/%zz', 'mysql://u:p@ho%zzst/d', 'postgres://u:sentinel-pw%@h/d']) {
+    assert.throws(() => opts(url), (err) => {
+      assert.strictEqual(err.code, 'ERR_INVALID_ARG_VALUE', url)
+      assert.ok(!/sentinel/.test(err.message + err.stack), err.message)
+      return true
+    })
+  }
+})
