@@ -209,7 +209,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (p == NULL) {
       break;
     }
-    memcpy(p, payload.data, plen);
+    if (plen > 0) {
+      memcpy(p, payload.data, plen);
+    }
     decoders(p, plen);
     rows(p, plen, opts, fields, ncols);
     free(p);
