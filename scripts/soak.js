@@ -161,7 +161,7 @@ async function main() {
   const adminPg = new SQL(env.pg.admin, { max: 1 })
   const adminMy = new SQL(env.mysql.url, { max: 1 })
 
-  const counts = { ok: 0, serverError: 0, cancelled: 0, faultError: 0, byKind: {} }
+  const counts = { ok: 0, serverError: 0, cancelled: 0, faultError: 0, cancelHitOther: 0, byKind: {} }
   const codes = {}
   const problems = []
   const problem = (msg) => { if (problems.length < 20) problems.push(msg); if (problems.length === 1) say(`PROBLEM: ${msg}`) }
@@ -225,6 +225,12 @@ async function main() {
         wedge.assertCleanError(e, `${which} ${kind}: `)
       } catch (bad) {
         problem(bad.message)
+      }
+      if (e.errno === '57014' || e.errno === 1317) {
+        // Cancelled, yet this operation never asked for it: a late CancelRequest / KILL QUERY
+        // meant for the previous query on that connection (RELIABILITY.md F15). Counted and
+        // reported; not fatal yet (open issue: see the README's Reliability section).
+        counts.cancelHitOther++
       }
       counts.faultError++
       codes[e.code + (e.errno ? `/${e.errno}` : '')] = (codes[e.code + (e.errno ? `/${e.errno}` : '')] || 0) + 1
@@ -368,7 +374,8 @@ async function main() {
   if (opt.json) fs.writeFileSync(opt.json, JSON.stringify(summary, null, 1))
   console.log(`\nsoak: ${done} ops in ${summary.seconds} s (${throughput.overall}/s; first ${Math.min(100_000, opt.ops / 10)}: ${throughput.first}/s), ` +
     `${faultsDone.length} faults (${Object.entries(summary.faultKinds).map(([k, n]) => `${n} ${k}`).join(', ')})`)
-  console.log(`  ok ${counts.ok}, expected server errors ${counts.serverError}, cancelled ${counts.cancelled}, failed around faults ${counts.faultError} ${JSON.stringify(codes)}`)
+  console.log(`  ok ${counts.ok}, expected server errors ${counts.serverError}, cancelled ${counts.cancelled}, failed around faults ${counts.faultError} ${JSON.stringify(codes)}; ` +
+    `cancels that hit another query ${counts.cancelHitOther}`)
   console.log(`  RSS ${summary.rss.start} -> ${summary.rss.afterWarmup} (after warm-up) -> ${summary.rss.end} MiB: drift ${drift} MiB (limit ${opt.driftMiB}); external drift ${ext} MiB`)
   console.log(`  fds ${baseFds} -> max ${summary.fds.maxDuring} -> ${fds} after close; active handles ${baseActive} -> ${active}`)
   for (const name of ['pg', 'my']) {
