@@ -98,7 +98,7 @@ async function workload () {
     assert.strictEqual(row.p, 'p')
     step(`mysql ${key.replace('UVSQL_TEST_MYSQL_URL', '').replace('_', '').toLowerCase() || 'password'} ok`)
   }
-  const [mtls] = await using(env('UVSQL_TEST_MYSQL_URL_TLS'), {}, (sql) => sql`show status like 'Ssl_version'`)
+  const [mtls] = await using(env('UVSQL_TEST_MYSQL_URL_TLS').replace('mysql://', 'mysqls://'), {}, (sql) => sql`show status like 'Ssl_version'`)
   assert.ok(mtls && /TLS/.test(mtls.Value), `mysql tls: ${JSON.stringify(mtls)}`)
   step('mysql tls ok')
   await using(env('UVSQL_TEST_MYSQL_URL'), { max: 3 }, async (sql) => {
