@@ -105,7 +105,7 @@ async function workload () {
     const [r] = await sql`select ${"'; --"} as s, ${2147483647} as i, ${null} as n, ${1.5} as f,
       cast(-1 as signed) as neg, cast(18446744073709551615 as unsigned) as ubig, cast(1.25 as float) as fl,
       cast('2024-02-29 23:59:59.123456' as datetime(6)) as dt, cast('-838:59:59' as time) as t,
-      cast('2024-02-29' as date) as d, cast(12.50 as decimal(10,2)) as dec, x'00ff' as bin, json_object('a', 1) as j`
+      cast('2024-02-29' as date) as d, cast(12.50 as decimal(10,2)) as num, x'00ff' as bin, json_object('a', 1) as j`
     assert.strictEqual(r.s, "'; --")
     assert.strictEqual(Number(r.i), 2147483647)
     const [t] = await sql.unsafe(`select -1 as neg, 1.5e300 as dbl, 'héllo' as u, now(6) as ts, null as n`)
@@ -116,8 +116,7 @@ async function workload () {
     const settled = await Promise.allSettled([sql`select 1 as a`, sql`select * from no_such_table_vg`, sql`select 3 as c`])
     assert.deepStrictEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled'])
     step('mysql errors ok')
-    const rows = await sql`with recursive g(n) as (select 1 union all select n + 1 from g where n < 5000)
-      select n as id, repeat('x', n % 200) as pad from g`
+    const rows = await sql`select seq as id, repeat('x', seq % 200) as pad from seq_1_to_5000` // MariaDB's Sequence engine
     assert.strictEqual(rows.length, 5000)
     const tx = await sql.begin(async (q) => { await q`select 1`; return (await q`select ${7} as x`)[0].x })
     assert.strictEqual(Number(tx), 7)
