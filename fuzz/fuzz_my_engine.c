@@ -48,6 +48,16 @@ typedef struct {
   int have_fields;
 } state_t;
 
+/* FUZZ_TRACE=1 in the environment prints the engine's events (for checking seeds and reading a
+ * reproducer): FUZZ_TRACE=1 .tmp/fuzz/fuzz_my_engine <file>. */
+static int trace = -1;
+#define TRACE(...)                    \
+  do {                                \
+    if (trace) {                      \
+      fprintf(stderr, __VA_ARGS__);   \
+    }                                 \
+  } while (0)
+
 static int qidx(void *q) {
   return (int)(intptr_t)q;
 }
@@ -55,11 +65,13 @@ static int qidx(void *q) {
 static void ev_ready(void *ctx) {
   state_t *s = ctx;
   FUZZ_CHECK(s->ready == 0, "on_ready twice");
+  TRACE("ready\n");
   s->ready = 1;
 }
 static void ev_fields(void *ctx, void *q, const db_field_t *f, uint16_t n) {
   state_t *s = ctx;
   FUZZ_CHECK(!s->done[qidx(q)], "fields after done");
+  TRACE("Q%d fields %u\n", qidx(q), n);
   s->nfields = n;
   s->have_fields = n <= 64;
   if (s->have_fields) {
@@ -69,6 +81,7 @@ static void ev_fields(void *ctx, void *q, const db_field_t *f, uint16_t n) {
 static void ev_row(void *ctx, void *q, const uint8_t *p, size_t n) {
   state_t *s = ctx;
   FUZZ_CHECK(!s->done[qidx(q)], "row after done");
+  TRACE("Q%d row %zu bytes\n", qidx(q), n);
   if (!s->have_fields) {
     return;
   }
@@ -92,6 +105,8 @@ static void ev_query_done(void *ctx, void *q, int status, const db_error_t *err)
   FUZZ_CHECK(qidx(q) >= 0 && qidx(q) < NQ, "unknown query");
   FUZZ_CHECK(!s->done[qidx(q)], "on_query_done twice for Q%d", qidx(q));
   s->done[qidx(q)] = 1;
+  TRACE("Q%d done %d%s%.*s\n", qidx(q), status, err ? " " : "", err ? (int)err->message.n : 0,
+        err && err->message.p ? (const char *)err->message.p : "");
 }
 static void ev_fatal(void *ctx, int code, const char *msg, const db_error_t *err) {
   (void)code;
@@ -99,6 +114,7 @@ static void ev_fatal(void *ctx, int code, const char *msg, const db_error_t *err
   (void)err;
   state_t *s = ctx;
   FUZZ_CHECK(s->fatal == 0, "on_fatal twice");
+  TRACE("fatal %d %s\n", code, msg ? msg : "");
   s->fatal = 1;
 }
 static int ev_tls_start(void *ctx) {
@@ -113,6 +129,9 @@ static const my_handler_t handler = {
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (trace < 0) {
+    trace = getenv("FUZZ_TRACE") != NULL;
+  }
   if (size < 3) {
     return 0;
   }

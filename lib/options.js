@@ -56,6 +56,17 @@ function pickDriver(value, env) {
   return driver
 }
 
+// decodeURIComponent that fails like the rest of the parser: a malformed escape ('%zz', a lone
+// '%') in a URL part is a bad argument with a code, never a bare URIError (fuzz target `options`,
+// fuzz/crashes/options-uri-malformed.json). The part's text is not quoted: it may be the password.
+function decodePart(text, what) {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw invalid(`invalid percent-encoding in the connection URL's ${what}`)
+  }
+}
+
 function parseUrl(url) {
   let u
   try {
@@ -70,11 +81,11 @@ function parseUrl(url) {
   const params = {}
   for (const [k, v] of u.searchParams) params[k] = v
   return {
-    hostname: u.hostname ? decodeURIComponent(u.hostname.replace(/^\[|\]$/g, '')) : undefined,
+    hostname: u.hostname ? decodePart(u.hostname.replace(/^\[|\]$/g, ''), 'host') : undefined,
     port: u.port ? Number(u.port) : undefined,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    database: u.pathname && u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : undefined,
+    username: u.username ? decodePart(u.username, 'user name') : undefined,
+    password: u.password ? decodePart(u.password, 'password') : undefined,
+    database: u.pathname && u.pathname.length > 1 ? decodePart(u.pathname.slice(1), 'database') : undefined,
     params,
     adapter: SCHEME_ADAPTER[protocol],
     tlsScheme: protocol === 'mysqls',

@@ -29,7 +29,7 @@ const ROOT = path.join(__dirname, '..')
 const FUZZ_DIR = path.join(ROOT, 'fuzz')
 const OUT = path.join(ROOT, '.tmp', 'fuzz')
 const CC = process.env.FUZZ_CC || 'clang-14'
-const DICT = path.join(FUZZ_DIR, 'pg.dict')
+const DICT = path.join(FUZZ_DIR, 'pg.dict') // the default; a target may name its own
 
 const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c', 'src/base/base_intern.c', 'src/base/base_rowbatch.c']
 const AUTH = ['src/auth/auth_md5.c', 'src/auth/auth_scram.c', 'src/auth/auth_util.c']
@@ -45,7 +45,11 @@ const TARGETS = {
   scram: { sources: [...BASE, ...AUTH], crypto: true },
   pg_text: { sources: [...BASE, 'src/pg/pg_rowbatch.c'] },
   stmt_intern: { sources: [...BASE, 'src/pg/pg_stmt.c'] },
-  my_engine: { sources: [...BASE, ...MY_AUTH, ...MY], crypto: true },
+  my_engine: { sources: [...BASE, ...MY_AUTH, ...MY], crypto: true, dict: 'my.dict' },
+  my_row: { sources: [...BASE, 'src/mysql/my_msg.c', 'src/mysql/my_packet.c', 'src/mysql/my_row.c', 'src/mysql/my_rowbatch.c'], dict: 'my.dict' },
+  // JavaScript, not libFuzzer: fuzz/fuzz_options.js feeds random and mutated URLs / option
+  // objects to lib/options.js for the given time (see the header of that file).
+  options: { js: 'fuzz_options.js' },
 }
 
 // The highest SCRAM iteration count the fuzz build accepts (auth_scram.h lets a build set it):
@@ -106,6 +110,7 @@ function headers () {
 
 function build (name) {
   const t = TARGETS[name]
+  if (t.js) return path.join(FUZZ_DIR, t.js) // run with node, nothing to build
   const objDir = path.join(OUT, 'obj')
   fs.mkdirSync(objDir, { recursive: true })
   const hdrs = headers()
@@ -164,6 +169,12 @@ function corpusDirs (name) {
   return fs.existsSync(seeds) ? [scratch, seeds] : [scratch]
 }
 
+// The program and arguments that run a target: the libFuzzer binary, or node with the JS
+// harness (which takes the same -max_total_time=, -artifact_prefix=, -runs= flags and corpus dirs).
+function command (name, bin, args) {
+  return TARGETS[name].js ? [process.execPath, [bin, ...args]] : [bin, args]
+}
+
 function reproCommand (name, file) {
   return `node scripts/fuzz.js --repro ${path.relative(ROOT, file)} ${name}`
 }
@@ -173,14 +184,14 @@ function campaign (name, bin, seconds) {
   const crashDir = path.join(OUT, 'crashes')
   fs.mkdirSync(crashDir, { recursive: true })
   const args = [
-    `-max_total_time=${seconds}`, `-dict=${DICT}`, `-artifact_prefix=${crashDir}/${name}-`,
+    `-max_total_time=${seconds}`, `-dict=${TARGETS[name].dict ? path.join(FUZZ_DIR, TARGETS[name].dict) : DICT}`, `-artifact_prefix=${crashDir}/${name}-`,
     ...COMMON_FLAGS, ...corpusDirs(name),
   ]
   const log = path.join(OUT, `${name}.log`)
   say(`${name}: ${seconds} s (log: ${path.relative(ROOT, log)})`)
   return new Promise((resolve) => {
     const out = fs.createWriteStream(log)
-    const child = spawn(bin, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(...command(name, bin, args), { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
     let text = ''
     const take = (d) => { out.write(d); text += d; if (text.length > 4e6) text = text.slice(-2e6) }
     child.stdout.on('data', take)
@@ -227,7 +238,7 @@ function regressions (name, bin) {
   const files = fs.readdirSync(dir).filter((f) => f.startsWith(`${name}-`)).sort().map((f) => path.join(dir, f))
   const failing = []
   for (const file of files) {
-    const r = run(bin, ['-runs=1', ...COMMON_FLAGS, file], { cwd: ROOT, env: ENV })
+    const r = run(...command(name, bin, ['-runs=1', ...COMMON_FLAGS, file]), { cwd: ROOT, env: ENV })
     if (r.status !== 0) failing.push({ name, ok: false, code: r.status ?? r.signal, crash: file, stats: {}, text: r.stdout + r.stderr, log: file, saved: true })
   }
   say(`${name}: ${files.length} saved crash input(s), ${failing.length} still failing`)
@@ -267,7 +278,7 @@ async function runAll (names, seconds, jobs) {
 
 function repro (file, name) {
   const bin = build(name)
-  const r = spawnSync(bin, ['-runs=1', ...COMMON_FLAGS, path.resolve(file)], { cwd: ROOT, env: ENV, stdio: 'inherit' })
+  const r = spawnSync(...command(name, bin, ['-runs=1', ...COMMON_FLAGS, path.resolve(file)]), { cwd: ROOT, env: ENV, stdio: 'inherit' })
   say(`${name} on ${file}: exit ${r.status ?? r.signal}`)
   return r.status === 0 ? 0 : 1
 }

@@ -12,7 +12,9 @@
 //               --track-origins=yes --trace-children=no --num-callers=30
 //               --xml=yes --xml-file=.tmp/valgrind/memcheck.xml
 //    with UVSQL_BINDING=<that .node>: each PostgreSQL auth method (trust, md5, SCRAM, cleartext),
-//    SCRAM over TLS, bound parameters, a server error, a pipelined error, a large result, close.
+//    SCRAM over TLS, bound parameters, a server error, a pipelined error, a large result, close;
+//    then MySQL/MariaDB: each auth plugin of the test server, TLS, binary and text rows of every
+//    type C decodes, errors, a pipelined error, 5000 rows, a transaction, the pool.
 // 4. Verdict: node and V8 raise a few memcheck errors of their own (JIT code, GC scanning), so
 //    an error fails the run only when one of its stack frames is in uvsql.node. All other errors
 //    are counted and summarised, never fatal. A workload failure (non-zero exit) fails the run.
@@ -87,6 +89,40 @@ async function workload () {
     const many = await Promise.all(Array.from({ length: 30 }, (_, i) => sql`select ${i}::int as i`))
     assert.deepStrictEqual(many.map((x) => x[0].i), Array.from({ length: 30 }, (_, i) => i))
     step('pool ok')
+  })
+
+  // MySQL / MariaDB (issue 9): each auth plugin the test server has, TLS, prepared and text
+  // queries with every column type C decodes (binary and text rows), errors, a big result.
+  for (const key of ['UVSQL_TEST_MYSQL_URL', 'UVSQL_TEST_MYSQL_URL_NOPASS', 'UVSQL_TEST_MYSQL_URL_ED25519']) {
+    const [row] = await using(env(key), {}, (sql) => sql`select ${'p'} as p, current_user() as u`)
+    assert.strictEqual(row.p, 'p')
+    step(`mysql ${key.replace('UVSQL_TEST_MYSQL_URL', '').replace('_', '').toLowerCase() || 'password'} ok`)
+  }
+  const [mtls] = await using(env('UVSQL_TEST_MYSQL_URL_TLS').replace('mysql://', 'mysqls://'), {}, (sql) => sql`show status like 'Ssl_version'`)
+  assert.ok(mtls && /TLS/.test(mtls.Value), `mysql tls: ${JSON.stringify(mtls)}`)
+  step('mysql tls ok')
+  await using(env('UVSQL_TEST_MYSQL_URL'), { max: 3 }, async (sql) => {
+    const [r] = await sql`select ${"'; --"} as s, ${2147483647} as i, ${null} as n, ${1.5} as f,
+      cast(-1 as signed) as neg, cast(18446744073709551615 as unsigned) as ubig, cast(1.25 as float) as fl,
+      cast('2024-02-29 23:59:59.123456' as datetime(6)) as dt, cast('-838:59:59' as time) as t,
+      cast('2024-02-29' as date) as d, cast(12.50 as decimal(10,2)) as num, x'00ff' as bin, json_object('a', 1) as j`
+    assert.strictEqual(r.s, "'; --")
+    assert.strictEqual(Number(r.i), 2147483647)
+    const [t] = await sql.unsafe(`select -1 as neg, 1.5e300 as dbl, 'héllo' as u, now(6) as ts, null as n`)
+    assert.strictEqual(t.u, 'héllo')
+    step('mysql types ok (binary and text rows)')
+    const e1 = await sql`select * from no_such_table_vg`.then(() => null, (e) => e)
+    assert.strictEqual(e1 && e1.errno, 1146)
+    const settled = await Promise.allSettled([sql`select 1 as a`, sql`select * from no_such_table_vg`, sql`select 3 as c`])
+    assert.deepStrictEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled'])
+    step('mysql errors ok')
+    const rows = await sql`select seq as id, repeat('x', seq % 200) as pad from seq_1_to_5000` // MariaDB's Sequence engine
+    assert.strictEqual(rows.length, 5000)
+    const tx = await sql.begin(async (q) => { await q`select 1`; return (await q`select ${7} as x`)[0].x })
+    assert.strictEqual(Number(tx), 7)
+    const many = await Promise.all(Array.from({ length: 30 }, (_, i) => sql`select ${i} as i`))
+    assert.deepStrictEqual(many.map((x) => Number(x[0].i)), Array.from({ length: 30 }, (_, i) => i))
+    step('mysql 5000 rows, transaction, pool ok')
   })
   step('done')
 }

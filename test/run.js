@@ -19,7 +19,27 @@ const { spawn } = require('node:child_process')
 const { readdirSync, existsSync } = require('node:fs')
 const { join, relative, resolve } = require('node:path')
 const { constants: osConstants } = require('node:os')
-const { startServers, stopAll } = require('./helpers/servers.js')
+const { startServers, stopAll, PG_PASSWORDS } = require('./helpers/servers.js')
+
+// Sentinel passwords (issue 9, RELIABILITY.md §3.5): the test servers' passwords and the
+// sentinels the fault suites use must never show up in anything a test prints (errors,
+// inspect output, diagnostics). Every byte the passes write goes through this scan; a hit fails
+// the run. (--servers-only prints the URLs on purpose and is not scanned.)
+const SECRETS = [...Object.values(PG_PASSWORDS), 'tls_secret', 'ed_secret', 'kill_secret',
+  'pw-sentinel-7Qx9', 'Sntl-matrix-7d2e-pw', 'sentinel-pw']
+const secretHits = new Map()
+let scanTail = ''
+function scanForSecrets (text) {
+  const hay = scanTail + text
+  for (const secret of SECRETS) {
+    let at = hay.indexOf(secret, 0)
+    while (at !== -1) {
+      if (at + secret.length > scanTail.length) secretHits.set(secret, (secretHits.get(secret) || 0) + 1)
+      at = hay.indexOf(secret, at + 1)
+    }
+  }
+  scanTail = hay.slice(-64)
+}
 
 const TEST_DIR = __dirname
 const ROOT = join(__dirname, '..')
@@ -174,7 +194,10 @@ async function main () {
     failed += r.failed > 0 || r.code === 0 ? r.failed : 1
   }
   process.stdout.write(`${passed} passed, ${failed} failed\n`)
-  finish(results.some((r) => r.code !== 0) ? 1 : 0)
+  const leaks = [...secretHits].map(([secret, n]) => `${secret.slice(0, 3)}… ${n} time(s)`)
+  if (leaks.length) say(`a password appeared in the test output: ${leaks.join(', ')}`)
+  else say(`sentinel passwords in the output: 0 hits (${SECRETS.length} checked)`)
+  finish(results.some((r) => r.code !== 0) || leaks.length ? 1 : 0)
 }
 
 // Runs one child, copying its output through; resolves with its exit code and the output.
@@ -182,8 +205,8 @@ function runChild (cmd, args, childEnv) {
   return new Promise((resolveRun) => {
     let text = ''
     child = spawn(cmd, args, { stdio: ['inherit', 'pipe', 'pipe'], env: childEnv })
-    child.stdout.on('data', (d) => { text += d; process.stdout.write(d) })
-    child.stderr.on('data', (d) => { text += d; process.stderr.write(d) })
+    child.stdout.on('data', (d) => { text += d; scanForSecrets(String(d)); process.stdout.write(d) })
+    child.stderr.on('data', (d) => { text += d; scanForSecrets(String(d)); process.stderr.write(d) })
     child.on('error', (err) => { say(`could not run ${cmd}: ${err.message}`); resolveRun({ code: 1, text }) })
     child.on('close', (code, signal) => resolveRun({ code: code ?? 128 + (osConstants.signals[signal] || 1), text }))
   })

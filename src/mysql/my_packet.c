@@ -28,7 +28,9 @@ ssize_t my_packet_peek(const uint8_t *p, size_t n, int seq, size_t max, size_t *
     if (id != want) {
       return DB_EPROTO;
     }
-    want++;
+    /* Sequence ids count modulo 256 (a result of more than 255 packets wraps): spelled out, as
+     * `want++` is an implicit int -> uint8_t truncation (fuzz/crashes/my_engine-seq-wrap.bin). */
+    want = (uint8_t)((want + 1u) & 0xffu);
     total += len;
     if (total > max) {
       return DB_ETOOBIG;
@@ -67,7 +69,8 @@ int my_packet_write(buf_t *out, uint8_t *seq, const uint8_t *payload, size_t n) 
     size_t len = n - off < MY_PACKET_MAX ? n - off : MY_PACKET_MAX;
     uint8_t hdr[4];
     my_wr24(hdr, (uint32_t)len);
-    hdr[3] = (*seq)++;
+    hdr[3] = *seq;
+    *seq = (uint8_t)((*seq + 1u) & 0xffu); /* modulo 256, as in my_packet_peek */
     int rc = buf_append(out, hdr, 4);
     if (rc == 0 && len > 0) {
       rc = buf_append(out, payload + off, len);

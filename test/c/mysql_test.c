@@ -947,6 +947,43 @@ static void test_big_packets(void) {
   my_conn_destroy(&c);
 }
 
+/* Regression for fuzz/crashes/my_engine-seq-wrap.bin: a result of more than 255 packets wraps
+ * the sequence id 255 -> 0; the engine must accept it (and the fuzz build must not report an
+ * implicit truncation in my_packet_peek). */
+static void test_seq_wrap(void) {
+  logger_t l;
+  memset(&l, 0, sizeof(l));
+  my_conn_t c;
+  my_config_t cfg = base_cfg();
+  my_conn_init(&c, &cfg, &handler, &l);
+  bytes_t s = {0};
+  login(&s, CAPS_ALL);
+  feed(&c, &s, 0, 0);
+  free(s.b);
+  buf_clear(&c.out);
+  my_conn_simple_query(&c, "select x", 8, "Q1");
+  s = (bytes_t){0};
+  pkt(&s, 1, "\x01", 1);
+  coldef(&s, 2, "x", MYSQL_TYPE_VAR_STRING, 0);
+  unsigned seq = 3;
+  for (int i = 0; i < 300; i++) {
+    pkt(&s, (uint8_t)(seq++ & 0xff), "\x01" "a", 2);
+  }
+  ok_pkt(&s, (uint8_t)(seq & 0xff), 0xFE, 0, 0, 2);
+  feed(&c, &s, -1, 0);
+  CHECK(strstr(l.log, "done Q1 ok") != NULL, "300 rows: the sequence id wraps 255 -> 0");
+  /* and the writer wraps too: my_packet_write from seq 255 */
+  buf_t out;
+  buf_init(&out);
+  uint8_t wseq = 255;
+  my_packet_write(&out, &wseq, (const uint8_t *)"x", 1);
+  CHECK(out.len == 5 && out.data[3] == 255 && wseq == 0, "my_packet_write: 255 then 0");
+  buf_destroy(&out);
+  free(s.b);
+  my_conn_terminate(&c);
+  my_conn_destroy(&c);
+}
+
 static void test_cancel_errors(void) {
   logger_t l;
   memset(&l, 0, sizeof(l));
@@ -1134,6 +1171,7 @@ int main(void) {
   test_tls_modes();
   test_malformed();
   test_big_packets();
+  test_seq_wrap();
   test_cancel_errors();
   test_infile_request_is_fatal();
   test_row_decoders();

@@ -366,6 +366,52 @@ test('SCRAM: AuthenticationOk instead of SASLFinal is refused (the server never 
   await serveQueries(c, { startup: false })
 }, { message: /before SCRAM finished|SASLFinal/, maxP: 2 }))
 
+// Downgrades in the middle of SCRAM (issue 9 gaps): the server gives up on SCRAM for a weaker
+// method, or declares success before the client could check anything.
+
+test('SCRAM: AuthenticationOk right after client-first (no SASLContinue) is refused, nothing more sent', T, () => runCase(async (c) => {
+  await c.startup()
+  c.send(f.authSasl('SCRAM-SHA-256'))
+  await readClientFirst(c)
+  c.send(f.startupOk())
+  await serveQueries(c, { startup: false })
+}, { maxP: 1 }))
+
+test('SCRAM: an MD5 request after client-first is refused, no MD5 hash leaves', T, () => runCase(async (c) => {
+  await c.startup()
+  c.send(f.authSasl('SCRAM-SHA-256'))
+  await readClientFirst(c)
+  c.send(f.authMd5(Buffer.from([1, 2, 3, 4])))
+  await playAlong(c)
+}, {
+  codes: [UNEXPECTED],
+  maxP: 1,
+  check: (c) => {
+    const hash = 'md5' + md5hex(md5hex(PASSWORD + USER) + '\x01\x02\x03\x04')
+    assert.ok(!c.receivedBytes().toString('latin1').includes(hash), 'the MD5 answer went out')
+  },
+}))
+
+test('SCRAM: an MD5 request after client-final (before SASLFinal) is refused, answered once', T, () => runCase(async (c) => {
+  await c.startup()
+  c.send(f.authSasl('SCRAM-SHA-256'))
+  const st = await readClientFirst(c)
+  c.send(serverFirst(st))
+  await readClientFinal(c, st)
+  c.send(f.authMd5(Buffer.from([1, 2, 3, 4])))
+  await playAlong(c)
+}, { codes: [UNEXPECTED], maxP: 2 }))
+
+test('SCRAM: a cleartext request after a valid SASLFinal (before AuthOk) is refused, the password never leaves', T, () => runCase(async (c) => {
+  await c.startup()
+  c.send(f.authSasl('SCRAM-SHA-256'))
+  const st = await readClientFirst(c)
+  c.send(serverFirst(st))
+  const { serverFinal } = await readClientFinal(c, st)
+  c.send(Buffer.concat([f.authSaslFinal(serverFinal), f.authCleartext()]))
+  await playAlong(c)
+}, { codes: [UNEXPECTED], maxP: 2 }))
+
 // ---- errors before authentication ------------------------------------------------------------
 
 test('ErrorResponse before authentication with a 100 KB message: a server error, no password in it', T, () => runCase(async (c) => {

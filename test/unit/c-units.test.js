@@ -29,7 +29,11 @@ const SAN_FLAGS = [
 ]
 const STATIC_SSL = '/usr/lib/x86_64-linux-gnu/libssl.a'
 const STATIC_CRYPTO = '/usr/lib/x86_64-linux-gnu/libcrypto.a'
-const CC = process.env.CC || 'cc'
+// clang-14 when present (CI installs it for the fuzzers): it adds -fsanitize=implicit-conversion,
+// which catches silent integer truncations in the protocol code (e.g. the MySQL sequence id
+// wrap, fuzz/crashes/my_engine-seq-wrap.bin, test_seq_wrap in test/c/mysql_test.c). gcc has no
+// such check. CC=... still picks any compiler.
+const CC = process.env.CC || (spawnSync('clang-14', ['--version']).status === 0 ? 'clang-14' : 'cc')
 
 function expand (pattern) {
   const m = /^(.*)\/\*\.c$/.exec(pattern)
@@ -68,6 +72,9 @@ function sanitizersWork () {
   return b.status === 0 && run(bin, []).status === 0
 }
 const useSan = sanitizersWork()
+if (useSan && run(CC, ['-fsanitize=implicit-conversion', '-x', 'c', '-c', '-o', '/dev/null', '/dev/null']).status === 0) {
+  SAN_FLAGS.push('-fsanitize=implicit-conversion')
+}
 const cryptoLibs = existsSync(STATIC_SSL) && existsSync(STATIC_CRYPTO)
   ? [STATIC_SSL, STATIC_CRYPTO]
   : ['-lssl', '-lcrypto']
@@ -83,7 +90,7 @@ test('there are C unit tests to run', () => {
 
 for (const file of tests) {
   const name = basename(file, '.c')
-  const suffix = useSan ? ' (ASan+UBSan)' : ''
+  const suffix = useSan ? ` (ASan+UBSan${SAN_FLAGS.includes('-fsanitize=implicit-conversion') ? '+implicit-conversion' : ''})` : ''
   test(`C: ${name}${suffix}`, { timeout: 300_000 }, (t) => {
     const src = join(C_DIR, file)
     const bin = join(tmp, name)

@@ -95,3 +95,15 @@ test('MySQL options: schemes, MYSQL_* variables, defaults, ssl-mode names, socke
   assert.throws(() => opts('mysql://u@h/d', { prepare: false }), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
   assert.throws(() => opts('postgres://u@h/d', { adapter: 'mysql' }), (e) => e.code === 'ERR_INVALID_ARG_VALUE')
 })
+
+// Found by the `options` fuzz target (fuzz/crashes/options-uri-malformed.json): a malformed
+// percent escape in a URL part threw a bare URIError (no code) out of decodeURIComponent.
+test('a malformed percent escape in the URL is ERR_INVALID_ARG_VALUE and does not show the password', () => {
+  for (const url of ['postgres://%zz@h/d', 'postgres://u:%zz-sentinel-pw@h/d', 'postgres://u@h/%zz', 'mysql://u:p@ho%zzst/d', 'postgres://u:sentinel-pw%@h/d']) {
+    assert.throws(() => opts(url), (err) => {
+      assert.strictEqual(err.code, 'ERR_INVALID_ARG_VALUE', url)
+      assert.ok(!/sentinel/.test(err.message + err.stack), err.message)
+      return true
+    })
+  }
+})
