@@ -362,6 +362,29 @@ static int sock_write_start(net_sock_t *s) {
   return rc;
 }
 
+/* A burst of queries issued in one synchronous stretch of JS (50k `sql\`...\`` calls in a loop)
+ * would otherwise sit in wpending until on_written, which libuv delivers only in the next loop
+ * turn even when the first write finished at once; the server would idle meanwhile. So once
+ * this many bytes are pending and the write in flight is fully in the kernel (libuv's write
+ * queue is empty, only its callback is outstanding), write them straight away. Smaller amounts
+ * still coalesce into the write that on_written starts. */
+#define NET_BURST_BYTES (16 * 1024)
+
+static void sock_write_burst(net_sock_t *s) {
+  if (uv_stream_get_write_queue_size(&s->h.stream) != 0) {
+    return; /* the kernel is full; on_written sends the rest */
+  }
+  uv_buf_t b;
+  b.base = (char *)buf_begin(&s->wpending);
+  b.len = buf_size(&s->wpending);
+  int n = uv_try_write(&s->h.stream, &b, 1);
+  if (n > 0) {
+    buf_consume(&s->wpending, (size_t)n);
+  }
+  /* UV_EAGAIN: the kernel is full. Any other error: the read side (or on_written) reports the
+   * failure; the bytes stay queued and die with the connection. */
+}
+
 int net_sock_send(net_sock_t *s, buf_t *src) {
   if (s->closing) {
     buf_clear(src);
@@ -386,8 +409,14 @@ int net_sock_send(net_sock_t *s, buf_t *src) {
     net__js_send(s); /* queues a WRITE op for JS; bytes stay in wpending until then */
     return 0;
   }
-  if (!s->connected || s->writing || buf_size(&s->wpending) == 0) {
+  if (!s->connected || buf_size(&s->wpending) == 0) {
     return 0;
   }
-  return sock_write_start(s);
+  if (!s->writing) {
+    return sock_write_start(s);
+  }
+  if (buf_size(&s->wpending) >= NET_BURST_BYTES) {
+    sock_write_burst(s);
+  }
+  return 0;
 }
