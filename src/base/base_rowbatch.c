@@ -12,7 +12,9 @@ void rowbatch_init(rowbatch_t *b) {
   buf_init(&b->vals);
   buf_init(&b->tags);
   buf_init(&b->text);
+  buf_init(&b->json);
   b->ascii = 1;
+  b->json_ascii = 1;
 }
 
 void rowbatch_destroy(rowbatch_t *b) {
@@ -21,6 +23,7 @@ void rowbatch_destroy(rowbatch_t *b) {
   buf_destroy(&b->vals);
   buf_destroy(&b->tags);
   buf_destroy(&b->text);
+  buf_destroy(&b->json);
   memset(b, 0, sizeof(*b));
 }
 
@@ -28,9 +31,12 @@ static void clear_rows(rowbatch_t *b) {
   buf_clear(&b->vals);
   buf_clear(&b->tags);
   buf_clear(&b->text);
+  buf_clear(&b->json);
   b->nrows = 0;
   b->utf16_end = 0;
   b->ascii = 1;
+  b->json_utf16 = 0;
+  b->json_ascii = 1;
 }
 
 int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
@@ -62,10 +68,10 @@ int rowbatch_keep_cols(rowbatch_t *b, const db_field_t *fields, uint16_t n) {
 
 /* ---- text area ---------------------------------------------------------------------------- */
 
-/* Appends a text cell as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the UTF-16
- * offset the same way JS will count it. */
-static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
-  int rc = buf_reserve(&b->text, n);
+/* Appends a cell to `dst` as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the
+ * UTF-16 offset `*utf16` the same way JS will count it; clears `*ascii` on a non-ASCII byte. */
+static int append_utf8(buf_t *dst, const uint8_t *p, size_t n, double *utf16, int *ascii) {
+  int rc = buf_reserve(dst, n);
   if (rc < 0) {
     return rc;
   }
@@ -74,8 +80,8 @@ static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
   while (i < n && p[i] < 0x80) {
     i++;
   }
-  rc = buf_append(&b->text, p, i);
-  b->utf16_end += (double)i;
+  rc = buf_append(dst, p, i);
+  *utf16 += (double)i;
   while (i < n && rc == 0) {
     uint8_t c = p[i];
     size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
@@ -95,17 +101,17 @@ static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
       ok = cp >= 0x10000 && cp <= 0x10ffff;
     }
     if (!ok) {
-      rc = buf_append(&b->text, "\xef\xbf\xbd", 3);
-      b->utf16_end += 1;
-      b->ascii = 0;
+      rc = buf_append(dst, "\xef\xbf\xbd", 3);
+      *utf16 += 1;
+      *ascii = 0;
       i++;
       continue;
     }
     if (len > 1) {
-      b->ascii = 0;
+      *ascii = 0;
     }
-    rc = buf_append(&b->text, p + i, len);
-    b->utf16_end += len == 4 ? 2 : 1;
+    rc = buf_append(dst, p + i, len);
+    *utf16 += len == 4 ? 2 : 1;
     i += len;
   }
   return rc;
@@ -195,13 +201,29 @@ void rowbatch_put_value(rowbatch_t *b, double v) {
 }
 
 int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n) {
-  int rc = append_text(b, p, n);
+  int rc = append_utf8(&b->text, p, n, &b->utf16_end, &b->ascii);
   if (rc < 0) {
     return rc;
   }
   double end = b->utf16_end;
   (void)buf_append(&b->vals, &end, 8);
   (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
+  return 0;
+}
+
+int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
+  /* "[" before the first document, "," before the others: one UTF-16 unit either way. */
+  int rc = buf_put_u8(&b->json, buf_size(&b->json) == 0 ? '[' : ',');
+  if (rc == 0) {
+    b->json_utf16 += 1;
+    rc = append_utf8(&b->json, p, n, &b->json_utf16, &b->json_ascii);
+  }
+  if (rc < 0) {
+    return rc;
+  }
+  double end = b->json_utf16;
+  (void)buf_append(&b->vals, &end, 8);
+  (void)buf_put_u8(&b->tags, ROW_TAG_JSON);
   return 0;
 }
 
@@ -230,9 +252,14 @@ static size_t pad8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
 
+/* The JSON area as serialized: the documents plus the closing "]", or nothing. */
+static size_t json_bytes(const rowbatch_t *b) {
+  return buf_size(&b->json) > 0 ? buf_size(&b->json) + 1 : 0;
+}
+
 size_t rowbatch_size(const rowbatch_t *b) {
-  return 16 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
-         buf_size(&b->text);
+  return 24 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
+         buf_size(&b->text) + json_bytes(b);
 }
 
 static void put_u32le(uint8_t *p, uint32_t v) {
@@ -246,8 +273,10 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   put_u32le(dst, b->nrows);
   put_u32le(dst + 4, b->ncols);
   put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
-  put_u32le(dst + 12, b->ascii ? 1u : 0u);
-  size_t off = 16;
+  put_u32le(dst + 12, (b->ascii ? 1u : 0u) | (b->json_ascii ? 2u : 0u));
+  put_u32le(dst + 16, (uint32_t)json_bytes(b));
+  put_u32le(dst + 20, 0);
+  size_t off = 24;
   memset(dst + off, 0, pad8(b->ncols));
   memcpy(dst + off, b->kinds, b->ncols);
   off += pad8(b->ncols);
@@ -257,5 +286,10 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   memcpy(dst + off, buf_begin(&b->tags), buf_size(&b->tags));
   off += pad8(buf_size(&b->tags));
   memcpy(dst + off, buf_begin(&b->text), buf_size(&b->text));
+  off += buf_size(&b->text);
+  if (buf_size(&b->json) > 0) {
+    memcpy(dst + off, buf_begin(&b->json), buf_size(&b->json));
+    dst[off + buf_size(&b->json)] = ']';
+  }
   clear_rows(b);
 }
