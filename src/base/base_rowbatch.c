@@ -200,15 +200,18 @@ void rowbatch_put_value(rowbatch_t *b, double v) {
   (void)buf_put_u8(&b->tags, ROW_TAG_VALUE);
 }
 
+/* A cell whose bytes went to an area: its end offset there, and its tag. */
+static void put_end(rowbatch_t *b, double end, row_cell_tag_t tag) {
+  (void)buf_append(&b->vals, &end, 8); /* room was reserved by rowbatch_row_begin */
+  (void)buf_put_u8(&b->tags, (uint8_t)tag);
+}
+
 int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n) {
   int rc = append_utf8(&b->text, p, n, &b->utf16_end, &b->ascii);
-  if (rc < 0) {
-    return rc;
+  if (rc == 0) {
+    put_end(b, b->utf16_end, ROW_TAG_TEXT);
   }
-  double end = b->utf16_end;
-  (void)buf_append(&b->vals, &end, 8);
-  (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
-  return 0;
+  return rc;
 }
 
 int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
@@ -218,13 +221,10 @@ int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
     b->json_utf16 += 1;
     rc = append_utf8(&b->json, p, n, &b->json_utf16, &b->json_ascii);
   }
-  if (rc < 0) {
-    return rc;
+  if (rc == 0) {
+    put_end(b, b->json_utf16, ROW_TAG_JSON);
   }
-  double end = b->json_utf16;
-  (void)buf_append(&b->vals, &end, 8);
-  (void)buf_put_u8(&b->tags, ROW_TAG_JSON);
-  return 0;
+  return rc;
 }
 
 int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
@@ -242,9 +242,7 @@ int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
     return rc;
   }
   b->utf16_end += (double)n;
-  double end = b->utf16_end;
-  (void)buf_append(&b->vals, &end, 8);
-  (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
+  put_end(b, b->utf16_end, ROW_TAG_TEXT);
   return 0;
 }
 
