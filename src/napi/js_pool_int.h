@@ -66,6 +66,10 @@ typedef struct js_pool_s {
   base_intern_t shapes; /* row shapes JS knows by id */
   napi_threadsafe_function tsfn; /* carries "handshake done" notifications to a later turn */
   int keepalive;       /* tsfn is ref'd: queries wait for a connection */
+  buf_t scratch;       /* owned: poolQuery's UTF-8 copy of the text and the packed parameters;
+                        * pool_query_new copies out of it, so one buffer serves every query */
+  buf_t scratch_slices; /* owned: poolQuery's slice_t per parameter, likewise */
+  buf_t scratch_types;  /* owned: poolQuery's type per parameter, likewise */
 } js_pool_t;
 
 /* A "handshake done" notification: which slot, which generation. */
