@@ -258,7 +258,7 @@ static void dispatch_once(pool_t *p) {
       pool_query_free(q);
       continue;
     }
-    pool__conn_flush(p->slots[index].conn);
+    pool__conn_flush_soon(p->slots[index].conn);
     if (p->dispatch_again) {
       return; /* the list may have changed under us: walk it again from the start */
     }
@@ -303,7 +303,7 @@ int pool_query_submit_on(pool_t *p, pool_query_t *q, uint32_t slot, uint32_t seq
   if (rc < 0) {
     return rc;
   }
-  pool__conn_flush(s->conn);
+  pool__conn_flush_soon(s->conn);
   return 0;
 }
 
@@ -579,8 +579,11 @@ void pool__end_callback(pool_t *p) {
     if (!list_empty(&p->waiting)) {
       pool__dispatch(p);
     }
+    pool__flush_pending(p);
     net_js_flush(p->cfg.js); /* writes leave before JS reads the results (js driver) */
     p->handler->flush(p->ctx);
+    /* The queries JS made while it read the results: one write per connection. */
+    pool__flush_pending(p);
     pool__schedule(p);
     pool__check_closed(p);
   }

@@ -172,6 +172,7 @@ struct pool_s {
   int in_callback;            /* nesting depth of pool-originated callbacks */
   int dispatching;            /* pool__dispatch is walking the waiting list */
   int dispatch_again;         /* ...and was asked for another pass meanwhile */
+  uint32_t flush_pending;     /* connections whose queued queries wait for pool__flush_pending */
   const pool_handler_t *handler;
   void *ctx;
   pool_stats_t stats;
