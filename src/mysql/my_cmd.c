@@ -473,7 +473,7 @@ static int ensure_fields(my_conn_t *c, uint16_t n) {
  * gone by the time the last definition arrives). */
 static int on_column(my_conn_t *c, const uint8_t *p, size_t n, int keep) {
   db_field_t f;
-  if (my_decode_column(p, n, &f) < 0) {
+  if (my_decode_column(p, n, &f, (c->ext_caps & MY_EXT_CAP_EXTENDED_METADATA) != 0) < 0) {
     return proto(c, "malformed column definition");
   }
   if (!keep) {

@@ -158,6 +158,7 @@ typedef struct my_conn_s {
   size_t max_payload;
   uint8_t seq;                 /* next sequence id expected (and, in auth, to be sent) */
   uint32_t caps;               /* capabilities in effect (ours & the server's) */
+  uint32_t ext_caps;           /* MariaDB's extended capabilities in effect (bits 32-63) */
   uint32_t server_caps;
   uint32_t thread_id;
   uint16_t server_status;
