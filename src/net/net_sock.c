@@ -370,19 +370,23 @@ static int sock_write_start(net_sock_t *s) {
  * still coalesce into the write that on_written starts. */
 #define NET_BURST_BYTES (16 * 1024)
 
-static void sock_write_burst(net_sock_t *s) {
-  if (uv_stream_get_write_queue_size(&s->h.stream) != 0) {
-    return; /* the kernel is full; on_written sends the rest */
-  }
-  uv_buf_t b;
+/* Writes what the kernel takes of wpending at once, without a request; the rest stays. An
+ * error (UV_EAGAIN: the kernel is full) leaves everything queued: a later uv_write, or the read
+ * side, reports a real failure. */
+static void sock_try_write(net_sock_t *s) {
+  uv_buf_t b; /* filled by hand: uv_buf_init is one of Bun's aborting stubs */
   b.base = (char *)buf_begin(&s->wpending);
   b.len = buf_size(&s->wpending);
   int n = uv_try_write(&s->h.stream, &b, 1);
   if (n > 0) {
     buf_consume(&s->wpending, (size_t)n);
   }
-  /* UV_EAGAIN: the kernel is full. Any other error: the read side (or on_written) reports the
-   * failure; the bytes stay queued and die with the connection. */
+}
+
+static void sock_write_burst(net_sock_t *s) {
+  if (uv_stream_get_write_queue_size(&s->h.stream) == 0) {
+    sock_try_write(s); /* else the kernel is full; on_written sends the rest */
+  }
 }
 
 int net_sock_send(net_sock_t *s, buf_t *src) {
@@ -416,18 +420,10 @@ int net_sock_send(net_sock_t *s, buf_t *src) {
     /* Nothing in flight: straight to the kernel. Most writes complete here, with no write
      * request, so no callback a loop turn later and no epoll_ctl (libuv re-arms the watcher
      * when a request drains): one syscall per write instead of two. */
-    uv_buf_t b;
-    b.base = (char *)buf_begin(&s->wpending);
-    b.len = buf_size(&s->wpending);
-    int n = uv_try_write(&s->h.stream, &b, 1);
-    if (n > 0) {
-      buf_consume(&s->wpending, (size_t)n);
-      if (buf_size(&s->wpending) == 0) {
-        return 0;
-      }
-    }
-    /* The rest (or an error, which the write request then reports) goes the usual way. */
-    return sock_write_start(s);
+    sock_try_write(s);
+    /* The rest (or everything after an error, which the request then reports) goes the usual
+     * way. */
+    return buf_size(&s->wpending) == 0 ? 0 : sock_write_start(s);
   }
   if (buf_size(&s->wpending) >= NET_BURST_BYTES) {
     sock_write_burst(s);
