@@ -27,6 +27,11 @@ void rowbatch_destroy(rowbatch_t *b) {
   memset(b, 0, sizeof(*b));
 }
 
+size_t rowbatch_footprint(const rowbatch_t *b) {
+  return (size_t)b->kinds_cap + (size_t)b->cols_cap * sizeof(db_field_t) + b->vals.cap +
+         b->tags.cap + b->text.cap + b->json.cap;
+}
+
 static void clear_rows(rowbatch_t *b) {
   buf_clear(&b->vals);
   buf_clear(&b->tags);
@@ -40,12 +45,16 @@ static void clear_rows(rowbatch_t *b) {
 }
 
 int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
-  uint8_t *kinds = calloc(ncols > 0 ? ncols : 1, 1);
-  if (kinds == NULL) {
-    return DB_ENOMEM;
+  if (b->kinds == NULL || ncols > b->kinds_cap) {
+    uint8_t *kinds = malloc(ncols > 0 ? ncols : 1);
+    if (kinds == NULL) {
+      return DB_ENOMEM;
+    }
+    free(b->kinds);
+    b->kinds = kinds;
+    b->kinds_cap = ncols;
   }
-  free(b->kinds);
-  b->kinds = kinds;
+  memset(b->kinds, 0, ncols > 0 ? ncols : 1);
   b->ncols = ncols;
   b->all_text = all_text;
   clear_rows(b);
@@ -53,16 +62,19 @@ int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
 }
 
 int rowbatch_keep_cols(rowbatch_t *b, const db_field_t *fields, uint16_t n) {
-  db_field_t *cols = malloc(sizeof(db_field_t) * (n > 0 ? n : 1));
-  if (cols == NULL) {
-    return DB_ENOMEM;
+  if (b->cols == NULL || n > b->cols_cap) {
+    db_field_t *cols = malloc(sizeof(db_field_t) * (n > 0 ? n : 1));
+    if (cols == NULL) {
+      return DB_ENOMEM;
+    }
+    free(b->cols);
+    b->cols = cols;
+    b->cols_cap = n;
   }
-  memcpy(cols, fields, sizeof(db_field_t) * n);
+  memcpy(b->cols, fields, sizeof(db_field_t) * n);
   for (uint16_t i = 0; i < n; i++) {
-    cols[i].name = (slice_t){NULL, 0}; /* borrowed from a packet that is gone after the call */
+    b->cols[i].name = (slice_t){NULL, 0}; /* borrowed from a packet that is gone after the call */
   }
-  free(b->cols);
-  b->cols = cols;
   return 0;
 }
 

@@ -59,12 +59,17 @@ typedef struct {
   int json_ascii;   /* every json byte so far is < 0x80 */
   db_field_t *cols; /* owned, ncols: the columns (names dropped), for decoders that need more
                      * than the kinds (MySQL's binary rows); NULL until rowbatch_keep_cols */
+  uint16_t kinds_cap; /* room in `kinds` (a recycled batch keeps its storage) */
+  uint16_t cols_cap;  /* room in `cols`, likewise */
 } rowbatch_t;
 
 void rowbatch_init(rowbatch_t *b);
 void rowbatch_destroy(rowbatch_t *b);
+/* Bytes of heap the batch holds (to decide whether it is worth recycling). */
+size_t rowbatch_footprint(const rowbatch_t *b);
 /* Starts a result set of `ncols` columns: forgets rows; b->kinds[] (zeroed = text) is then
- * filled by the engine's decoder. 0 or DB_ENOMEM. */
+ * filled by the engine's decoder. Reuses the batch's storage when it is big enough, so a batch
+ * can be recycled for the next result (src/napi keeps a few per pool). 0 or DB_ENOMEM. */
 int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text);
 
 /* Keeps a copy of the columns (without their names) in b->cols. 0 or DB_ENOMEM. */

@@ -58,8 +58,22 @@ static js_pgerr_t *js_pgerr_copy(const db_error_t *e) {
   return c;
 }
 
-js_query_t *js__query_new(double id) {
-  js_query_t *jq = calloc(1, sizeof(*jq));
+/* Freelist bounds: enough for a burst's worth of small results; a result set holding more
+ * than JS_RECYCLE_MAX_BYTES of buffers (a long result) is freed rather than kept. */
+#define JS_FREE_QUERIES_MAX 256
+#define JS_FREE_RESULTS_MAX 256
+#define JS_RECYCLE_MAX_BYTES (64 * 1024)
+
+js_query_t *js__query_new(js_pool_t *jp, double id) {
+  js_query_t *jq;
+  if (jp != NULL && jp->free_queries != NULL) {
+    jq = jp->free_queries;
+    jp->free_queries = (js_query_t *)jq->first;
+    jp->nfree_queries--;
+    memset(jq, 0, sizeof(*jq));
+  } else {
+    jq = calloc(1, sizeof(*jq));
+  }
   if (jq != NULL) {
     jq->id = id;
     list_init(&jq->node);
@@ -69,7 +83,14 @@ js_query_t *js__query_new(double id) {
   return jq;
 }
 
-void js__query_free(js_query_t *jq) {
+static void result_free(js_result_t *r) {
+  buf_destroy(&r->fields);
+  rowbatch_destroy(&r->batch);
+  free(r->command);
+  free(r);
+}
+
+void js__query_free(js_pool_t *jp, js_query_t *jq) {
   free(jq->message);
   free(jq->channel);
   free(jq->payload);
@@ -77,26 +98,68 @@ void js__query_free(js_query_t *jq) {
   js_result_t *r = jq->first;
   while (r != NULL) {
     js_result_t *next = r->next;
-    buf_destroy(&r->fields);
-    rowbatch_destroy(&r->batch);
-    free(r->command);
-    free(r);
+    /* rowbatch_start(0 columns) forgets any rows never handed over (a failed query). */
+    if (jp != NULL && jp->nfree_results < JS_FREE_RESULTS_MAX &&
+        r->fields.cap + rowbatch_footprint(&r->batch) <= JS_RECYCLE_MAX_BYTES &&
+        rowbatch_start(&r->batch, 0, 0) == 0) {
+      free(r->command);
+      r->command = NULL;
+      r->next = jp->free_results;
+      jp->free_results = r;
+      jp->nfree_results++;
+    } else {
+      result_free(r);
+    }
     r = next;
+  }
+  if (jp != NULL && jp->nfree_queries < JS_FREE_QUERIES_MAX) {
+    jq->first = (js_result_t *)jp->free_queries;
+    jp->free_queries = jq;
+    jp->nfree_queries++;
+    return;
   }
   free(jq);
 }
 
+void js__recycled_free(js_pool_t *jp) {
+  while (jp->free_queries != NULL) {
+    js_query_t *jq = jp->free_queries;
+    jp->free_queries = (js_query_t *)jq->first;
+    free(jq);
+  }
+  while (jp->free_results != NULL) {
+    js_result_t *r = jp->free_results;
+    jp->free_results = r->next;
+    result_free(r);
+  }
+  jp->nfree_queries = 0;
+  jp->nfree_results = 0;
+}
+
 /* The result set that events go to: a new one after a CommandComplete. NULL on ENOMEM. */
-static js_result_t *current_result(js_query_t *jq) {
+static js_result_t *current_result(js_pool_t *jp, js_query_t *jq) {
   if (jq->last != NULL && !jq->last->done) {
     return jq->last;
   }
-  js_result_t *r = calloc(1, sizeof(*r));
-  if (r == NULL) {
-    return NULL;
+  js_result_t *r = jp->free_results;
+  if (r != NULL) {
+    /* Recycled: its buffers keep their storage; rowbatch_start resets the batch. */
+    jp->free_results = r->next;
+    jp->nfree_results--;
+    buf_clear(&r->fields);
+    r->next = NULL;
+    r->nfields = 0;
+    r->has_fields = 0;
+    r->command = NULL;
+    r->done = 0;
+  } else {
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+      return NULL;
+    }
+    buf_init(&r->fields);
+    rowbatch_init(&r->batch);
   }
-  buf_init(&r->fields);
-  rowbatch_init(&r->batch);
   if (jq->last != NULL) {
     jq->last->next = r;
   } else {
@@ -118,7 +181,7 @@ static int is_mysql_pool(const js_pool_t *jp) {
 static void on_fields(void *ctx, pool_query_t *q, const db_field_t *f, uint16_t n) {
   js_pool_t *jp = ctx;
   js_query_t *jq = q->data;
-  js_result_t *r = current_result(jq);
+  js_result_t *r = current_result(jp, jq);
   if (r == NULL) {
     jq->rows_failed = DB_ENOMEM;
     return;
@@ -148,7 +211,7 @@ static void on_fields(void *ctx, pool_query_t *q, const db_field_t *f, uint16_t 
 static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
   js_pool_t *jp = ctx;
   js_query_t *jq = q->data;
-  js_result_t *r = current_result(jq);
+  js_result_t *r = current_result(jp, jq);
   if (jq->rows_failed != 0) {
     return;
   }
@@ -168,8 +231,7 @@ static void on_row(void *ctx, pool_query_t *q, const uint8_t *body, size_t n) {
 }
 
 static void on_command(void *ctx, pool_query_t *q, slice_t tag) {
-  js_result_t *r = current_result(q->data);
-  (void)ctx;
+  js_result_t *r = current_result(ctx, q->data);
   if (r == NULL) {
     return;
   }
@@ -302,7 +364,7 @@ static napi_value append_result(napi_env env, js_pool_t *jp, napi_value arr, uin
 
 /* Queues an event that belongs to no query (id 0). */
 static js_query_t *push_event(js_pool_t *jp, int kind) {
-  js_query_t *jq = js__query_new(0);
+  js_query_t *jq = js__query_new(jp, 0);
   if (jq != NULL) {
     jq->kind = kind;
     list_push_back(&jp->outbox, &jq->node);
@@ -547,7 +609,7 @@ static napi_value build_batch(napi_env env, js_pool_t *jp) {
       jq->err = NULL;
       payload = build_client_error(env, jq);
     }
-    js__query_free(jq);
+    js__query_free(jp, jq);
     if (payload == NULL) {
       return NULL;
     }
@@ -591,7 +653,7 @@ void js__on_flush(void *ctx) {
     /* Nobody is left to tell: drop the results. */
     list_node_t *n;
     while ((n = list_pop_front(&jp->outbox)) != NULL) {
-      js__query_free(container_of(n, js_query_t, node));
+      js__query_free(jp, container_of(n, js_query_t, node));
     }
     return;
   }

@@ -38,6 +38,7 @@ void js__pool_free(js_pool_t *jp) {
     napi_remove_env_cleanup_hook(jp->env, js_pool_env_cleanup, jp);
   }
   base_intern_destroy(&jp->shapes);
+  js__recycled_free(jp);
   buf_destroy(&jp->scratch);
   buf_destroy(&jp->scratch_slices);
   buf_destroy(&jp->scratch_types);
@@ -510,7 +511,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   /* Only now: appending the parameters may have moved the scratch. */
   const char *text = (const char *)buf_begin(&jp->scratch) + text_at;
   if (ok) {
-    jq = js__query_new(id);
+    jq = js__query_new(jp, id);
     ok = jq != NULL;
   }
   if (ok) {
@@ -559,7 +560,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   if (!ok || rc < 0) {
     pool_query_free(q);
     if (jq != NULL) {
-      js__query_free(jq);
+      js__query_free(jp, jq);
     }
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -593,7 +594,7 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
   }
   double id;
   NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
-  js_query_t *jq = js__query_new(id);
+  js_query_t *jq = js__query_new(jp, id);
   pool_query_t *q = jq != NULL ? pool_query_new("", 0, 0, NULL, NULL, jq) : NULL;
   if (q == NULL) {
     free(jq);
@@ -606,7 +607,7 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
   if (pool_reserve(&jp->pool, q) < 0) {
     list_remove(&jq->live);
     pool_query_free(q);
-    js__query_free(jq);
+    js__query_free(jp, jq);
     js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
     return NULL;
   }
