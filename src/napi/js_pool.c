@@ -3,16 +3,20 @@
  *
  * C decides and JS is told: query events from the pool are recorded in C (js_query_t) and
  * completed queries wait in an outbox; at the end of each I/O callback (pool_handler_t.flush)
- * the outbox goes to JS as ONE call, `onResults(batch)`, so no microtask can run between two
- * of our JS calls from the same native callback. The batch is a flat array:
+ * the outbox goes to JS as ONE call, `onResults(rows, ...batch)`, so no microtask can run
+ * between two of our JS calls from the same native callback. `rows` is one ArrayBuffer holding
+ * every row batch of the call (or null); the batch is a flat list, passed as the call's
+ * arguments (or, when very long, as one array):
  *   [id, kind, payload, id, kind, payload, ...]
+ *   kind 11 (rows, one result set): no payload but four entries, [id, 11, command, shape,
+ *                    batch | null, rowCount]
  *   kind 0 (rows):   payload = [command, shape, batch | null, rowCount], and 4 more entries per
  *                    further result set (simple protocol, several statements)
  *   kind 6 (rows so far, a long result still arriving): payload = [shape, batch, rowCount]
  * shape is null (a statement without rows), an id JS already knows, or [id, names[], oids[]]
  * the first time (id 0: not interned, not to be cached).
- * A batch is an ArrayBuffer in the layout of src/pg/pg_rowbatch.h; lib/rows.js decodes it with a
- * decoder generated once per row shape.
+ * A batch is the byte offset in `rows` of a batch in the layout of src/base/base_rowbatch.h
+ * (8-byte aligned); lib/rows.js decodes it with a decoder generated once per row shape.
  *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
  *   kind 2 (client): payload = [errorName, message, serverFields | null]
  *   kind 3 (notice): id 0, payload = { severity, errno, message, ... } (only with notices on)
@@ -39,6 +43,7 @@ void js__pool_free(js_pool_t *jp) {
   }
   base_intern_destroy(&jp->shapes);
   js__recycled_free(jp);
+  free(jp->args);
   buf_destroy(&jp->scratch);
   buf_destroy(&jp->scratch_slices);
   buf_destroy(&jp->scratch_types);

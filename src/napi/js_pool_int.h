@@ -76,6 +76,11 @@ typedef struct js_pool_s {
   uint32_t nfree_queries;
   struct js_result_s *free_results; /* linked through `next` */
   uint32_t nfree_results;
+  uint8_t *rows_base;  /* borrowed, during build_batch: the flush's shared ArrayBuffer */
+  size_t rows_off, rows_cap;
+  napi_value *args;    /* owned array (the values are handles of the current scope): the
+                        * values of one onResults call, built by build_batch */
+  size_t nargs, cap_args;
 } js_pool_t;
 
 /* A "handshake done" notification: which slot, which generation. */
