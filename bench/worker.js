@@ -39,9 +39,8 @@ function templateStrings (parts) {
   return Object.freeze(strings)
 }
 
-function makeUvsql (max) {
-  const { SQL } = require(path.join(__dirname, '..'))
-  const sql = new SQL(url, { max })
+// The adapter for a tagged-template client (uvsql, postgres.js and Bun.SQL share the API).
+function taggedAdapter (sql, close) {
   return {
     select1: () => sql`select 1`,
     // MySQL: `?` placeholders, and no cast (the result has the type of the bound parameter).
@@ -50,23 +49,21 @@ function makeUvsql (max) {
     insertMany: (strings, values) => sql(strings, ...values),
     exec: (text) => sql.unsafe(text),
     scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
-    close: () => sql.close()
+    close
   }
+}
+
+function makeUvsql (max) {
+  const { SQL } = require(path.join(__dirname, '..'))
+  const sql = new SQL(url, { max })
+  return taggedAdapter(sql, () => sql.close())
 }
 
 function makePostgresJs (max) {
   const mod = require('postgres')
   const postgres = mod.default || mod // Bun's require() of this ESM-first package gives the module
   const sql = postgres(url, { max, onnotice: () => {} })
-  return {
-    select1: () => sql`select 1`,
-    selectInt: (i) => sql`select ${i}::int`,
-    wide: (limit) => limit ? sql`select * from bench_wide order by id limit ${limit}` : sql`select * from bench_wide`,
-    insertMany: (strings, values) => sql(strings, ...values),
-    exec: (text) => sql.unsafe(text),
-    scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
-    close: () => sql.end()
-  }
+  return taggedAdapter(sql, () => sql.end())
 }
 
 // Bun.SQL, under Bun only (bench/run.js starts this worker with Bun's binary for it).
@@ -74,15 +71,7 @@ function makeBunSql (max) {
   if (!process.versions.bun) throw new Error('the bunsql driver runs under Bun only')
   const { SQL } = require('bun')
   const sql = new SQL(url, { max })
-  return {
-    select1: () => sql`select 1`,
-    selectInt: isMysql ? (i) => sql`select ${i}` : (i) => sql`select ${i}::int`,
-    wide: (limit) => limit ? sql`select * from bench_wide order by id limit ${limit}` : sql`select * from bench_wide`,
-    insertMany: (strings, values) => sql(strings, ...values),
-    exec: (text) => sql.unsafe(text),
-    scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
-    close: () => sql.close()
-  }
+  return taggedAdapter(sql, () => sql.close())
 }
 
 const textCache = new WeakMap()
