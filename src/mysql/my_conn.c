@@ -339,8 +339,11 @@ static int on_greeting(my_conn_t *c, const uint8_t *p, size_t n) {
   snprintf(c->plugin, sizeof(c->plugin), "%s", start);
   uint32_t wanted = MY_CAPS_WANTED | (c->database != NULL ? MY_CAP_CONNECT_WITH_DB : 0);
   c->caps = wanted & g.caps;
-  /* MariaDB (no CLIENT_MYSQL): ask for the extended metadata that marks JSON columns. */
-  c->ext_caps = (c->caps & MY_CAP_LONG_PASSWORD) ? 0 : g.ext_caps & MY_EXT_CAP_EXTENDED_METADATA;
+  /* MariaDB (no CLIENT_MYSQL): ask for the extended metadata that marks JSON columns, and for
+   * executions that skip unchanged column definitions. */
+  c->ext_caps = (c->caps & MY_CAP_LONG_PASSWORD)
+                    ? 0
+                    : g.ext_caps & (MY_EXT_CAP_EXTENDED_METADATA | MY_EXT_CAP_CACHE_METADATA);
   if (!(g.caps & MY_CAP_SSL)) {
     if (c->ssl_mode == DB_SSL_REQUIRE) {
       /* A stripped CLIENT_SSL flag (BACKRONYM) must not downgrade us: nothing goes out. */

@@ -31,6 +31,10 @@
  * EXTENDED_METADATA (bit 35): column definitions carry a type name and a format, which is
  * how MariaDB marks JSON columns (a LONGTEXT on the wire otherwise). */
 #define MY_EXT_CAP_EXTENDED_METADATA 0x00000008u
+/* CACHE_METADATA (bit 36): an execution's result says whether its column definitions follow;
+ * they are skipped when unchanged since the prepare or the last execution that sent them, so a
+ * `select ?` answer is a header, a row and an OK (S1-S3). */
+#define MY_EXT_CAP_CACHE_METADATA 0x00000010u
 
 /* utf8mb4_general_ci: the collation asked for in the handshake. */
 #define MY_COLLATION_UTF8MB4 45
@@ -133,6 +137,7 @@ typedef struct my_op_s {
   buf_t payload;      /* owned: the command payload */
   uint32_t close_id;  /* CLOSE: the statement id */
   uint16_t nparams;   /* EXECUTE: parameters given */
+  uint16_t nresults;  /* result sets begun so far (CACHE_METADATA keeps the first one's columns) */
   uint8_t start_seq;  /* the sequence id its answer starts with */
   uint8_t is_last;    /* the query is done when this op's answer ends */
   uint8_t reset;      /* SIMPLE: it is COM_RESET_CONNECTION */
