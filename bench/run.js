@@ -19,9 +19,16 @@ const path = require('node:path')
 
 const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5']
 const ALL_DBS = ['pg', 'mysql']
-const DRIVERS = { pg: ['uvsql', 'postgres', 'pg'], mysql: ['uvsql', 'mysql2', 'mariadb'] }
+// bunsql: Bun.SQL, run under Bun (the devDependency's binary), the reference; only
+// when that binary is there.
+const BUN = path.join(__dirname, '..', 'node_modules', '.bin', 'bun')
+const HAVE_BUN = fs.existsSync(BUN)
+const DRIVERS = {
+  pg: ['uvsql', 'postgres', 'pg', ...(HAVE_BUN ? ['bunsql'] : [])],
+  mysql: ['uvsql', 'mysql2', 'mariadb', ...(HAVE_BUN ? ['bunsql'] : [])]
+}
 const DB_NAME = { pg: 'PostgreSQL', mysql: 'MySQL/MariaDB' }
-const DRIVER_NAME = { postgres: 'postgres.js' }
+const DRIVER_NAME = { postgres: 'postgres.js', bunsql: 'Bun.SQL (Bun)' }
 const WIDE_ROWS = Number(process.env.BENCH_S4_ROWS || 200000)
 
 const SCENARIO_TEXT = {
@@ -164,8 +171,9 @@ function runChild (db, driver, scenario, url, opts) {
   return new Promise((resolve) => {
     const worker = path.join(__dirname, 'worker.js')
     const env = { ...process.env, BENCH_URL: url }
-    let cmd = process.execPath
-    let args = [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : []), worker, driver, scenario]
+    let cmd = driver === 'bunsql' ? BUN : process.execPath
+    const runtimeArgs = driver === 'bunsql' ? [] : (process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [])
+    let args = [...runtimeArgs, worker, driver, scenario]
     if (scenario === 'S1' && opts.pinCpu !== null) {
       // Client and server backend on one CPU: on a 2-vCPU VM a cross-CPU wake-up costs ~40 us
       // and makes one-at-a-time numbers bimodal.
@@ -381,7 +389,7 @@ async function main () {
       serverVersion,
       runs: args.runs,
       pin: args.pin,
-      versions: Object.fromEntries(['postgres', 'pg', 'mysql2', 'mariadb'].map((d) => [d, versionOf(d)])),
+      versions: { ...Object.fromEntries(['postgres', 'pg', 'mysql2', 'mariadb'].map((d) => [d, versionOf(d)])), bunsql: versionOf('bun') },
       uvsql: uvsqlRevision()
     }
     const sum = {}

@@ -33,15 +33,14 @@ const S5_COLS = 4
 function templateStrings (parts) {
   // A strings array that both uvsql and postgres.js accept as a tagged-template call, for a
   // text whose number of parameters is only known at run time (S5).
+  // raw is non-enumerable, as on a real template object (Bun.SQL refuses an enumerable one).
   const strings = parts.slice()
-  strings.raw = parts.slice()
-  Object.freeze(strings.raw)
+  Object.defineProperty(strings, 'raw', { value: Object.freeze(parts.slice()) })
   return Object.freeze(strings)
 }
 
-function makeUvsql (max) {
-  const { SQL } = require(path.join(__dirname, '..'))
-  const sql = new SQL(url, { max })
+// The adapter for a tagged-template client (uvsql, postgres.js and Bun.SQL share the API).
+function taggedAdapter (sql, close) {
   return {
     select1: () => sql`select 1`,
     // MySQL: `?` placeholders, and no cast (the result has the type of the bound parameter).
@@ -50,23 +49,29 @@ function makeUvsql (max) {
     insertMany: (strings, values) => sql(strings, ...values),
     exec: (text) => sql.unsafe(text),
     scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
-    close: () => sql.close()
+    close
   }
+}
+
+function makeUvsql (max) {
+  const { SQL } = require(path.join(__dirname, '..'))
+  const sql = new SQL(url, { max })
+  return taggedAdapter(sql, () => sql.close())
 }
 
 function makePostgresJs (max) {
   const mod = require('postgres')
   const postgres = mod.default || mod // Bun's require() of this ESM-first package gives the module
   const sql = postgres(url, { max, onnotice: () => {} })
-  return {
-    select1: () => sql`select 1`,
-    selectInt: (i) => sql`select ${i}::int`,
-    wide: (limit) => limit ? sql`select * from bench_wide order by id limit ${limit}` : sql`select * from bench_wide`,
-    insertMany: (strings, values) => sql(strings, ...values),
-    exec: (text) => sql.unsafe(text),
-    scalar: async (text) => { const r = await sql.unsafe(text); return r[0][Object.keys(r[0])[0]] },
-    close: () => sql.end()
-  }
+  return taggedAdapter(sql, () => sql.end())
+}
+
+// Bun.SQL, under Bun only (bench/run.js starts this worker with Bun's binary for it).
+function makeBunSql (max) {
+  if (!process.versions.bun) throw new Error('the bunsql driver runs under Bun only')
+  const { SQL } = require('bun')
+  const sql = new SQL(url, { max })
+  return taggedAdapter(sql, () => sql.close())
 }
 
 const textCache = new WeakMap()
@@ -141,8 +146,8 @@ async function makeMariadb (max, { oneConnection }) {
 }
 
 const makers = isMysql
-  ? { uvsql: makeUvsql, mysql2: makeMysql2, mariadb: makeMariadb }
-  : { uvsql: makeUvsql, postgres: makePostgresJs, pg: makePg }
+  ? { uvsql: makeUvsql, mysql2: makeMysql2, mariadb: makeMariadb, bunsql: makeBunSql }
+  : { uvsql: makeUvsql, postgres: makePostgresJs, pg: makePg, bunsql: makeBunSql }
 
 // ------------------------------------------------------------------ scenarios
 

@@ -6,8 +6,53 @@ const { binding } = require('./binding.js')
 const { nativeConfig } = require('./options.js')
 const { dialects } = require('./dialect.js')
 const { callUser } = require('./errors.js')
-const { newShape } = require('./rows.js')
+const { newShape, rowViews } = require('./rows.js')
 const { jsDriver } = require('./driver-js.js')
+
+// Parameters go to C packed: every non-NULL value in one string and a Uint32Array of
+// [type, UTF-16 length or NULL_LEN] per parameter; two Node-API reads per query instead of four
+// calls per parameter (src/napi/js_pool.c read_packed_params). The array is reused: C reads it
+// before poolQuery returns. Buffers (MySQL BLOB parameters) go as arrays.
+const NULL_LEN = 0xffffffff
+let packMeta = new Uint32Array(64)
+
+function packParams(params, types) {
+  const n = params.length
+  if (packMeta.length < 2 * n) packMeta = new Uint32Array(Math.max(2 * n, 2 * packMeta.length))
+  let joined = ''
+  let high = false // the text so far ends in a lone high surrogate
+  for (let i = 0; i < n; i++) {
+    const v = params[i]
+    packMeta[2 * i] = types === null || types === undefined ? 0 : types[i] || 0
+    if (v === null || v === undefined) {
+      packMeta[2 * i + 1] = NULL_LEN
+    } else if (typeof v === 'string') {
+      const len = v.length
+      if (len > 0) {
+        // Joined, a lone high surrogate and a lone low one would make one character that
+        // straddles two parameters: send such (odd) values as an array instead.
+        if (high && (v.charCodeAt(0) & 0xfc00) === 0xdc00) return null
+        high = (v.charCodeAt(len - 1) & 0xfc00) === 0xd800
+      }
+      packMeta[2 * i + 1] = len
+      joined += v
+    } else {
+      return null
+    }
+  }
+  return joined
+}
+
+// A sink (what waits for a query's answer) implements these: Query does (lib/query.js), so a
+// query costs no extra object or closures; reserve() makes a small one.
+const kOnRows = Symbol('onRows')
+const kOnBatch = Symbol('onBatch')
+const kOnError = Symbol('onError')
+const kOnReserved = Symbol('onReserved')
+// For adapters that build results in JS (lib/sqlite.js): the finished result, and the mode
+// ('objects', 'values', 'raw') the query runs in.
+const kOnResult = Symbol('onResult')
+const kMode = Symbol('mode')
 
 const KIND_ROWS = 0
 const KIND_SERVER_ERROR = 1
@@ -20,13 +65,14 @@ const KIND_DISCONNECTED = 7
 const KIND_CONNECTED = 8
 const KIND_RESERVED = 9
 const KIND_LEASE_LOST = 10
+const KIND_ROWS_FLAT = 11 // [id, 11, command, shape, batch, rowCount]: a query's only result set
 
 class NativePool {
   constructor(options) {
     this.options = options
     this.dialect = dialects[options.adapter]
     this.handle = null // created on first use
-    this.waiting = new Map() // id -> { onRows, onError }
+    this.waiting = new Map() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
     this.nextId = 1
     this.closed = false
     this.closePromise = null
@@ -55,19 +101,21 @@ class NativePool {
       if (this.options.driver === 'js') config.driver = jsDriver()
       this.handle = binding().poolCreate(
         config,
-        (batch) => this.onResults(batch),
+        // The flush's row buffer, then the records as arguments (one array when there are very
+        // many: src/napi/js_outbox.c).
+        (rows, ...batch) => this.onResults(rows, batch.length === 1 ? batch[0] : batch),
         () => this.onClosed(),
       )
     }
     return this.handle
   }
 
-  // Sends at once; `sink` gets exactly one of onRows(payload) / onError(err). Returns the
+  // Sends at once; `sink` gets exactly one of [kOnRows](payload) / [kOnError](err). Returns the
   // query's id (for cancel), or 0 when it failed at once.
   // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
   send(text, params, types, simple, raw, sink, lease) {
     if (this.closed) {
-      sink.onError(this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
+      sink[kOnError](this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
       return 0
     }
     const id = this.nextId++
@@ -75,14 +123,24 @@ class NativePool {
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
     try {
+      const handle = this.ensureHandle()
+      let p = params
+      let t = types
+      if (params !== null && params !== undefined && params.length > 0) {
+        const joined = packParams(params, types)
+        if (joined !== null) {
+          p = joined
+          t = packMeta.subarray(0, 2 * params.length)
+        }
+      }
       if (lease === undefined) {
-        binding().poolQuery(this.ensureHandle(), id, text, params, types, simple, raw)
+        binding().poolQuery(handle, id, text, p, t, simple, raw)
       } else {
-        binding().poolQuery(this.ensureHandle(), id, text, params, types, simple, raw, lease.slot, lease.seq)
+        binding().poolQuery(handle, id, text, p, t, simple, raw, lease.slot, lease.seq)
       }
     } catch (err) {
       this.waiting.delete(id)
-      sink.onError(this.nativeError(err))
+      sink[kOnError](this.nativeError(err))
       return 0
     }
     return id
@@ -102,7 +160,7 @@ class NativePool {
         if (onAbort !== null) signal.removeEventListener('abort', onAbort)
       }
       this.waiting.set(id, {
-        onReserved: (lease) => {
+        [kOnReserved]: (lease) => {
           done()
           if (signal && signal.aborted) {
             this.release(lease) // aborted while the lease was on its way: give it back
@@ -111,11 +169,11 @@ class NativePool {
             resolve(lease)
           }
         },
-        onError: (err) => {
+        [kOnError]: (err) => {
           done()
           reject(signal && signal.aborted ? signal.reason : err)
         },
-        onRows: () => {},
+        [kOnRows]: () => {},
       })
       if (signal) {
         onAbort = () => { if (this.handle !== null) binding().poolCancel(this.handle, id) }
@@ -150,9 +208,21 @@ class NativePool {
     return binding().poolCancel(this.handle, id)
   }
 
-  onResults(batch) {
+  // rows: the ArrayBuffer that holds every row batch of this call (a batch is an offset in it),
+  // or null; read through two views made here, once per call.
+  onResults(rows, batch) {
+    const views = rows === null ? null : rowViews(rows)
     for (let i = 0; i < batch.length; i += 3) {
       const kind = batch[i + 1]
+      if (kind === KIND_ROWS_FLAT) {
+        const sink = this.waiting.get(batch[i])
+        if (sink !== undefined) {
+          this.waiting.delete(batch[i])
+          sink[kOnRows]([batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5]], views)
+        }
+        i += 3
+        continue
+      }
       const payload = batch[i + 2]
       if (kind === KIND_NOTICE) {
         this.deliverNotice(payload)
@@ -181,18 +251,18 @@ class NativePool {
       const sink = this.waiting.get(batch[i])
       if (sink === undefined) continue
       if (kind === KIND_PARTIAL_ROWS) {
-        sink.onBatch(payload)
+        sink[kOnBatch](payload, views)
         continue
       }
       this.waiting.delete(batch[i])
       if (kind === KIND_RESERVED) {
-        sink.onReserved({ slot: payload[0], seq: payload[1] })
+        sink[kOnReserved]({ slot: payload[0], seq: payload[1] })
       } else if (kind === KIND_ROWS) {
-        sink.onRows(payload)
+        sink[kOnRows](payload, views)
       } else if (kind === KIND_SERVER_ERROR) {
-        sink.onError(this.dialect.serverError(payload))
+        sink[kOnError](this.dialect.serverError(payload))
       } else if (kind === KIND_CLIENT_ERROR) {
-        sink.onError(this.dialect.clientError(payload[0], payload[1], payload[2]))
+        sink[kOnError](this.dialect.clientError(payload[0], payload[1], payload[2]))
       }
     }
   }
@@ -252,4 +322,4 @@ class NativePool {
   }
 }
 
-module.exports = { NativePool }
+module.exports = { NativePool, kOnRows, kOnBatch, kOnError, kOnResult, kMode }

@@ -4,27 +4,29 @@
 
 const { newResult, finishResult } = require('./result.js')
 const { decodeBatch } = require('./rows.js')
+const { kOnRows, kOnBatch, kOnError, kOnResult, kMode } = require('./pool.js')
 
 const kRun = Symbol('run')
 
-// payload[at..at+3] = [command, shape, batch | null, rowCount]. `partial` holds the rows of
-// the first result set that arrived before the end ({ result, shape }).
-function buildResult(pool, payload, at, mode, options, partial) {
+// payload[at..at+3] = [command, shape, batch | null, rowCount], a batch being an offset in the
+// call's row buffer (`views`). `partial` holds the rows of the first result set that arrived
+// before the end ({ result, shape }).
+function buildResult(pool, payload, at, views, mode, options, partial) {
   const result = partial !== null ? partial.result : newResult()
   const batch = payload[at + 2]
   if (batch !== null) {
     const shape = partial !== null ? partial.shape : pool.shapeOf(payload[at + 1])
-    decodeBatch(result, batch, shape, mode, options)
+    decodeBatch(result, views, batch, shape, mode, options)
   }
   return finishResult(result, payload[at], pool.dialect.name === 'mysql')
 }
 
 // One result set, or (simple protocol, several statements) an array of them.
-function buildResults(pool, payload, mode, options, partial) {
-  if (payload.length <= 4) return buildResult(pool, payload, 0, mode, options, partial)
+function buildResults(pool, payload, views, mode, options, partial) {
+  if (payload.length <= 4) return buildResult(pool, payload, 0, views, mode, options, partial)
   const all = []
   for (let at = 0; at < payload.length; at += 4) {
-    all.push(buildResult(pool, payload, at, mode, options, at === 0 ? partial : null))
+    all.push(buildResult(pool, payload, at, views, mode, options, at === 0 ? partial : null))
   }
   return all
 }
@@ -45,6 +47,8 @@ class Query extends Promise {
   #id = 0
   #active = false
   #cancelled = false
+  #partial = null // rows of a long result that arrived before its end
+  #runMode = 'objects' // #mode when it was sent (a later .values() changes nothing)
 
   // error: a binding error found while building the query; it rejects when the query runs.
   // unsafeText: sql.unsafe() text, sent with the simple protocol when it has no parameters.
@@ -91,44 +95,50 @@ class Query extends Promise {
       return
     }
     this.#active = true
-    const options = this.#pool.options
-    const mode = this.#mode
-    let partial = null
+    this.#runMode = this.#mode
     const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
-    this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, mode === 'raw', {
-      mode,
-      // A finished result (the sqlite adapter builds its own).
-      onResult: (result) => {
-        this.#active = false
-        this.#resolve(result)
-      },
-      // Rows of a long result, before its end: decoded as they come.
-      onBatch: ([shape, batch]) => {
-        try {
-          if (partial === null) partial = { result: newResult(), shape: this.#pool.shapeOf(shape) }
-          decodeBatch(partial.result, batch, partial.shape, mode, options)
-        } catch (err) {
-          partial = { failed: err }
-        }
-      },
-      onRows: (payload) => {
-        this.#active = false
-        let result
-        try {
-          if (partial !== null && partial.failed) throw partial.failed
-          result = buildResults(this.#pool, payload, mode, options, partial)
-        } catch (err) {
-          this.#reject(err)
-          return
-        }
-        this.#resolve(result)
-      },
-      onError: (err) => {
-        this.#active = false
-        if (this.#cancelled && this.#pool.dialect.isCancelError(err)) err.code = this.#pool.dialect.error('QUERY_CANCELLED', '').code
-        this.#reject(err)
-      },
-    }, this.#lease)
+    // The query is its own sink (the [kOn*] methods below): no object or closures per query.
+    this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, this.#mode === 'raw', this, this.#lease)
+  }
+
+  // Rows of a long result, before its end: decoded as they come.
+  [kOnBatch]([shape, batch], views) {
+    try {
+      if (this.#partial === null) this.#partial = { result: newResult(), shape: this.#pool.shapeOf(shape) }
+      decodeBatch(this.#partial.result, views, batch, this.#partial.shape, this.#runMode, this.#pool.options)
+    } catch (err) {
+      this.#partial = { failed: err }
+    }
+  }
+
+  [kOnRows](payload, views) {
+    this.#active = false
+    const partial = this.#partial
+    let result
+    try {
+      if (partial !== null && partial.failed) throw partial.failed
+      result = buildResults(this.#pool, payload, views, this.#runMode, this.#pool.options, partial)
+    } catch (err) {
+      this.#reject(err)
+      return
+    }
+    this.#resolve(result)
+  }
+
+  // A result built in JS (the sqlite adapter).
+  [kOnResult](result) {
+    this.#active = false
+    this.#resolve(result)
+  }
+
+  get [kMode]() {
+    return this.#runMode
+  }
+
+  [kOnError](err) {
+    this.#active = false
+    if (this.#cancelled && this.#pool.dialect.isCancelError(err)) err.code = this.#pool.dialect.error('QUERY_CANCELLED', '').code
+    this.#reject(err)
   }
 
   then(onFulfilled, onRejected) {

@@ -1,10 +1,12 @@
 'use strict'
 // Turns the row batches that C hands over into JS rows.
 //
-// A batch (layout in src/pg/pg_rowbatch.h) is one ArrayBuffer: numbers, booleans and times
-// already decoded by C into a Float64 section, a tag per cell (null / value / text) and every
-// text cell in one UTF-8 area that becomes ONE JS string per batch; each text cell is then a
-// substring. For each row shape (column names, type OIDs, modes) a decoder is generated once:
+// A batch (layout in src/base/base_rowbatch.h) sits at an offset in the ArrayBuffer that C
+// hands over with every call (one per call, read through the two views of rowViews): numbers,
+// booleans and times
+// already decoded by C into a Float64 section, a tag per cell (null / value / text / json) and
+// every text cell in one UTF-8 area that becomes ONE JS string per batch; each text cell is then
+// a substring. json/jsonb cells come as one JSON array per batch: one JSON.parse per batch. For each row shape (column names, type OIDs, modes) a decoder is generated once:
 // it builds rows as object literals, so V8 and JSC give them one hidden class and no property
 // is set through a call. Column names come from the server: every key is emitted with
 // JSON.stringify (no code injection) and `__proto__` as a computed key (a data property, never
@@ -19,6 +21,7 @@ const KIND_TEXT = 0
 const KIND_NUMBER = 1
 const KIND_BOOL = 2
 const KIND_TIME = 3
+const KIND_JSON = 4
 
 function keyLiteral(name) {
   return name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)
@@ -26,13 +29,19 @@ function keyLiteral(name) {
 
 const rawText = (s) => Buffer.from(s, 'utf8')
 
-// Source for cell c: tag 0 null, tag 1 a value from vals (by column kind), tag 2 text.
+// Source for cell c: tag 0 null, tag 1 a value from vals (by column kind), tag 2 text, tag 3
+// the next document of the batch's JSON array (parsed one by one from `json` when the array as
+// a whole did not parse: docs === null).
+// vals/tags are views of the whole buffer: cell i is vals[vb + i] and tags[tb + i].
 function cellSource(c, kind) {
-  const value = kind === KIND_NUMBER ? `vals[i]` : kind === KIND_BOOL ? `vals[i] === 1` : kind === KIND_TIME ? `new Date(vals[i])` : `null`
-  return `  t = tags[i]
+  const value = kind === KIND_NUMBER ? `vals[vb + i]` : kind === KIND_BOOL ? `vals[vb + i] === 1` : kind === KIND_TIME ? `new Date(vals[vb + i])` : `null`
+  const jsonCase = kind === KIND_JSON
+    ? `  else if (t === 3) { e = vals[vb + i]; c${c} = docs !== null ? docs[d++] : P${c}(json.substring(j, e)); j = e + 1 }\n`
+    : ''
+  return `  t = tags[tb + i]
   if (t === 0) c${c} = null
   else if (t === 1) c${c} = ${value}
-  else { e = vals[i]; c${c} = P${c} === null ? text.substring(p, e) : P${c}(text.substring(p, e)); p = e }
+${jsonCase}  else { e = vals[vb + i]; c${c} = P${c} === null ? text.substring(p, e) : P${c}(text.substring(p, e)); p = e }
   i++
 `
 }
@@ -41,8 +50,8 @@ function compileDecoder(names, kinds, parsers, mode) {
   const n = names.length
   let src = ''
   for (let c = 0; c < n; c++) src += `const P${c} = P[${c}]\n`
-  src += 'return function decode(vals, tags, text, nrows, out) {\n'
-  src += '  let i = 0, p = 0, t = 0, e = 0\n'
+  src += 'return function decode(vals, vb, tags, tb, text, nrows, out, json, docs) {\n'
+  src += '  let i = 0, p = 0, t = 0, e = 0, d = 0, j = 1\n'
   src += '  ' + (n > 0 ? 'let ' + names.map((_, c) => `c${c}`).join(', ') : '') + '\n'
   src += '  for (let r = 0; r < nrows; r++) {\n'
   for (let c = 0; c < n; c++) src += cellSource(c, kinds[c])
@@ -59,21 +68,27 @@ function compileDecoder(names, kinds, parsers, mode) {
 // in a loop, rows made with define semantics (safe for any column name).
 function genericDecoder(names, kinds, parsers, mode) {
   const n = names.length
-  return function decode(vals, tags, text, nrows, out) {
+  return function decode(vals, vb, tags, tb, text, nrows, out, json, docs) {
     let i = 0
     let p = 0
+    let d = 0
+    let j = 1
     for (let r = 0; r < nrows; r++) {
       const row = mode === 'objects' ? {} : new Array(n)
       for (let c = 0; c < n; c++, i++) {
-        const t = tags[i]
+        const t = tags[tb + i]
         let v = null
         if (t === 1) {
-          v = kinds[c] === KIND_NUMBER ? vals[i] : kinds[c] === KIND_BOOL ? vals[i] === 1 : new Date(vals[i])
+          v = kinds[c] === KIND_NUMBER ? vals[vb + i] : kinds[c] === KIND_BOOL ? vals[vb + i] === 1 : new Date(vals[vb + i])
         } else if (t === 2) {
-          const e = vals[i]
+          const e = vals[vb + i]
           v = text.substring(p, e)
           p = e
           if (parsers[c] !== null) v = parsers[c](v)
+        } else if (t === 3) {
+          const e = vals[vb + i]
+          v = docs !== null ? docs[d++] : parsers[c](json.substring(j, e))
+          j = e + 1
         }
         if (mode === 'objects') Object.defineProperty(row, names[c], { value: v, enumerable: true, writable: true, configurable: true })
         else row[c] = v
@@ -102,35 +117,55 @@ function decoderFor(shape, kinds, mode, options) {
 
 // Reads one batch (an ArrayBuffer) into `out`. `shape` is the result set's row shape
 // ({ names, oids, decoders }), shared by every result with the same columns.
-function decodeBatch(out, ab, shape, mode, options) {
-  const head = new Uint32Array(ab, 0, 4)
-  const nrows = head[0]
-  const ncols = head[1]
-  const textBytes = head[2]
-  const ascii = (head[3] & 1) === 1
-  const kindsBytes = (ncols + 7) & ~7
-  let off = 16
-  const decoder = shape.decoders[mode] || decoderFor(shape, Array.from(new Uint8Array(ab, off, ncols)), mode, options)
-  off += kindsBytes
+const u32 = (b, o) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+
+// The two views a call's row buffer is read through: its Float64 sections and its bytes.
+function rowViews(ab) {
+  return { f64: new Float64Array(ab, 0, ab.byteLength >> 3), bytes: Buffer.from(ab) }
+}
+
+// Reads the batch at byte offset `at` of the call's row buffer (`views`, from rowViews) into
+// `out`. `shape` is the result set's row shape ({ names, oids, decoders }), shared by every
+// result with the same columns.
+function decodeBatch(out, views, at, shape, mode, options) {
+  const bytes = views.bytes
+  const nrows = u32(bytes, at)
+  const ncols = u32(bytes, at + 4)
+  const textBytes = u32(bytes, at + 8)
+  const flags = u32(bytes, at + 12)
+  const jsonBytes = u32(bytes, at + 16)
+  let off = at + 24
+  const decoder = shape.decoders[mode] || decoderFor(shape, Array.from(bytes.subarray(off, off + ncols)), mode, options)
+  off += (ncols + 7) & ~7
+  const vb = off >> 3
   const cells = nrows * ncols
-  const vals = new Float64Array(ab, off, cells)
   off += cells * 8
-  const tags = new Uint8Array(ab, off, cells)
+  const tb = off
   off += (cells + 7) & ~7
-  const bytes = Buffer.from(ab, off, textBytes)
-  const text = textBytes === 0 ? '' : ascii ? latin1(bytes, textBytes) : utf8(bytes, textBytes)
-  decoder(vals, tags, text, nrows, out)
+  const text = textBytes === 0 ? '' : (flags & 1) === 1 ? latin1(bytes, off, off + textBytes) : utf8(bytes, off, off + textBytes)
+  off += textBytes
+  let json = ''
+  let docs = null
+  if (jsonBytes !== 0) {
+    json = (flags & 2) === 2 ? latin1(bytes, off, off + jsonBytes) : utf8(bytes, off, off + jsonBytes)
+    try {
+      docs = JSON.parse(json)
+    } catch {
+      docs = null // one invalid document (MySQL keeps it as a string): parse them one by one
+    }
+  }
+  decoder(views.f64, vb, bytes, tb, text, nrows, out, json, docs)
   return out
 }
 
 // Buffer's own slice methods skip the argument checks of toString(); both runtimes have them.
 const latin1 = typeof Buffer.prototype.latin1Slice === 'function'
-  ? (b, n) => b.latin1Slice(0, n) : (b, n) => b.toString('latin1', 0, n)
+  ? (b, s, e) => b.latin1Slice(s, e) : (b, s, e) => b.toString('latin1', s, e)
 const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
-  ? (b, n) => b.utf8Slice(0, n) : (b, n) => b.toString('utf8', 0, n)
+  ? (b, s, e) => b.utf8Slice(s, e) : (b, s, e) => b.toString('utf8', s, e)
 
 function newShape(names, oids) {
   return { names, oids, decoders: { objects: undefined, values: undefined, raw: undefined } }
 }
 
-module.exports = { decodeBatch, newShape }
+module.exports = { decodeBatch, newShape, rowViews }

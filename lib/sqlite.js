@@ -19,6 +19,7 @@
 const fs = require('node:fs')
 const { SQLiteError, callUser } = require('./errors.js')
 const { newResult } = require('./result.js')
+const { kOnError, kOnResult, kMode } = require('./pool.js')
 
 // Loaded on first use: requiring node:sqlite prints an ExperimentalWarning on Node 22.
 let engine = null
@@ -275,22 +276,22 @@ class SqlitePool {
   // Runs the statement now when the connection is free (or held by this lease); else queues it.
   send(text, params, types, simple, raw, sink, lease) {
     const id = this.nextId++
-    const mode = raw ? 'raw' : sink.mode || 'objects'
+    const mode = raw ? 'raw' : sink[kMode] || 'objects'
     const run = () => this.execute(text, params, mode, sink)
     if (lease !== undefined) {
-      if (this.owner !== lease) sink.onError(clientError('CONNECTION_CLOSED', 'this reserved connection was released'))
+      if (this.owner !== lease) sink[kOnError](clientError('CONNECTION_CLOSED', 'this reserved connection was released'))
       else run()
       return id
     }
     if (this.owner === null && this.queue.length === 0) run()
-    else this.queue.push({ id, run, fail: (err) => sink.onError(err) })
+    else this.queue.push({ id, run, fail: (err) => sink[kOnError](err) })
     return id
   }
 
   execute(text, params, mode, sink) {
     const down = this.unavailable()
     if (down !== null) {
-      sink.onError(down)
+      sink[kOnError](down)
       return
     }
     this.queries++
@@ -298,7 +299,7 @@ class SqlitePool {
     try {
       out = this.db.run(text, params === null ? [] : params, mode)
     } catch (err) {
-      sink.onError(toSQLiteError(err))
+      sink[kOnError](toSQLiteError(err))
       return
     }
     const result = newResult()
@@ -313,7 +314,7 @@ class SqlitePool {
       result.affectedRows = out.changes
       result.lastInsertRowid = out.lastInsertRowid
     }
-    sink.onResult(result)
+    sink[kOnResult](result)
   }
 
   // The connection, exclusively, until release(lease). FIFO with the queued queries.

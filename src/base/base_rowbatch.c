@@ -12,7 +12,9 @@ void rowbatch_init(rowbatch_t *b) {
   buf_init(&b->vals);
   buf_init(&b->tags);
   buf_init(&b->text);
+  buf_init(&b->json);
   b->ascii = 1;
+  b->json_ascii = 1;
 }
 
 void rowbatch_destroy(rowbatch_t *b) {
@@ -21,25 +23,38 @@ void rowbatch_destroy(rowbatch_t *b) {
   buf_destroy(&b->vals);
   buf_destroy(&b->tags);
   buf_destroy(&b->text);
+  buf_destroy(&b->json);
   memset(b, 0, sizeof(*b));
+}
+
+size_t rowbatch_footprint(const rowbatch_t *b) {
+  return (size_t)b->kinds_cap + (size_t)b->cols_cap * sizeof(db_field_t) + b->vals.cap +
+         b->tags.cap + b->text.cap + b->json.cap;
 }
 
 static void clear_rows(rowbatch_t *b) {
   buf_clear(&b->vals);
   buf_clear(&b->tags);
   buf_clear(&b->text);
+  buf_clear(&b->json);
   b->nrows = 0;
   b->utf16_end = 0;
   b->ascii = 1;
+  b->json_utf16 = 0;
+  b->json_ascii = 1;
 }
 
 int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
-  uint8_t *kinds = calloc(ncols > 0 ? ncols : 1, 1);
-  if (kinds == NULL) {
-    return DB_ENOMEM;
+  if (b->kinds == NULL || ncols > b->kinds_cap) {
+    uint8_t *kinds = malloc(ncols > 0 ? ncols : 1);
+    if (kinds == NULL) {
+      return DB_ENOMEM;
+    }
+    free(b->kinds);
+    b->kinds = kinds;
+    b->kinds_cap = ncols;
   }
-  free(b->kinds);
-  b->kinds = kinds;
+  memset(b->kinds, 0, ncols > 0 ? ncols : 1);
   b->ncols = ncols;
   b->all_text = all_text;
   clear_rows(b);
@@ -47,25 +62,28 @@ int rowbatch_start(rowbatch_t *b, uint16_t ncols, int all_text) {
 }
 
 int rowbatch_keep_cols(rowbatch_t *b, const db_field_t *fields, uint16_t n) {
-  db_field_t *cols = malloc(sizeof(db_field_t) * (n > 0 ? n : 1));
-  if (cols == NULL) {
-    return DB_ENOMEM;
+  if (b->cols == NULL || n > b->cols_cap) {
+    db_field_t *cols = malloc(sizeof(db_field_t) * (n > 0 ? n : 1));
+    if (cols == NULL) {
+      return DB_ENOMEM;
+    }
+    free(b->cols);
+    b->cols = cols;
+    b->cols_cap = n;
   }
-  memcpy(cols, fields, sizeof(db_field_t) * n);
+  memcpy(b->cols, fields, sizeof(db_field_t) * n);
   for (uint16_t i = 0; i < n; i++) {
-    cols[i].name = (slice_t){NULL, 0}; /* borrowed from a packet that is gone after the call */
+    b->cols[i].name = (slice_t){NULL, 0}; /* borrowed from a packet that is gone after the call */
   }
-  free(b->cols);
-  b->cols = cols;
   return 0;
 }
 
 /* ---- text area ---------------------------------------------------------------------------- */
 
-/* Appends a text cell as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the UTF-16
- * offset the same way JS will count it. */
-static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
-  int rc = buf_reserve(&b->text, n);
+/* Appends a cell to `dst` as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the
+ * UTF-16 offset `*utf16` the same way JS will count it; clears `*ascii` on a non-ASCII byte. */
+static int append_utf8(buf_t *dst, const uint8_t *p, size_t n, double *utf16, int *ascii) {
+  int rc = buf_reserve(dst, n);
   if (rc < 0) {
     return rc;
   }
@@ -74,8 +92,8 @@ static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
   while (i < n && p[i] < 0x80) {
     i++;
   }
-  rc = buf_append(&b->text, p, i);
-  b->utf16_end += (double)i;
+  rc = buf_append(dst, p, i);
+  *utf16 += (double)i;
   while (i < n && rc == 0) {
     uint8_t c = p[i];
     size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
@@ -95,17 +113,17 @@ static int append_text(rowbatch_t *b, const uint8_t *p, size_t n) {
       ok = cp >= 0x10000 && cp <= 0x10ffff;
     }
     if (!ok) {
-      rc = buf_append(&b->text, "\xef\xbf\xbd", 3);
-      b->utf16_end += 1;
-      b->ascii = 0;
+      rc = buf_append(dst, "\xef\xbf\xbd", 3);
+      *utf16 += 1;
+      *ascii = 0;
       i++;
       continue;
     }
     if (len > 1) {
-      b->ascii = 0;
+      *ascii = 0;
     }
-    rc = buf_append(&b->text, p + i, len);
-    b->utf16_end += len == 4 ? 2 : 1;
+    rc = buf_append(dst, p + i, len);
+    *utf16 += len == 4 ? 2 : 1;
     i += len;
   }
   return rc;
@@ -194,15 +212,31 @@ void rowbatch_put_value(rowbatch_t *b, double v) {
   (void)buf_put_u8(&b->tags, ROW_TAG_VALUE);
 }
 
+/* A cell whose bytes went to an area: its end offset there, and its tag. */
+static void put_end(rowbatch_t *b, double end, row_cell_tag_t tag) {
+  (void)buf_append(&b->vals, &end, 8); /* room was reserved by rowbatch_row_begin */
+  (void)buf_put_u8(&b->tags, (uint8_t)tag);
+}
+
 int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n) {
-  int rc = append_text(b, p, n);
-  if (rc < 0) {
-    return rc;
+  int rc = append_utf8(&b->text, p, n, &b->utf16_end, &b->ascii);
+  if (rc == 0) {
+    put_end(b, b->utf16_end, ROW_TAG_TEXT);
   }
-  double end = b->utf16_end;
-  (void)buf_append(&b->vals, &end, 8);
-  (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
-  return 0;
+  return rc;
+}
+
+int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
+  /* "[" before the first document, "," before the others: one UTF-16 unit either way. */
+  int rc = buf_put_u8(&b->json, buf_size(&b->json) == 0 ? '[' : ',');
+  if (rc == 0) {
+    b->json_utf16 += 1;
+    rc = append_utf8(&b->json, p, n, &b->json_utf16, &b->json_ascii);
+  }
+  if (rc == 0) {
+    put_end(b, b->json_utf16, ROW_TAG_JSON);
+  }
+  return rc;
 }
 
 int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
@@ -220,9 +254,7 @@ int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
     return rc;
   }
   b->utf16_end += (double)n;
-  double end = b->utf16_end;
-  (void)buf_append(&b->vals, &end, 8);
-  (void)buf_put_u8(&b->tags, ROW_TAG_TEXT);
+  put_end(b, b->utf16_end, ROW_TAG_TEXT);
   return 0;
 }
 
@@ -230,9 +262,14 @@ static size_t pad8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
 
+/* The JSON area as serialized: the documents plus the closing "]", or nothing. */
+static size_t json_bytes(const rowbatch_t *b) {
+  return buf_size(&b->json) > 0 ? buf_size(&b->json) + 1 : 0;
+}
+
 size_t rowbatch_size(const rowbatch_t *b) {
-  return 16 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
-         buf_size(&b->text);
+  return 24 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
+         buf_size(&b->text) + json_bytes(b);
 }
 
 static void put_u32le(uint8_t *p, uint32_t v) {
@@ -246,8 +283,10 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   put_u32le(dst, b->nrows);
   put_u32le(dst + 4, b->ncols);
   put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
-  put_u32le(dst + 12, b->ascii ? 1u : 0u);
-  size_t off = 16;
+  put_u32le(dst + 12, (b->ascii ? 1u : 0u) | (b->json_ascii ? 2u : 0u));
+  put_u32le(dst + 16, (uint32_t)json_bytes(b));
+  put_u32le(dst + 20, 0);
+  size_t off = 24;
   memset(dst + off, 0, pad8(b->ncols));
   memcpy(dst + off, b->kinds, b->ncols);
   off += pad8(b->ncols);
@@ -257,5 +296,10 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   memcpy(dst + off, buf_begin(&b->tags), buf_size(&b->tags));
   off += pad8(buf_size(&b->tags));
   memcpy(dst + off, buf_begin(&b->text), buf_size(&b->text));
+  off += buf_size(&b->text);
+  if (buf_size(&b->json) > 0) {
+    memcpy(dst + off, buf_begin(&b->json), buf_size(&b->json));
+    dst[off + buf_size(&b->json)] = ']';
+  }
   clear_rows(b);
 }

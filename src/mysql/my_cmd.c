@@ -473,7 +473,7 @@ static int ensure_fields(my_conn_t *c, uint16_t n) {
  * gone by the time the last definition arrives). */
 static int on_column(my_conn_t *c, const uint8_t *p, size_t n, int keep) {
   db_field_t f;
-  if (my_decode_column(p, n, &f) < 0) {
+  if (my_decode_column(p, n, &f, (c->ext_caps & MY_EXT_CAP_EXTENDED_METADATA) != 0) < 0) {
     return proto(c, "malformed column definition");
   }
   if (!keep) {
@@ -492,6 +492,20 @@ static int on_column(my_conn_t *c, const uint8_t *p, size_t n, int keep) {
   return 0;
 }
 
+static int cache_meta(const my_conn_t *c) {
+  return (c->ext_caps & MY_EXT_CAP_CACHE_METADATA) != 0;
+}
+
+/* Keeps a column definition packet for executions of `st` that skip them. */
+static int keep_meta(my_conn_t *c, my_stmt_t *st, const uint8_t *p, size_t n) {
+  uint8_t len[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+  if (buf_append(&st->meta, len, 4) < 0 || buf_append(&st->meta, p, n) < 0) {
+    my__fail(c, DB_ENOMEM, NULL, "out of memory");
+    return DB_ENOMEM;
+  }
+  return 0;
+}
+
 static void emit_fields(my_conn_t *c, my_op_t *op) {
   uint16_t format = op->kind == MY_OP_EXECUTE ? DB_FORMAT_BINARY : DB_FORMAT_TEXT;
   for (uint16_t i = 0; i < c->ncols; i++) {
@@ -504,12 +518,19 @@ static void emit_fields(my_conn_t *c, my_op_t *op) {
   }
 }
 
+static int deprecate_eof(const my_conn_t *c);
+
 static int on_result_header(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t n) {
   reader_t r;
   reader_init(&r, p, n);
   uint64_t count = reader_lenenc(&r);
+  /* With CACHE_METADATA a byte says whether the column definitions follow. */
+  int follows = 1;
+  if (cache_meta(c) && reader_left(&r) == 1) {
+    follows = reader_u8(&r);
+  }
   if (!reader_finished(&r) || count == 0 || count > MY_MAX_COLUMNS ||
-      op->kind == MY_OP_SIMPLE) {
+      op->kind == MY_OP_SIMPLE || follows > 1) {
     return proto(c, "malformed result set header");
   }
   if (ensure_fields(c, (uint16_t)count) < 0) {
@@ -520,6 +541,39 @@ static int on_result_header(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t 
   c->cols_left = (uint32_t)count;
   buf_clear(&c->names);
   c->rs = MY_RS_COLUMNS;
+  c->meta_stmt = NULL;
+  /* Only the first result set's columns are the statement's (a CALL may return several). */
+  my_stmt_t *st = op->kind == MY_OP_EXECUTE && cache_meta(c) && op->nresults++ == 0 ? op->stmt
+                                                                                  : NULL;
+  if (follows) {
+    if (st != NULL) {
+      /* New definitions: they replace what the statement kept. */
+      buf_clear(&st->meta);
+      st->meta_ncols = 0;
+      c->meta_stmt = st;
+    }
+    return 0;
+  }
+  /* Skipped: the statement's kept definitions, read as if they had just arrived. */
+  if (st == NULL || st->meta_ncols == 0 || st->meta_ncols != count) {
+    return proto(c, "column definitions skipped, but none are known for this statement");
+  }
+  reader_t m;
+  reader_init(&m, buf_begin(&st->meta), buf_size(&st->meta));
+  while (c->cols_left > 0) {
+    uint32_t len = reader_u32le(&m);
+    slice_t def = reader_bytes(&m, len);
+    int rc = m.err ? proto(c, "kept column definitions are damaged") : on_column(c, def.p, def.n, 1);
+    if (rc < 0) {
+      return rc;
+    }
+    c->cols_left--;
+  }
+  if (deprecate_eof(c)) {
+    emit_fields(c, op);
+  } else {
+    c->rs = MY_RS_COLUMNS_EOF;
+  }
   return 0;
 }
 
@@ -575,10 +629,17 @@ static int on_result_packet(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t 
       return on_result_header(c, op, p, n);
     case MY_RS_COLUMNS: {
       int rc = on_column(c, p, n, 1);
+      if (rc == 0 && c->meta_stmt != NULL) {
+        rc = keep_meta(c, c->meta_stmt, p, n);
+      }
       if (rc < 0) {
         return rc;
       }
       if (--c->cols_left == 0) {
+        if (c->meta_stmt != NULL) {
+          c->meta_stmt->meta_ncols = c->ncols;
+          c->meta_stmt = NULL;
+        }
         if (deprecate_eof(c)) {
           emit_fields(c, op);
         } else {
@@ -612,8 +673,8 @@ static int on_result_packet(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t 
   }
 }
 
-/* Parameter and column definitions of a prepare answer are read and checked, not kept: every
- * execution brings its own column definitions. */
+/* Parameter and column definitions of a prepare answer are read and checked; the column
+ * definitions are kept only with CACHE_METADATA (executions may then skip them). */
 static int prep_next_section(my_conn_t *c, my_op_t *op) {
   if (c->rs <= MY_RS_PREP_PARAMS_EOF && op->stmt->ncols > 0) {
     c->cols_left = op->stmt->ncols;
@@ -665,6 +726,8 @@ static int on_prepare_packet(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t
       st->ncols = ncols;
       st->nparams = nparams;
       st->state = MY_STMT_READY;
+      buf_clear(&st->meta);
+      st->meta_ncols = 0;
       if (nparams > 0) {
         c->cols_left = nparams;
         c->rs = MY_RS_PREP_PARAMS;
@@ -675,8 +738,14 @@ static int on_prepare_packet(my_conn_t *c, my_op_t *op, const uint8_t *p, size_t
     case MY_RS_PREP_PARAMS:
     case MY_RS_PREP_COLUMNS: {
       int rc = on_column(c, p, n, 0);
+      if (rc == 0 && c->rs == MY_RS_PREP_COLUMNS && cache_meta(c)) {
+        rc = keep_meta(c, st, p, n); /* executions may skip them from now on */
+      }
       if (rc < 0 || --c->cols_left > 0) {
         return rc;
+      }
+      if (c->rs == MY_RS_PREP_COLUMNS && cache_meta(c)) {
+        st->meta_ncols = st->ncols;
       }
       if (!deprecate_eof(c)) {
         c->rs = c->rs == MY_RS_PREP_PARAMS ? MY_RS_PREP_PARAMS_EOF : MY_RS_PREP_COLUMNS_EOF;

@@ -278,7 +278,7 @@ static int send_handshake_response(my_conn_t *c) {
   buf_init(&payload);
   int rc = plugin_answer(c, &auth);
   if (rc == 0) {
-    rc = my_msg_handshake_response(&payload, c->caps, c->user, buf_begin(&auth),
+    rc = my_msg_handshake_response(&payload, c->caps, c->ext_caps, c->user, buf_begin(&auth),
                                    buf_size(&auth), c->database, c->plugin, &c->attrs);
   }
   buf_wipe_destroy(&auth);
@@ -339,6 +339,11 @@ static int on_greeting(my_conn_t *c, const uint8_t *p, size_t n) {
   snprintf(c->plugin, sizeof(c->plugin), "%s", start);
   uint32_t wanted = MY_CAPS_WANTED | (c->database != NULL ? MY_CAP_CONNECT_WITH_DB : 0);
   c->caps = wanted & g.caps;
+  /* MariaDB (no CLIENT_MYSQL): ask for the extended metadata that marks JSON columns, and for
+   * executions that skip unchanged column definitions. */
+  c->ext_caps = (c->caps & MY_CAP_LONG_PASSWORD)
+                    ? 0
+                    : g.ext_caps & (MY_EXT_CAP_EXTENDED_METADATA | MY_EXT_CAP_CACHE_METADATA);
   if (!(g.caps & MY_CAP_SSL)) {
     if (c->ssl_mode == DB_SSL_REQUIRE) {
       /* A stripped CLIENT_SSL flag (BACKRONYM) must not downgrade us: nothing goes out. */
@@ -354,7 +359,7 @@ static int on_greeting(my_conn_t *c, const uint8_t *p, size_t n) {
   c->caps |= MY_CAP_SSL;
   buf_t payload;
   buf_init(&payload);
-  int rc = my_msg_ssl_request(&payload, c->caps);
+  int rc = my_msg_ssl_request(&payload, c->caps, c->ext_caps);
   if (rc == 0) {
     rc = my_packet_write(&c->out, &c->seq, buf_begin(&payload), buf_size(&payload));
   }

@@ -26,6 +26,15 @@
 #define MY_CAP_CONNECT_ATTRS 0x00100000u
 #define MY_CAP_PLUGIN_AUTH_LENENC 0x00200000u
 #define MY_CAP_DEPRECATE_EOF 0x01000000u
+/* MariaDB's extended capabilities (bits 32-63), exchanged in the greeting's and the handshake
+ * response's reserved bytes when the server does not set CLIENT_MYSQL (= LONG_PASSWORD, bit 0).
+ * EXTENDED_METADATA (bit 35): column definitions carry a type name and a format, which is
+ * how MariaDB marks JSON columns (a LONGTEXT on the wire otherwise). */
+#define MY_EXT_CAP_EXTENDED_METADATA 0x00000008u
+/* CACHE_METADATA (bit 36): an execution's result says whether its column definitions follow;
+ * they are skipped when unchanged since the prepare or the last execution that sent them, so a
+ * `select ?` answer is a header, a row and an OK (S1-S3). */
+#define MY_EXT_CAP_CACHE_METADATA 0x00000010u
 
 /* utf8mb4_general_ci: the collation asked for in the handshake. */
 #define MY_COLLATION_UTF8MB4 45
@@ -65,6 +74,7 @@ typedef struct {
   slice_t version;
   uint32_t thread_id;
   uint32_t caps;
+  uint32_t ext_caps; /* MariaDB's bits 32-63, 0 from MySQL */
   uint16_t status;
   uint8_t scramble[32];
   size_t scramble_len;
@@ -80,12 +90,13 @@ int my_decode_err(const uint8_t *p, size_t n, db_error_t *e);
 /* EOF packet (0xFE, warnings, status). 0 or DB_EPROTO. */
 int my_decode_eof(const uint8_t *p, size_t n, my_ok_t *ok);
 /* Column definition 41. The name is a slice into p. 0 or DB_EPROTO. */
-int my_decode_column(const uint8_t *p, size_t n, db_field_t *f);
+/* ext_meta: MariaDB's extended metadata is on (a JSON column then comes as MYSQL_TYPE_JSON). */
+int my_decode_column(const uint8_t *p, size_t n, db_field_t *f, int ext_meta);
 
 /* ---- client messages (my_msg.c): each builds one payload, unframed -------------------------- */
 
-int my_msg_ssl_request(buf_t *out, uint32_t caps);
-int my_msg_handshake_response(buf_t *out, uint32_t caps, const char *user, const uint8_t *auth,
+int my_msg_ssl_request(buf_t *out, uint32_t caps, uint32_t ext_caps);
+int my_msg_handshake_response(buf_t *out, uint32_t caps, uint32_t ext_caps, const char *user, const uint8_t *auth,
                               size_t auth_len, const char *database, const char *plugin,
                               const buf_t *attrs);
 /* The connection attributes block body (pairs of lenenc strings): `_client_name=uvsql` first,
@@ -126,6 +137,7 @@ typedef struct my_op_s {
   buf_t payload;      /* owned: the command payload */
   uint32_t close_id;  /* CLOSE: the statement id */
   uint16_t nparams;   /* EXECUTE: parameters given */
+  uint16_t nresults;  /* result sets begun so far (CACHE_METADATA keeps the first one's columns) */
   uint8_t start_seq;  /* the sequence id its answer starts with */
   uint8_t is_last;    /* the query is done when this op's answer ends */
   uint8_t reset;      /* SIMPLE: it is COM_RESET_CONNECTION */

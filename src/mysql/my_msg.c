@@ -34,7 +34,12 @@ int my_decode_greeting(const uint8_t *p, size_t n, my_greeting_t *g) {
   g->status = reader_u16le(&r);
   g->caps |= (uint32_t)reader_u16le(&r) << 16;
   uint8_t auth_len = reader_u8(&r);
-  (void)reader_bytes(&r, 10); /* reserved (MariaDB keeps extended capabilities there) */
+  if (g->caps & MY_CAP_LONG_PASSWORD) {
+    (void)reader_bytes(&r, 10); /* reserved (MySQL: CLIENT_MYSQL set) */
+  } else {
+    (void)reader_bytes(&r, 6);
+    g->ext_caps = reader_u32le(&r); /* MariaDB's extended capabilities */
+  }
   if (g->caps & MY_CAP_SECURE_CONNECTION) {
     size_t part2_len = auth_len > 8 + 13 ? (size_t)auth_len - 8 : 13;
     /* The remainder is NUL-terminated on every server seen; a shorter greeting is malformed. */
@@ -113,7 +118,23 @@ int my_decode_eof(const uint8_t *p, size_t n, my_ok_t *ok) {
   return reader_finished(&r) ? 0 : DB_EPROTO;
 }
 
-int my_decode_column(const uint8_t *p, size_t n, db_field_t *f) {
+/* MariaDB's extended metadata: (u8 key, lenenc value) pairs; key 1 is the format, "json" for
+ * JSON columns. 1 for a JSON column, 0 otherwise, -1 when malformed. */
+static int ext_meta_is_json(slice_t meta) {
+  reader_t r;
+  reader_init(&r, meta.p, meta.n);
+  int json = 0;
+  while (!r.err && reader_left(&r) > 0) {
+    uint8_t key = reader_u8(&r);
+    slice_t v = reader_lenenc_str(&r);
+    if (!r.err && key == 1 && v.n == 4 && memcmp(v.p, "json", 4) == 0) {
+      json = 1;
+    }
+  }
+  return r.err ? -1 : json;
+}
+
+int my_decode_column(const uint8_t *p, size_t n, db_field_t *f, int ext_meta) {
   memset(f, 0, sizeof(*f));
   reader_t r;
   reader_init(&r, p, n);
@@ -123,6 +144,13 @@ int my_decode_column(const uint8_t *p, size_t n, db_field_t *f) {
   (void)reader_lenenc_str(&r); /* table */
   f->name = reader_lenenc_str(&r);
   (void)reader_lenenc_str(&r); /* original name */
+  int json = 0;
+  if (ext_meta) {
+    json = ext_meta_is_json(reader_lenenc_str(&r));
+    if (r.err || json < 0) {
+      return DB_EPROTO;
+    }
+  }
   uint64_t fixed = reader_lenenc(&r);
   if (r.err || fixed < 10 || fixed > reader_left(&r)) {
     return DB_EPROTO;
@@ -135,6 +163,9 @@ int my_decode_column(const uint8_t *p, size_t n, db_field_t *f) {
   f->decimals = reader_u8(&r);
   f->type_len = -1;
   f->type_mod = length > 0x7fffffffu ? -1 : (int32_t)length;
+  if (json) {
+    f->type_oid = MYSQL_TYPE_JSON; /* a MariaDB JSON column: read it as MySQL's JSON type */
+  }
   /* Two filler bytes follow; MariaDB may extend the fixed block: skip what it announced. */
   r.pos = r.err ? r.pos : end;
   return reader_finished(&r) ? 0 : DB_EPROTO;
@@ -183,8 +214,9 @@ static int put_lenenc_str(buf_t *b, const void *p, size_t n) {
 }
 
 /* The fixed 32-byte head shared by SSLRequest and HandshakeResponse41. */
-static int put_client_head(buf_t *out, uint32_t caps) {
-  static const uint8_t zeros[23];
+/* ext_caps go in the last 4 of the 23 reserved bytes (MariaDB; 0 for MySQL). */
+static int put_client_head(buf_t *out, uint32_t caps, uint32_t ext_caps) {
+  static const uint8_t zeros[19];
   int rc = put_u32le(out, caps);
   if (rc == 0) {
     rc = put_u32le(out, MY_PACKET_MAX); /* max packet we accept: one whole packet */
@@ -192,17 +224,20 @@ static int put_client_head(buf_t *out, uint32_t caps) {
   if (rc == 0) {
     rc = buf_put_u8(out, MY_COLLATION_UTF8MB4);
   }
-  return rc == 0 ? buf_append(out, zeros, sizeof(zeros)) : rc;
+  if (rc == 0) {
+    rc = buf_append(out, zeros, sizeof(zeros));
+  }
+  return rc == 0 ? put_u32le(out, ext_caps) : rc;
 }
 
-int my_msg_ssl_request(buf_t *out, uint32_t caps) {
-  return put_client_head(out, caps);
+int my_msg_ssl_request(buf_t *out, uint32_t caps, uint32_t ext_caps) {
+  return put_client_head(out, caps, ext_caps);
 }
 
-int my_msg_handshake_response(buf_t *out, uint32_t caps, const char *user, const uint8_t *auth,
-                              size_t auth_len, const char *database, const char *plugin,
-                              const buf_t *attrs) {
-  int rc = put_client_head(out, caps);
+int my_msg_handshake_response(buf_t *out, uint32_t caps, uint32_t ext_caps, const char *user,
+                              const uint8_t *auth, size_t auth_len, const char *database,
+                              const char *plugin, const buf_t *attrs) {
+  int rc = put_client_head(out, caps, ext_caps);
   if (rc == 0) {
     rc = buf_put_cstr(out, user);
   }

@@ -22,8 +22,8 @@ uint32_t my_field_js_type(const db_field_t *f) {
          (is_binary(f) ? 0x200u : 0u);
 }
 
-static row_cell_kind_t my_cell_kind(uint32_t type) {
-  switch (type) {
+static row_cell_kind_t my_cell_kind(const db_field_t *f) {
+  switch (f->type_oid) {
     case MYSQL_TYPE_TINY:
     case MYSQL_TYPE_SHORT:
     case MYSQL_TYPE_LONG:
@@ -37,6 +37,10 @@ static row_cell_kind_t my_cell_kind(uint32_t type) {
     case MYSQL_TYPE_DATETIME:
     case MYSQL_TYPE_TIMESTAMP:
       return ROW_CELL_TIME;
+    case MYSQL_TYPE_JSON:
+      /* Text in a character set: into the batch's JSON array. Binary-collated JSON stays a
+       * latin1-carried text cell, as before. */
+      return is_binary(f) ? ROW_CELL_TEXT : ROW_CELL_JSON;
     default:
       return ROW_CELL_TEXT; /* BIGINT (number or string is JS's call), DECIMAL, TIME, strings */
   }
@@ -48,7 +52,7 @@ int my_rowbatch_set_fields(rowbatch_t *b, const db_field_t *fields, uint16_t n, 
     rc = rowbatch_keep_cols(b, fields, n);
   }
   for (uint16_t i = 0; rc == 0 && i < n; i++) {
-    b->kinds[i] = (uint8_t)(all_text ? ROW_CELL_TEXT : my_cell_kind(fields[i].type_oid));
+    b->kinds[i] = (uint8_t)(all_text ? ROW_CELL_TEXT : my_cell_kind(&fields[i]));
   }
   return rc;
 }
@@ -240,6 +244,11 @@ static int on_cell(void *arg, uint16_t col, const my_cell_t *cell) {
       return put_number_cell(b, f, cell);
     case ROW_CELL_TIME:
       return put_time_cell(b, cell);
+    case ROW_CELL_JSON:
+      if (cell->kind == MY_CELL_BYTES) {
+        return rowbatch_put_json(b, cell->bytes.p, cell->bytes.n);
+      }
+      return put_text_cell(b, f, cell);
     default:
       return put_text_cell(b, f, cell);
   }

@@ -20,6 +20,7 @@ void my_stmt_cache_init(my_stmt_cache_t *c, uint32_t max) {
 }
 
 static void stmt_free(my_stmt_t *s) {
+  buf_destroy(&s->meta);
   free(s->text);
   free(s);
 }

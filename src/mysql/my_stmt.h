@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../base/base_buf.h"
 #include "../base/base_list.h"
 
 typedef enum {
@@ -32,6 +33,10 @@ typedef struct my_stmt_s {
   uint16_t nparams;     /* from the prepare answer */
   uint16_t ncols;
   uint32_t users;       /* queued commands that rely on it: never freed while > 0 */
+  buf_t meta;           /* owned: its result's column definitions as sent (u32 length, packet)
+                         * for executions that skip them (MariaDB's CACHE_METADATA) */
+  uint16_t meta_ncols;  /* how many definitions meta holds (0: none yet; may differ from
+                         * ncols once the table changed: the server re-prepares on its own) */
   int cached;           /* in the table */
 } my_stmt_t;
 

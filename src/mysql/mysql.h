@@ -158,6 +158,9 @@ typedef struct my_conn_s {
   size_t max_payload;
   uint8_t seq;                 /* next sequence id expected (and, in auth, to be sent) */
   uint32_t caps;               /* capabilities in effect (ours & the server's) */
+  uint32_t ext_caps;           /* MariaDB's extended capabilities in effect (bits 32-63) */
+  struct my_stmt_s *meta_stmt; /* CACHE_METADATA: the statement whose column definitions are
+                                * being received (kept for later executions), or NULL */
   uint32_t server_caps;
   uint32_t thread_id;
   uint16_t server_status;

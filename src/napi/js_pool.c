@@ -3,16 +3,20 @@
  *
  * C decides and JS is told: query events from the pool are recorded in C (js_query_t) and
  * completed queries wait in an outbox; at the end of each I/O callback (pool_handler_t.flush)
- * the outbox goes to JS as ONE call, `onResults(batch)`, so no microtask can run between two
- * of our JS calls from the same native callback. The batch is a flat array:
+ * the outbox goes to JS as ONE call, `onResults(rows, ...batch)`, so no microtask can run
+ * between two of our JS calls from the same native callback. `rows` is one ArrayBuffer holding
+ * every row batch of the call (or null); the batch is a flat list, passed as the call's
+ * arguments (or, when very long, as one array):
  *   [id, kind, payload, id, kind, payload, ...]
+ *   kind 11 (rows, one result set): no payload but four entries, [id, 11, command, shape,
+ *                    batch | null, rowCount]
  *   kind 0 (rows):   payload = [command, shape, batch | null, rowCount], and 4 more entries per
  *                    further result set (simple protocol, several statements)
  *   kind 6 (rows so far, a long result still arriving): payload = [shape, batch, rowCount]
  * shape is null (a statement without rows), an id JS already knows, or [id, names[], oids[]]
  * the first time (id 0: not interned, not to be cached).
- * A batch is an ArrayBuffer in the layout of src/pg/pg_rowbatch.h; lib/rows.js decodes it with a
- * decoder generated once per row shape.
+ * A batch is the byte offset in `rows` of a batch in the layout of src/base/base_rowbatch.h
+ * (8-byte aligned); lib/rows.js decodes it with a decoder generated once per row shape.
  *   kind 1 (server): payload = { code (SQLSTATE), message, severity, detail, ... }
  *   kind 2 (client): payload = [errorName, message, serverFields | null]
  *   kind 3 (notice): id 0, payload = { severity, errno, message, ... } (only with notices on)
@@ -38,6 +42,11 @@ void js__pool_free(js_pool_t *jp) {
     napi_remove_env_cleanup_hook(jp->env, js_pool_env_cleanup, jp);
   }
   base_intern_destroy(&jp->shapes);
+  js__recycled_free(jp);
+  free(jp->args);
+  buf_destroy(&jp->scratch);
+  buf_destroy(&jp->scratch_slices);
+  buf_destroy(&jp->scratch_types);
   free(jp);
 }
 
@@ -317,10 +326,116 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* poolQuery(handle, id, text, params[], types[], simple, raw) -> undefined; throws when the pool
- * is closed. params are strings (text format), Buffers (bytes) or null; types are parameter type OIDs (0 =
- * inferred); simple = true sends the text with the simple protocol (no params); raw = true
- * hands every cell over as text (for .raw()). */
+/* `v` (a string) as UTF-8 appended to jp->scratch; *at and *len say where. One pass: the
+ * UTF-16 length (cheap: napi_get_value_string_latin1 without a buffer returns String::Length)
+ * bounds the UTF-8 size at 3 bytes per unit, so no length pass (String::Utf8Length) and no
+ * malloc per string as js_get_string needs. */
+static napi_status scratch_utf8(napi_env env, js_pool_t *jp, napi_value v, size_t *at,
+                                size_t *len) {
+  size_t units = 0;
+  napi_status st = napi_get_value_string_latin1(env, v, NULL, 0, &units);
+  if (st != napi_ok) {
+    return st;
+  }
+  if (units > (SIZE_MAX - 1) / 3 || buf_reserve(&jp->scratch, units * 3 + 1) < 0) {
+    napi_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+    return napi_generic_failure;
+  }
+  *at = buf_size(&jp->scratch);
+  char *dst = (char *)buf_begin(&jp->scratch) + *at;
+  st = napi_get_value_string_utf8(env, v, dst, units * 3 + 1, len);
+  if (st == napi_ok) {
+    jp->scratch.len += *len; /* bytes written in place, inside the reserved room */
+  }
+  return st;
+}
+
+/* How many bytes of the UTF-8 text `p` (n bytes) hold the first `units` UTF-16 units: JS sent
+ * the lengths of the parameters in UTF-16 units (String.length), C has their UTF-8. -1 when the
+ * text ends first. A lone surrogate was written as the 3-byte U+FFFD: one unit, as counted. */
+static ssize_t utf8_prefix(const uint8_t *p, size_t n, uint32_t units) {
+  size_t i = 0;
+  while (units > 0) {
+    if (i >= n) {
+      return -1;
+    }
+    uint8_t c = p[i];
+    size_t len = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    uint32_t u = len == 4 ? 2 : 1;
+    if (u > units || i + len > n) {
+      return -1;
+    }
+    units -= u;
+    i += len;
+  }
+  return (ssize_t)i;
+}
+
+/* The packed parameters (lib/pool.js packParams): `joined`, every non-NULL value back to back,
+ * and `meta`, a Uint32Array of [type, UTF-16 length or 0xffffffff for NULL] per parameter.
+ * Two Node-API reads for the whole query instead of two napi_get_element and two string calls
+ * per parameter. Fills jp->scratch_slices/scratch_types; the slices point into jp->scratch, so
+ * they are valid until the next use of the scratch. napi_ok, or a thrown error. */
+static napi_status read_packed_params(napi_env env, js_pool_t *jp, napi_value joined,
+                                      napi_value meta, uint32_t *nparams) {
+  napi_typedarray_type tt;
+  size_t count = 0;
+  void *data = NULL;
+  napi_status st = napi_get_typedarray_info(env, meta, &tt, &count, &data, NULL, NULL);
+  if (st != napi_ok || tt != napi_uint32_array || count % 2 != 0) {
+    napi_throw_type_error(env, NULL, "poolQuery: bad packed parameters");
+    return napi_invalid_arg;
+  }
+  const uint32_t *m = data;
+  uint32_t n = (uint32_t)(count / 2);
+  if (n > 65535) {
+    *nparams = n;
+    return napi_ok; /* the caller refuses it */
+  }
+  size_t at = 0, len = 0;
+  st = scratch_utf8(env, jp, joined, &at, &len);
+  if (st != napi_ok) {
+    return st;
+  }
+  buf_clear(&jp->scratch_slices);
+  buf_clear(&jp->scratch_types);
+  if (buf_reserve(&jp->scratch_slices, (size_t)n * sizeof(slice_t)) < 0 ||
+      buf_reserve(&jp->scratch_types, (size_t)n * sizeof(uint32_t)) < 0) {
+    napi_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+    return napi_generic_failure;
+  }
+  slice_t *values = (slice_t *)buf_begin(&jp->scratch_slices);
+  uint32_t *types = (uint32_t *)buf_begin(&jp->scratch_types);
+  const uint8_t *p = buf_begin(&jp->scratch) + at;
+  size_t left = len;
+  for (uint32_t i = 0; i < n; i++) {
+    types[i] = m[2 * i];
+    uint32_t units = m[2 * i + 1];
+    if (units == UINT32_MAX) {
+      values[i].p = NULL; /* SQL NULL */
+      values[i].n = 0;
+      continue;
+    }
+    ssize_t bytes = utf8_prefix(p, left, units);
+    if (bytes < 0) {
+      napi_throw_type_error(env, NULL, "poolQuery: parameter lengths do not match their text");
+      return napi_invalid_arg;
+    }
+    values[i].p = p;
+    values[i].n = (size_t)bytes;
+    p += bytes;
+    left -= (size_t)bytes;
+  }
+  *nparams = n;
+  return napi_ok;
+}
+
+/* poolQuery(handle, id, text, params, types, simple, raw[, slot, seq]) -> undefined; throws
+ * when the pool is closed. Parameters come packed (lib/pool.js: params is one string of every
+ * non-NULL value, types a Uint32Array of [type, UTF-16 length or 0xffffffff] per parameter), or,
+ * when some value is a Buffer (bytes, MySQL BLOB), as arrays: params of strings (text format),
+ * Buffers or null, types of parameter type OIDs (0 = inferred). simple = true sends the text with
+ * the simple protocol (no params); raw = true hands every cell over as text (for .raw()). */
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   size_t argc = 9;
   napi_value argv[9];
@@ -334,33 +449,40 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   }
   double id;
   NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
-  char *text = NULL;
-  size_t text_len = 0;
-  if (js_get_string(env, argv[2], &text, &text_len) != napi_ok) {
+  buf_clear(&jp->scratch);
+  size_t text_at = 0, text_len = 0;
+  if (scratch_utf8(env, jp, argv[2], &text_at, &text_len) != napi_ok) {
     return NULL;
   }
   uint32_t nparams = 0;
   bool is_array = false;
-  if (argc >= 4 && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array) {
+  napi_valuetype pt = napi_undefined;
+  int packed = argc >= 5 && napi_typeof(env, argv[3], &pt) == napi_ok && pt == napi_string;
+  if (packed) {
+    if (read_packed_params(env, jp, argv[3], argv[4], &nparams) != napi_ok) {
+      return NULL;
+    }
+  } else if (argc >= 4 && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array) {
     napi_get_array_length(env, argv[3], &nparams);
   }
   if (nparams > 65535) {
-    free(text);
     js_throw_error(env, "ERR_POSTGRES_INVALID_QUERY_BINDING",
                    "a query can have at most 65535 parameters");
     return NULL;
   }
-  slice_t *values = calloc(nparams > 0 ? nparams : 1, sizeof(slice_t));
-  uint32_t *types = calloc(nparams > 0 ? nparams : 1, sizeof(uint32_t));
-  char **owned = calloc(nparams > 0 ? nparams : 1, sizeof(char *));
+  slice_t *values = packed ? (slice_t *)buf_begin(&jp->scratch_slices)
+                           : calloc(nparams > 0 ? nparams : 1, sizeof(slice_t));
+  uint32_t *types = packed ? (uint32_t *)buf_begin(&jp->scratch_types)
+                           : calloc(nparams > 0 ? nparams : 1, sizeof(uint32_t));
+  char **owned = packed ? NULL : calloc(nparams > 0 ? nparams : 1, sizeof(char *));
   pool_query_t *q = NULL;
   js_query_t *jq = NULL;
-  int ok = values != NULL && owned != NULL && types != NULL;
+  int ok = values != NULL && (packed || owned != NULL) && types != NULL;
   bool types_array = false;
-  if (ok && argc >= 5) {
+  if (ok && !packed && argc >= 5) {
     napi_is_array(env, argv[4], &types_array);
   }
-  for (uint32_t i = 0; ok && i < nparams; i++) {
+  for (uint32_t i = 0; ok && !packed && i < nparams; i++) {
     napi_value v;
     napi_valuetype t;
     ok = napi_get_element(env, argv[3], i, &v) == napi_ok && napi_typeof(env, v, &t) == napi_ok;
@@ -391,8 +513,10 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
       values[i].n = len;
     }
   }
+  /* Only now: appending the parameters may have moved the scratch. */
+  const char *text = (const char *)buf_begin(&jp->scratch) + text_at;
   if (ok) {
-    jq = js__query_new(id);
+    jq = js__query_new(jp, id);
     ok = jq != NULL;
   }
   if (ok) {
@@ -430,17 +554,18 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
       list_remove(&jq->live);
     }
   }
-  for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
-    free(owned[i]);
+  if (!packed) {
+    for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
+      free(owned[i]);
+    }
+    free(owned);
+    free(values);
+    free(types);
   }
-  free(owned);
-  free(values);
-  free(types);
-  free(text);
   if (!ok || rc < 0) {
     pool_query_free(q);
     if (jq != NULL) {
-      js__query_free(jq);
+      js__query_free(jp, jq);
     }
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -474,7 +599,7 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
   }
   double id;
   NAPI_CALL(env, napi_get_value_double(env, argv[1], &id));
-  js_query_t *jq = js__query_new(id);
+  js_query_t *jq = js__query_new(jp, id);
   pool_query_t *q = jq != NULL ? pool_query_new("", 0, 0, NULL, NULL, jq) : NULL;
   if (q == NULL) {
     free(jq);
@@ -487,7 +612,7 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
   if (pool_reserve(&jp->pool, q) < 0) {
     list_remove(&jq->live);
     pool_query_free(q);
-    js__query_free(jq);
+    js__query_free(jp, jq);
     js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
     return NULL;
   }

@@ -21,6 +21,9 @@ row_cell_kind_t pg_cell_kind(uint32_t oid) {
       return ROW_CELL_NUMBER;
     case 16:
       return ROW_CELL_BOOL;
+    case 114:  /* json */
+    case 3802: /* jsonb */
+      return ROW_CELL_JSON;
     case 1082: /* date */
     case 1114: /* timestamp */
     case 1184: /* timestamptz */
@@ -171,6 +174,8 @@ int pg_rowbatch_add(rowbatch_t *b, const uint8_t *body, size_t n) {
     }
     if (decoded == 0) {
       rowbatch_put_value(b, v);
+    } else if (b->kinds[c] == ROW_CELL_JSON) {
+      rc = rowbatch_put_json(b, cell, clen);
     } else {
       rc = rowbatch_put_text(b, cell, clen);
     }

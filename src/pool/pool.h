@@ -58,11 +58,11 @@ typedef struct pool_conn_s pool_conn_t;
 /* A query, owned by the pool from pool_query_submit() until on_query_done. */
 typedef struct pool_query_s {
   list_node_t node;  /* in pool->waiting while queued */
-  char *text;        /* owned */
+  char *text;        /* in the query's own block (pool_query_new), like values/types/storage */
   size_t text_len;
   uint16_t nparams;
-  slice_t *values;   /* owned array; bytes in `storage` */
-  uint32_t *types;   /* owned array of parameter type OIDs (0 = inferred) */
+  slice_t *values;   /* array; bytes in `storage` */
+  uint32_t *types;   /* array of parameter type OIDs (0 = inferred) */
   int simple;        /* simple protocol: no parameters, several statements allowed */
   int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers) */
   int sent;          /* on a connection: `slot` and `gen` say which */
@@ -71,7 +71,7 @@ typedef struct pool_query_s {
   uint32_t slot;
   uint32_t gen;
   uint64_t queued_ms; /* when it was submitted (waiter time) */
-  uint8_t *storage;  /* owned */
+  uint8_t *storage;  /* the parameters' bytes */
   void *data;        /* owner's pointer */
 } pool_query_t;
 
@@ -174,6 +174,7 @@ struct pool_s {
   int in_callback;            /* nesting depth of pool-originated callbacks */
   int dispatching;            /* pool__dispatch is walking the waiting list */
   int dispatch_again;         /* ...and was asked for another pass meanwhile */
+  uint32_t flush_pending;     /* connections whose queued queries wait for pool__flush_pending */
   const pool_handler_t *handler;
   void *ctx;
   pool_stats_t stats;

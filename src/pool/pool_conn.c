@@ -51,6 +51,42 @@ void pool__conn_flush(pool_conn_t *c) {
   }
 }
 
+/* Queries are written once per loop turn, not one write per query (uv driver). A query made
+ * inside a pool callback (the results callback: S1's next query, S2's 256 lanes) waits for the
+ * end of that callback (pool__end_callback), so one write carries all of them; one made
+ * elsewhere (a loop in the main script: S3) waits for the pool timer, armed at 0 ms, i.e. the
+ * next loop turn, unless this much is already queued, which goes at once so the server works
+ * while JS keeps issuing. The js driver coalesces on its own (net_js.c), so it flushes at once. */
+#define POOL_FLUSH_NOW_BYTES (16 * 1024)
+
+void pool__conn_flush_soon(pool_conn_t *c) {
+  pool_t *p = c->pool;
+  if (p->cfg.js != NULL || buf_size(pool__eng_output(c)) >= POOL_FLUSH_NOW_BYTES) {
+    pool__conn_flush(c);
+    return;
+  }
+  if (!c->flush_pending) {
+    c->flush_pending = 1;
+    if (p->flush_pending++ == 0 && p->in_callback == 0) {
+      pool__schedule(p); /* the pool timer at 0 ms (pool_timer.c) */
+    }
+  }
+}
+
+void pool__flush_pending(pool_t *p) {
+  if (p->flush_pending == 0) {
+    return;
+  }
+  p->flush_pending = 0;
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    pool_conn_t *c = p->slots[i].conn;
+    if (c != NULL && c->flush_pending) {
+      c->flush_pending = 0;
+      pool__conn_flush(c);
+    }
+  }
+}
+
 /* Ciphertext from the socket: decrypt, finish the handshake, feed the engine. */
 static void conn_feed_tls(pool_conn_t *c, const uint8_t *bytes, size_t n) {
   buf_clear(&c->plain);

@@ -27,6 +27,7 @@ struct pool_conn_s {
   int retire_reason;  /* why the pool retired it (DB_ECLOSED, DB_EIDLE, DB_ELIFETIME), or 0 */
   int close_code;     /* why the socket was closed without an engine failure, or 0 */
   char close_msg[160];
+  int flush_pending;  /* queries queued by pool__conn_flush_soon wait for pool__flush_pending */
   net_sock_t sock;    /* owned; this struct is freed in the socket's on_closed */
 };
 
@@ -40,6 +41,9 @@ int pool__conn_connect(pool_conn_t *c);
 void pool__conn_fail_early(pool_conn_t *c, int code, const char *message);
 /* Sends the engine's queued bytes. */
 void pool__conn_flush(pool_conn_t *c);
+/* After queueing a query: sends the engine's bytes once per loop turn rather than per query
+ * (see pool_conn.c). */
+void pool__conn_flush_soon(pool_conn_t *c);
 /* Sends Terminate (when possible) and closes the socket once it is written. */
 void pool__conn_retire(pool_conn_t *c);
 

@@ -9,6 +9,8 @@ int pool_slot_fire(pool_t *p, uint32_t index, pool_slot_event_t ev);
 
 /* Sends waiting queries to slots that can take them and opens connections (pool.c). */
 void pool__dispatch(pool_t *p);
+/* Sends what pool__conn_flush_soon held back, on every connection. */
+void pool__flush_pending(pool_t *p);
 /* Retires a connection: Terminate, then close once written; `reason` goes to onclose. */
 void pool__retire(pool_t *p, uint32_t index, int reason);
 

@@ -63,6 +63,10 @@ void pool__schedule(pool_t *p) {
   if (p->close_deadline_ms != 0) {
     due = earliest(due, p->close_deadline_ms);
   }
+  uint64_t now = net_now(p->loop);
+  if (p->flush_pending > 0) {
+    due = now; /* queries held back for one write (pool__conn_flush_soon) */
+  }
   if (p->cfg.idle_timeout_ms > 0 || p->cfg.max_lifetime_ms > 0) {
     for (uint32_t i = 0; i < p->cfg.max; i++) {
       const pool_slot_t *s = &p->slots[i];
@@ -87,8 +91,8 @@ void pool__schedule(pool_t *p) {
       return;
     }
   }
-  uint64_t now = net_now(p->loop);
-  int ref = (p->retry_at_ms != 0 && p->nwaiting > 0) || p->close_deadline_ms != 0;
+  int ref = (p->retry_at_ms != 0 && p->nwaiting > 0) || p->close_deadline_ms != 0 ||
+            p->flush_pending > 0;
   net_timer_start(&p->timer, due > now ? due - now : 0, ref);
 }
 

@@ -16,6 +16,7 @@ const net = require('node:net')
 
 function slicer(src, dst, chunk, pace, stat) {
   const queue = []
+  const state = { busy: () => pumping || queue.length > 0 }
   let queued = 0
   let pumping = false
   let ended = false
@@ -56,14 +57,18 @@ function slicer(src, dst, chunk, pace, stat) {
     if (queued >= HIGH_WATER) src.pause()
     if (!pumping) pump()
   })
-  src.on('end', () => {
+  const finish = () => {
     ended = true
     if (!pumping && !dst.destroyed) dst.end()
-  })
+  }
+  src.on('end', finish)
+  src.on('close', finish)
+  return state
 }
 
 async function slicingProxy({ host = '127.0.0.1', port, toClient = 1, toServer = 0, pace = true }) {
   const sockets = new Set()
+  const slicers = new Set()
   const stats = {
     connections: 0,
     toClient: { bytes: 0, writes: 0 },
@@ -76,15 +81,13 @@ async function slicingProxy({ host = '127.0.0.1', port, toClient = 1, toServer =
       sockets.add(s)
       s.setNoDelay(true)
       s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        // Either side gone: the other goes too (after what was already queued, on a FIN).
-        const other = s === client ? upstream : client
-        if (!other.destroyed) other.end()
-      })
+      // Either side gone: the other goes too, once the slicer toward it has written what it
+      // still holds (ending it here would cut a paced tail short, e.g. a client's Terminate
+      // written just before it closed its socket).
+      s.on('close', () => sockets.delete(s))
     }
-    slicer(upstream, client, toClient, pace, stats.toClient)
-    slicer(client, upstream, toServer, pace, stats.toServer)
+    slicers.add(slicer(upstream, client, toClient, pace, stats.toClient))
+    slicers.add(slicer(client, upstream, toServer, pace, stats.toServer))
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const proxyPort = server.address().port
@@ -99,10 +102,18 @@ async function slicingProxy({ host = '127.0.0.1', port, toClient = 1, toServer =
       u.port = String(proxyPort)
       return u.toString()
     },
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    }),
+    // Lets the slicers write what they still hold (a paced tail: a client that wrote its
+    // Terminate and closed at once) for up to a second, then destroys every socket.
+    close: async () => {
+      const until = Date.now() + 1000
+      while ([...slicers].some((s) => s.busy()) && Date.now() < until) {
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await new Promise((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      })
+    },
   }
 }
 

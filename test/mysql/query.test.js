@@ -32,6 +32,27 @@ test('INSERT/UPDATE/DELETE/SELECT metadata: command, count, affectedRows, lastIn
   assert.deepStrictEqual([del.command, del.count], ['DELETE', 1])
 })
 
+test('executions that skip unchanged column definitions (MariaDB CACHE_METADATA) still see a changed table', async () => {
+  const one = new SQL(mysql.url, { max: 1 })
+  try {
+    await one`drop table if exists meta_t`
+    await one`create table meta_t (a int, b varchar(10))`
+    await one`insert into meta_t values (1, 'x')`
+    const read = () => one`select * from meta_t where a >= ${0}`
+    for (let i = 0; i < 3; i++) assert.deepStrictEqual([...await read()], [{ a: 1, b: 'x' }])
+    await one`alter table meta_t add column c double default 2.5`
+    for (let i = 0; i < 3; i++) assert.deepStrictEqual([...await read()], [{ a: 1, b: 'x', c: 2.5 }])
+    await one`alter table meta_t drop column b`
+    assert.deepStrictEqual([...await read()], [{ a: 1, c: 2.5 }])
+    // Pipelined executions of one statement, each with its own value.
+    const many = await Promise.all(Array.from({ length: 200 }, (_, i) => one`select ${i} as v, ${'s' + i} as s`))
+    many.forEach((r, i) => assert.deepStrictEqual({ ...r[0] }, { v: i, s: 's' + i }))
+  } finally {
+    await one`drop table if exists meta_t`
+    await one.close()
+  }
+})
+
 test('a server error fails that query only, with Bun.SQL\'s fields; the connection goes on', async () => {
   const reserved = await sql.reserve()
   try {

@@ -17,6 +17,14 @@ after(async () => {
   await sql.close()
 })
 
+test('one call site, plain values then a fragment: the cached text is used only for plain values', async () => {
+  const run = (v) => sql`select ${v} as x`
+  assert.deepStrictEqual((await run(1))[0], { x: 1 })
+  assert.deepStrictEqual((await run(sql`2::int + ${3}::int`))[0], { x: 5 })
+  assert.deepStrictEqual((await run(undefined))[0], { x: null })
+  assert.deepStrictEqual((await run('4'))[0], { x: '4' })
+})
+
 test('sql(obj) and sql([objs]) insert rows; undefined becomes NULL', async () => {
   await sql`insert into helper_users ${sql({ id: 1, name: 'ann', email: 'a@x' })}`
   await sql`insert into helper_users ${sql([{ id: 2, name: 'bob', email: undefined }, { id: 3, name: "o'neil", email: 'c@x' }])}`

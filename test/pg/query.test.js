@@ -30,6 +30,20 @@ test('bound parameters round-trip (never interpolated)', async () => {
   assert.deepStrictEqual(rows[0], { s: evil, big: 2147483647, b: true, n: null, f: 1.5 })
 })
 
+test('parameters reach C packed: NULLs, empty strings, non-ASCII, and lone surrogates that joining would pair', async () => {
+  const vals = ['', null, 'é', '😀', 'a\ud83d', '\ude00b', undefined, 'x'.repeat(5000), 'ü€😀']
+  const r = await sql`select ${vals[0]}::text as a, ${vals[1]}::text as b, ${vals[2]}::text as c, ${vals[3]}::text as d,
+    ${vals[4]}::text as e, ${vals[5]}::text as f, ${vals[6]}::text as g, ${vals[7]}::text as h, ${vals[8]}::text as i`
+  assert.deepStrictEqual({ ...r[0] }, { a: '', b: null, c: 'é', d: '😀', e: 'a\ufffd', f: '\ufffdb', g: null, h: 'x'.repeat(5000), i: 'ü€😀' })
+  // 3000 parameters in one statement, every tenth NULL.
+  const n = 3000
+  const params = Array.from({ length: n }, (_, i) => (i % 10 === 0 ? null : 'v' + i + 'ß'))
+  const strings = ['select array['].concat(Array.from({ length: n - 1 }, () => '::text, '), ['::text] as a'])
+  strings.raw = strings.slice()
+  const arr = (await sql(Object.freeze(strings), ...params))[0].a
+  assert.deepStrictEqual(arr, params)
+})
+
 test('many rows and many columns', async () => {
   const rows = await sql`select g as id, 'row ' || g as label, g % 2 = 0 as even from generate_series(1, 5000) g`
   assert.strictEqual(rows.length, 5000)

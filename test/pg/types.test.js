@@ -101,6 +101,21 @@ test('json and jsonb are parsed (objects, arrays, scalars, null, unicode)', asyn
   assert.deepStrictEqual(r, { jb: { a: [1, 2, { b: null }], s: 'éé', n: 1500 }, j: [1, 'x', true], s: 'str', n: 42, jn: null, sqlnull: null })
 })
 
+test('json over many batches: one JSON array per batch keeps every document in its row', async () => {
+  // Enough rows for several partial batches (src/napi/js_outbox.c), with NULLs, non-ASCII and
+  // text cells between the documents.
+  const rows = await sql`select i, case when i % 7 = 0 then null else jsonb_build_object('i', i, 's', 'é' || i) end as d,
+    'x' || i as t, json_build_array(i, 'ü') as a from generate_series(1, 5000) as i`
+  assert.strictEqual(rows.length, 5000)
+  for (const r of rows) {
+    assert.deepStrictEqual(r.d, r.i % 7 === 0 ? null : { i: r.i, s: 'é' + r.i })
+    assert.strictEqual(r.t, 'x' + r.i)
+    assert.deepStrictEqual(r.a, [r.i, 'ü'])
+  }
+  const v = await sql`select '{"k":1}'::jsonb as a, null::json as b, '[2]'::json as c`.values()
+  assert.deepStrictEqual(Array.from(v), [[{ k: 1 }, null, [2]]])
+})
+
 test('bytea decodes to a Buffer in the hex and in the legacy escape output format', async () => {
   const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
   const r = await row(one`select ${all}::bytea as b, ''::bytea as e, '\\x'::bytea as e2`)

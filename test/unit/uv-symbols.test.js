@@ -36,6 +36,8 @@ const UV_DRIVER_ONLY = {
   uv_read_start: 'on_connected, the uv connect callback',
   uv_read_stop: 'on_read, the uv read callback',
   uv_write: 'sock_write_start, after net_sock_send hands js sockets to net__js_send',
+  uv_try_write: 'sock_try_write (net_sock_send, sock_write_burst), after net_sock_send hands js sockets to net__js_send',
+  uv_stream_get_write_queue_size: 'sock_write_burst, likewise',
 }
 
 // Pure helpers that are stubs in Bun too: never to be used anywhere (base_err.c names errors).
