@@ -43,16 +43,7 @@ function packParams(params, types) {
   return joined
 }
 
-// A sink (what waits for a query's answer) implements these: Query does (lib/query.js), so a
-// query costs no extra object or closures; reserve() makes a small one.
-const kOnRows = Symbol('onRows')
-const kOnBatch = Symbol('onBatch')
-const kOnError = Symbol('onError')
-const kOnReserved = Symbol('onReserved')
-// For adapters that build results in JS (lib/sqlite.js): the finished result, and the mode
-// ('objects', 'values', 'raw') the query runs in.
-const kOnResult = Symbol('onResult')
-const kMode = Symbol('mode')
+const { kOnRows, kOnBatch, kOnError, kOnReserved } = require('./sinks.js')
 
 const KIND_ROWS = 0
 const KIND_SERVER_ERROR = 1
@@ -322,4 +313,4 @@ class NativePool {
   }
 }
 
-module.exports = { NativePool, kOnRows, kOnBatch, kOnError, kOnResult, kMode }
+module.exports = { NativePool }

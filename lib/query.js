@@ -4,7 +4,7 @@
 
 const { newResult, finishResult } = require('./result.js')
 const { decodeBatch } = require('./rows.js')
-const { kOnRows, kOnBatch, kOnError, kOnResult, kMode } = require('./pool.js')
+const { kOnRows, kOnBatch, kOnError, kOnResult, kMode } = require('./sinks.js')
 
 const kRun = Symbol('run')
 

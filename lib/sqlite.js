@@ -19,7 +19,7 @@
 const fs = require('node:fs')
 const { SQLiteError, callUser } = require('./errors.js')
 const { newResult } = require('./result.js')
-const { kOnError, kOnResult, kMode } = require('./pool.js')
+const { kOnError, kOnResult, kMode } = require('./sinks.js')
 
 // Loaded on first use: requiring node:sqlite prints an ExperimentalWarning on Node 22.
 let engine = null
