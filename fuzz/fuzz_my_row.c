@@ -93,8 +93,10 @@ static void decoders(const uint8_t *p, size_t n) {
     }
   }
   db_field_t f;
-  if (my_decode_column(p, n, &f) == 0) {
-    check_in(p, n, f.name, "column name");
+  for (int ext_meta = 0; ext_meta <= 1; ext_meta++) { /* with and without MariaDB's metadata */
+    if (my_decode_column(p, n, &f, ext_meta) == 0) {
+      check_in(p, n, f.name, "column name");
+    }
   }
   /* lenenc integers and strings back to back until the payload ends or one fails */
   reader_t r;

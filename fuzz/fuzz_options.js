@@ -21,7 +21,8 @@
 //      MYSQL_PASSWORD) never appears, raw or percent-encoded, in an error's message or stack,
 //      in util.inspect(options, {showHidden: true}), in JSON.stringify(options) or in
 //      String(error) — unless the input also put it somewhere that is not a password.
-//   3. Returned options are usable: nativeConfig() does not throw, the port is an integer in
+//   3. Returned options are usable: sqlite options name a file; otherwise nativeConfig() does
+//      not throw, the port is an integer in
 //      1..65535, max a positive integer, the mode a known one, and the password reaches the
 //      native config intact when it came from the URL's password.
 //   4. Each call takes < 250 ms (no super-linear regex or loop on long input).
@@ -216,6 +217,12 @@ function runOne (input) {
       checkNoSentinel(error.stack, 'the error stack')
       checkNoSentinel(util.inspect(error, { showHidden: true, depth: 5 }), 'inspect(error)')
     }
+    return
+  }
+  if (options.adapter === 'sqlite') {
+    // The sqlite adapter (lib/sqlite.js) has no server and no password: a file name (or
+    // :memory:) is all it uses, and everything after sqlite:// is that name, as in Bun.
+    if (typeof options.filename !== 'string') fail(`sqlite filename ${options.filename}`)
     return
   }
   if (secretOnly) {

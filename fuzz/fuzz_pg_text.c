@@ -242,9 +242,10 @@ static taken_t one_cell(uint32_t oid, int all_text, const uint8_t *cell, size_t 
   return t;
 }
 
-/* Where the text area and the one cell's tag and value are in a one-cell batch. */
+/* Where the text area and the one cell's tag and value are in a one-cell batch (24-byte
+ * header, kinds padded to 8, one value, one tag padded to 8; base_rowbatch.h). */
 static const uint8_t *cell_text(const taken_t *t, size_t *len, uint8_t *tag, double *val) {
-  const uint8_t *vals = t->data + 16 + 8;
+  const uint8_t *vals = t->data + 24 + 8;
   memcpy(val, vals, 8);
   *tag = vals[8];
   *len = fuzz_rd_u32le(t->data + 8);
