@@ -15,6 +15,7 @@
 
 const net = require('node:net')
 const crypto = require('node:crypto')
+const { FakeClientConn } = require('./fake-conn.js')
 
 const CAPS = {
   LONG_PASSWORD: 0x1, FOUND_ROWS: 0x2, CONNECT_WITH_DB: 0x8, PROTOCOL_41: 0x200, SSL: 0x800,
@@ -55,40 +56,13 @@ function sha2Scramble(password, nonce) {
   return xor(p1, sha('sha256', sha('sha256', p1), nonce))
 }
 
-class FakeMysqlConn {
+class FakeMysqlConn extends FakeClientConn {
   constructor(socket, id) {
-    this.socket = socket
+    super(socket)
     this.id = id
-    this.buf = Buffer.alloc(0)
-    this.waiters = []
-    this.closed = false
     this.seq = 0
     this.caps = DEFAULT_CAPS
     this.nonce = crypto.randomBytes(20).map((b) => (b % 94) + 33) // printable, no NUL
-    this.receivedBytes = 0
-    socket.on('data', (d) => {
-      this.receivedBytes += d.length
-      this.buf = Buffer.concat([this.buf, d])
-      this.wake()
-    })
-    socket.on('close', () => {
-      this.closed = true
-      this.wake()
-    })
-    socket.on('error', () => {})
-  }
-
-  wake() {
-    const w = this.waiters
-    this.waiters = []
-    for (const fn of w) fn()
-  }
-
-  async need(n) {
-    while (this.buf.length < n) {
-      if (this.closed) throw new Error('client closed the connection')
-      await new Promise((resolve) => this.waiters.push(resolve))
-    }
   }
 
   // One client packet: { seq, payload }. The next server packet continues its sequence.

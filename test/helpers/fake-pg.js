@@ -11,38 +11,12 @@
 
 const net = require('node:net')
 const frames = require('./frames.js')
+const { FakeClientConn } = require('./fake-conn.js')
 
-class FakeConn {
+class FakeConn extends FakeClientConn {
   constructor(socket) {
-    this.socket = socket
-    this.buf = Buffer.alloc(0)
-    this.waiters = []
-    this.closed = false
-    this.received = [] // every chunk the client sent, in order (see receivedBytes())
+    super(socket)
     this.statements = new Map() // prepared statement name -> parameter type OIDs (serveQueries)
-    socket.on('data', (d) => {
-      this.received.push(d)
-      this.buf = Buffer.concat([this.buf, d])
-      this.wake()
-    })
-    socket.on('close', () => {
-      this.closed = true
-      this.wake()
-    })
-    socket.on('error', () => {})
-  }
-
-  wake() {
-    const w = this.waiters
-    this.waiters = []
-    for (const fn of w) fn()
-  }
-
-  async need(n) {
-    while (this.buf.length < n) {
-      if (this.closed) throw new Error('client closed the connection')
-      await new Promise((resolve) => this.waiters.push(resolve))
-    }
   }
 
   // Reads the untyped StartupMessage; returns its parameters.
@@ -77,11 +51,6 @@ class FakeConn {
       out.push(m)
     }
     return out
-  }
-
-  // All bytes the client has sent on this connection so far (StartupMessage included).
-  receivedBytes() {
-    return Buffer.concat(this.received)
   }
 
   // Reads messages up to and including the next Sync; returns them. null when the client sent
