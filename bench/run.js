@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 'use strict'
-// uvsql against postgres.js and pg (PostgreSQL), and against mysql2 and mariadb (MySQL/MariaDB),
-// on scenarios S1-S5 (see bench/README.md).
+// uvsql against postgres.js and pg (also with `pipeline: true`) (PostgreSQL), against mysql2 and
+// mariadb (MySQL/MariaDB), and, when the `bun` devDependency is installed, uvsql under Bun and
+// Bun.SQL under Bun, on scenarios S1-S5 (see bench/README.md).
 //
 //   node bench/run.js [--db pg,mysql] [--scenarios S1,S4] [--runs 3] [--drivers uvsql,pg,mysql2]
 //                     [--url postgres://... --url mysql://...] [--json out.json] [--pin] [--timeout 180]
+//                     [--chart out.svg | --no-chart]   (default chart: bench/results/latest.svg)
 //
 // --db defaults to both protocols, or to the protocols of the --url / DATABASE_URL given. A protocol
 // without a URL gets a throwaway server (test/helpers/servers.js: PostgreSQL 15, MariaDB 10.11),
@@ -16,20 +18,24 @@ const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { renderChart } = require('./chart.js')
 
 const ALL_SCENARIOS = ['S1', 'S2', 'S3', 'S4', 'S5']
 const ALL_DBS = ['pg', 'mysql']
-// bunsql: Bun.SQL, run under Bun (the devDependency's binary), the issue's reference; only
-// when that binary is there.
+// bunsql: Bun.SQL, run under Bun (the devDependency's binary), the issue's reference, and
+// uvsql-bun: uvsql under that same Bun; only when that binary is there.
 const BUN = path.join(__dirname, '..', 'node_modules', '.bin', 'bun')
 const HAVE_BUN = fs.existsSync(BUN)
+const UNDER_BUN = new Set(['bunsql', 'uvsql-bun'])
+const BUN_DRIVERS = HAVE_BUN ? ['uvsql-bun', 'bunsql'] : []
 const DRIVERS = {
-  pg: ['uvsql', 'postgres', 'pg', ...(HAVE_BUN ? ['bunsql'] : [])],
-  mysql: ['uvsql', 'mysql2', 'mariadb', ...(HAVE_BUN ? ['bunsql'] : [])]
+  pg: ['uvsql', 'postgres', 'pg', 'pg-pipeline', ...BUN_DRIVERS],
+  mysql: ['uvsql', 'mysql2', 'mariadb', ...BUN_DRIVERS]
 }
 const DB_NAME = { pg: 'PostgreSQL', mysql: 'MySQL/MariaDB' }
-const DRIVER_NAME = { postgres: 'postgres.js', bunsql: 'Bun.SQL (Bun)' }
+const DRIVER_NAME = { postgres: 'postgres.js', 'pg-pipeline': 'pg (pipeline)', bunsql: 'Bun.SQL (Bun)', 'uvsql-bun': 'uvsql (Bun)' }
 const WIDE_ROWS = Number(process.env.BENCH_S4_ROWS || 200000)
+const DEFAULT_CHART = path.join(__dirname, 'results', 'latest.svg')
 
 const SCENARIO_TEXT = {
   pg: {
@@ -52,7 +58,7 @@ const dbOfUrl = (u) => /^postgres(ql)?:/i.test(u) ? 'pg' : /^(mysql|mariadb):/i.
 const driverName = (d) => DRIVER_NAME[d] || d
 
 function parseArgs (argv) {
-  const a = { dbs: null, scenarios: ALL_SCENARIOS, drivers: null, runs: 3, urls: {}, json: null, pin: false, timeout: 180 }
+  const a = { dbs: null, scenarios: ALL_SCENARIOS, drivers: null, runs: 3, urls: {}, json: null, chart: DEFAULT_CHART, pin: false, timeout: 180 }
   const addUrl = (u) => {
     const db = dbOfUrl(u)
     if (!db) throw new Error(`--url ${u}: expected a postgres:// or mysql:// URL`)
@@ -71,6 +77,8 @@ function parseArgs (argv) {
     else if (k === '--runs') a.runs = Number(v())
     else if (k === '--url') addUrl(v())
     else if (k === '--json') a.json = v()
+    else if (k === '--chart') a.chart = v()
+    else if (k === '--no-chart') a.chart = null
     else if (k === '--timeout') a.timeout = Number(v())
     else if (k === '--pin') a.pin = true
     else if (k === '--no-pin') a.pin = false
@@ -171,8 +179,8 @@ function runChild (db, driver, scenario, url, opts) {
   return new Promise((resolve) => {
     const worker = path.join(__dirname, 'worker.js')
     const env = { ...process.env, BENCH_URL: url }
-    let cmd = driver === 'bunsql' ? BUN : process.execPath
-    const runtimeArgs = driver === 'bunsql' ? [] : (process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [])
+    let cmd = UNDER_BUN.has(driver) ? BUN : process.execPath
+    const runtimeArgs = UNDER_BUN.has(driver) ? [] : (process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [])
     let args = [...runtimeArgs, worker, driver, scenario]
     if (scenario === 'S1' && opts.pinCpu !== null) {
       // Client and server backend on one CPU: on a 2-vCPU VM a cross-CPU wake-up costs ~40 us
@@ -251,29 +259,34 @@ function cell (c) {
   return s
 }
 
+// The ratio columns: uvsql (Node) against every peer, and uvsql (Bun) against Bun.SQL (Bun).
+function ratioColumns (drivers) {
+  const cols = []
+  if (drivers.includes('uvsql')) {
+    for (const p of drivers) if (p !== 'uvsql' && p !== 'uvsql-bun') cols.push(['uvsql', p])
+  }
+  if (drivers.includes('uvsql-bun') && drivers.includes('bunsql')) cols.push(['uvsql-bun', 'bunsql'])
+  return cols
+}
+
+const ratio = (u, q) => u && q ? (u / q).toFixed(2) + '×' : '-'
+
 function report (sum, db, drivers, scenarios, meta) {
   const L = []
-  const peers = drivers.filter((d) => d !== 'uvsql')
-  const hasU = drivers.includes('uvsql')
+  const ratios = ratioColumns(drivers)
   L.push(`## uvsql bench, ${DB_NAME[db]}: ${meta.date}`)
   L.push('')
   L.push(`${process.versions.bun ? 'Bun ' + process.versions.bun : 'Node ' + process.version}, ${os.cpus().length} vCPU (${os.cpus()[0] && os.cpus()[0].model.trim()}), ${db === 'pg' ? 'PostgreSQL ' : ''}${meta.serverVersion[db]}, ` +
     `${meta.runs} run(s), median (min–max) of the runs, each a fresh process, drivers interleaved. ` +
-    `uvsql ${meta.uvsql}, ${DRIVERS[db].filter((d) => d !== 'uvsql').map((d) => `${driverName(d)} ${meta.versions[d] || '-'}`).join(', ')}.`)
+    `uvsql ${meta.uvsql}, ${DRIVERS[db].filter((d) => d !== 'uvsql' && d !== 'uvsql-bun').map((d) => `${driverName(d)} ${meta.versions[d] || '-'}`).join(', ')}.`)
   L.push('')
-  const head = ['scenario', ...drivers.map(driverName), ...(hasU ? peers.map((p) => `uvsql / ${driverName(p)}`) : [])]
+  const head = ['scenario', ...drivers.map(driverName), ...ratios.map(([u, p]) => `${driverName(u)} / ${driverName(p)}`)]
   L.push('| ' + head.join(' | ') + ' |')
   L.push('|' + head.map(() => '---').join('|') + '|')
   for (const s of scenarios) {
     const row = [`${s} ${SCENARIO_TEXT[db][s]}`]
     for (const d of drivers) row.push(cell(sum[s][d]))
-    if (hasU) {
-      for (const p of peers) {
-        const u = sum[s].uvsql.median
-        const q = sum[s][p].median
-        row.push(u && q ? (u / q).toFixed(2) + '×' : '-')
-      }
-    }
+    for (const [u, p] of ratios) row.push(ratio(sum[s][u].median, sum[s][p].median))
     L.push('| ' + row.join(' | ') + ' |')
   }
   if (scenarios.includes('S4')) {
@@ -282,13 +295,7 @@ function report (sum, db, drivers, scenarios, meta) {
       const c = sum.S4[d]
       row.push(c.rss === null ? '-' : `${c.rss.toFixed(0)} (${c.rssMin.toFixed(0)}–${c.rssMax.toFixed(0)})`)
     }
-    if (hasU) {
-      for (const p of peers) {
-        const u = sum.S4.uvsql.rss
-        const q = sum.S4[p].rss
-        row.push(u && q ? (u / q).toFixed(2) + '×' : '-')
-      }
-    }
+    for (const [u, p] of ratios) row.push(ratio(sum.S4[u].rss, sum.S4[p].rss))
     L.push('| ' + row.join(' | ') + ' |')
   }
   if (scenarios.includes('S1')) {
@@ -389,7 +396,7 @@ async function main () {
       serverVersion,
       runs: args.runs,
       pin: args.pin,
-      versions: { ...Object.fromEntries(['postgres', 'pg', 'mysql2', 'mariadb'].map((d) => [d, versionOf(d)])), bunsql: versionOf('bun') },
+      versions: { ...Object.fromEntries(['postgres', 'pg', 'mysql2', 'mariadb'].map((d) => [d, versionOf(d)])), 'pg-pipeline': versionOf('pg'), bunsql: versionOf('bun') },
       uvsql: uvsqlRevision()
     }
     const sum = {}
@@ -399,6 +406,12 @@ async function main () {
       out.push(report(sum[db], db, args.driversOf[db], args.scenarios, meta))
     }
     process.stdout.write(out.join('\n'))
+    if (args.chart) {
+      const caption = `${meta.date}, ${os.cpus().length} vCPU, median of ${meta.runs} run(s), uvsql ${meta.uvsql}; uvsql = under Node ${process.version}`
+      fs.mkdirSync(path.dirname(args.chart), { recursive: true })
+      fs.writeFileSync(args.chart, renderChart({ sumByDb: sum, driversOf: args.driversOf, scenarios: args.scenarios, dbName: DB_NAME, driverName, caption }))
+      say(`chart written to ${args.chart}`)
+    }
     if (args.json) {
       fs.writeFileSync(args.json, JSON.stringify({ meta: { ...meta, node: process.version, cpus: os.cpus().length }, summary: sum, results }, null, 2) + '\n')
       say(`raw results written to ${args.json}`)

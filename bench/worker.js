@@ -1,8 +1,9 @@
 'use strict'
 // One driver, one scenario, one fresh process:
 //
-//   BENCH_URL=postgres://... node bench/worker.js <uvsql|postgres|pg> <S1..S5>
+//   BENCH_URL=postgres://... node bench/worker.js <uvsql|postgres|pg|pg-pipeline> <S1..S5>
 //   BENCH_URL=mysql://...    node bench/worker.js <uvsql|mysql2|mariadb> <S1..S5>
+//   BENCH_URL=...            bun bench/worker.js <bunsql|uvsql-bun> <S1..S5>
 //
 // The URL's scheme decides the protocol (and so which drivers exist).
 // Does a small warm-up, then the timed run, checks the results, and prints exactly one JSON
@@ -54,6 +55,7 @@ function taggedAdapter (sql, close) {
 }
 
 function makeUvsql (max) {
+  if (driverName === 'uvsql-bun' && !process.versions.bun) throw new Error('the uvsql-bun driver runs under Bun only')
   const { SQL } = require(path.join(__dirname, '..'))
   const sql = new SQL(url, { max })
   return taggedAdapter(sql, () => sql.close())
@@ -85,19 +87,41 @@ function placeholders (strings) {
   return text
 }
 
-function makePg (max) {
-  const pg = require('pg')
-  const pool = new pg.Pool({ connectionString: url, max })
+// `db` is anything with pg's query(text, values) and end().
+function pgAdapter (db) {
   const rows = (p) => p.then((r) => r.rows)
   return {
-    select1: () => rows(pool.query('select 1')),
-    selectInt: (i) => rows(pool.query('select $1::int', [i])),
-    wide: (limit) => rows(limit ? pool.query('select * from bench_wide order by id limit $1', [limit]) : pool.query('select * from bench_wide')),
-    insertMany: (strings, values) => rows(pool.query(placeholders(strings), values)),
-    exec: (text) => rows(pool.query(text)),
-    scalar: async (text) => { const r = await pool.query(text); return r.rows[0][r.fields[0].name] },
-    close: () => pool.end()
+    select1: () => rows(db.query('select 1')),
+    selectInt: (i) => rows(db.query('select $1::int', [i])),
+    wide: (limit) => rows(limit ? db.query('select * from bench_wide order by id limit $1', [limit]) : db.query('select * from bench_wide')),
+    insertMany: (strings, values) => rows(db.query(placeholders(strings), values)),
+    exec: (text) => rows(db.query(text)),
+    scalar: async (text) => { const r = await db.query(text); return r.rows[0][r.fields[0].name] },
+    close: () => db.end()
   }
+}
+
+function makePg (max) {
+  const pg = require('pg')
+  return pgAdapter(new pg.Pool({ connectionString: url, max }))
+}
+
+// pg with `pipeline: true` (pg >= 8.22): a client sends each query at once instead of waiting
+// for the previous result. pg.Pool leases a client per query, which would defeat it, so this is
+// `max` pipelined clients taking queries in turn.
+async function makePgPipeline (max) {
+  const pg = require('pg')
+  const clients = []
+  for (let i = 0; i < max; i++) {
+    const c = new pg.Client({ connectionString: url, pipeline: true })
+    await c.connect()
+    clients.push(c)
+  }
+  let turn = 0
+  return pgAdapter({
+    query: (text, values) => clients[turn++ % max].query(text, values),
+    end: () => Promise.all(clients.map((c) => c.end()))
+  })
 }
 
 // mysql2 and mariadb: prepared statements through execute() (binary protocol, each driver's own
@@ -146,8 +170,8 @@ async function makeMariadb (max, { oneConnection }) {
 }
 
 const makers = isMysql
-  ? { uvsql: makeUvsql, mysql2: makeMysql2, mariadb: makeMariadb, bunsql: makeBunSql }
-  : { uvsql: makeUvsql, postgres: makePostgresJs, pg: makePg, bunsql: makeBunSql }
+  ? { uvsql: makeUvsql, 'uvsql-bun': makeUvsql, mysql2: makeMysql2, mariadb: makeMariadb, bunsql: makeBunSql }
+  : { uvsql: makeUvsql, 'uvsql-bun': makeUvsql, postgres: makePostgresJs, pg: makePg, 'pg-pipeline': makePgPipeline, bunsql: makeBunSql }
 
 // ------------------------------------------------------------------ scenarios
 
