@@ -50,6 +50,12 @@ export declare namespace SQL {
     onnotice?: (notice: Record<string, string>) => void
     /** MySQL: allow fetching the server's RSA key over plain TCP (default false). */
     allowPublicKeyRetrieval?: boolean
+    /** PostgreSQL, as libpq: bind SCRAM to the TLS certificate (default 'prefer'). */
+    channel_binding?: 'disable' | 'prefer' | 'require'
+    channelBinding?: 'disable' | 'prefer' | 'require'
+    /** PostgreSQL, as libpq: the auth methods the server may use, e.g. 'scram-sha-256' or '!password,!md5'. */
+    require_auth?: string
+    requireAuth?: string
   }
 
   /** The sqlite adapter: bun:sqlite under Bun, node:sqlite on Node.js >= 22.5. */

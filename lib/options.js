@@ -5,6 +5,7 @@
 const path = require('node:path')
 const { resolveTls } = require('./tls-options.js')
 const { isSqliteUrl, parseSqliteOptions } = require('./sqlite.js')
+const { takePgAuthOptions } = require('./pg-auth-options.js')
 
 // Bun.SQL's order. With an explicit adapter only the variables that can name it are read.
 const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL', 'MYSQL_URL', 'TLS_MYSQL_DATABASE_URL']
@@ -178,6 +179,7 @@ function parseOptions(a, b, env = process.env) {
   const urlFiles = { sslrootcert: urlParams.sslrootcert, sslcert: urlParams.sslcert, sslkey: urlParams.sslkey }
   for (const k of ['sslmode', 'ssl-mode', 'sslrootcert', 'sslcert', 'sslkey']) delete urlParams[k]
   const tls = o.tls !== undefined ? o.tls : o.ssl
+  const pgAuth = takePgAuthOptions(o, urlParams, env, adapter)
 
   const hostOpt = pick(o.hostname, o.host)
   let socketPath = pick(o.path, urlParams.path, urlParams.socket)
@@ -222,7 +224,7 @@ function parseOptions(a, b, env = process.env) {
     idleTimeout: seconds('idleTimeout', pick(o.idleTimeout, o.idle_timeout), 0),
     maxLifetime: seconds('maxLifetime', pick(o.maxLifetime, o.max_lifetime), 0),
     connectionTimeout: seconds('connectionTimeout',
-      pick(o.connectionTimeout, o.connection_timeout, o.connectTimeout, o.connect_timeout), 30),
+      pick(o.connectionTimeout, o.connection_timeout, o.connectTimeout, o.connect_timeout, pgAuth.connectTimeout), 30),
     bigint: Boolean(o.bigint),
     prepare: o.prepare !== false,
     allowPublicKeyRetrieval: o.allowPublicKeyRetrieval === true,
@@ -246,6 +248,7 @@ function parseOptions(a, b, env = process.env) {
   Object.defineProperty(options, 'startupParams', { value: params, enumerable: false })
   Object.defineProperty(options, 'tlsMode', { value: tlsResolved.mode, enumerable: true })
   Object.defineProperty(options, 'tlsNative', { value: tlsResolved, enumerable: false })
+  Object.defineProperty(options, 'pgAuth', { value: pgAuth, enumerable: false })
   return options
 }
 
@@ -270,6 +273,8 @@ function nativeConfig(options) {
     sslMode: options.tlsNative.nativeMode,
     tls: options.tlsNative.native && { ...options.tlsNative.native, key: secrets.get(options).tlsKey },
     notices: options.onnotice !== undefined,
+    channelBinding: options.pgAuth.channelBinding,
+    authAllowed: options.pgAuth.authAllowed,
     passwordFunction: options.passwordFunction !== undefined,
   }
 }

@@ -215,7 +215,7 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   pool_config_t cfg;
   memset(&cfg, 0, sizeof(cfg));
   double port = 5432, max = 10, pipeline = 100, timeout = 30000, stmts = 256;
-  double idle_ms = 0, lifetime_ms = 0;
+  double idle_ms = 0, lifetime_ms = 0, cbind = 0, auth_allowed = 0;
   if (js_get_string_prop(env, argv[0], "host", &cfg.host) != napi_ok ||
       js_get_string_prop(env, argv[0], "path", &cfg.path) != napi_ok ||
       js_get_string_prop(env, argv[0], "user", &cfg.user) != napi_ok ||
@@ -228,6 +228,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
       js_get_number_prop(env, argv[0], "statementCacheSize", 256, &stmts) != napi_ok ||
       js_get_number_prop(env, argv[0], "idleTimeoutMs", 0, &idle_ms) != napi_ok ||
       js_get_number_prop(env, argv[0], "maxLifetimeMs", 0, &lifetime_ms) != napi_ok ||
+      js_get_number_prop(env, argv[0], "channelBinding", 0, &cbind) != napi_ok ||
+      js_get_number_prop(env, argv[0], "authAllowed", 0, &auth_allowed) != napi_ok ||
       read_tls(env, argv[0], &cfg) != napi_ok ||
       read_params(env, argv[0], &cfg.params) != napi_ok ||
       js__read_driver(env, argv[0], &cfg.js) != napi_ok) {
@@ -241,9 +243,12 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   }
   if (!(port >= 1 && port <= 65535) || !(max >= 1 && max <= 65535) ||
       !(pipeline >= 1 && pipeline <= 1000000) || !(timeout >= 0) ||
-      !(stmts >= 0 && stmts <= 100000) || !(idle_ms >= 0) || !(lifetime_ms >= 0)) {
+      !(stmts >= 0 && stmts <= 100000) || !(idle_ms >= 0) || !(lifetime_ms >= 0) ||
+      !(cbind >= PG_CBIND_PREFER && cbind <= PG_CBIND_REQUIRE) ||
+      !(auth_allowed >= 0 && auth_allowed <= 15)) {
     pool_config_free(&cfg);
-    js_throw_type_error(env, "ERR_INVALID_ARG_VALUE", "port, max or timeout out of range");
+    js_throw_type_error(env, "ERR_INVALID_ARG_VALUE",
+                        "port, max, a timeout or an authentication setting out of range");
     return NULL;
   }
   cfg.port = (uint16_t)port;
@@ -253,6 +258,8 @@ static napi_value js_pool_create(napi_env env, napi_callback_info info) {
   cfg.stmt_cache_max = (uint32_t)stmts;
   cfg.idle_timeout_ms = (uint64_t)idle_ms;
   cfg.max_lifetime_ms = (uint64_t)lifetime_ms;
+  cfg.channel_binding = (pg_channel_binding_t)cbind;
+  cfg.auth_allowed = (unsigned)auth_allowed;
   bool notices = false, password_fn = false;
   napi_value nv;
   if (napi_get_named_property(env, argv[0], "notices", &nv) == napi_ok) {

@@ -69,6 +69,23 @@ typedef struct {
   void (*on_cancel_due)(void *ctx);
 } pg_handler_t;
 
+/* libpq's channel_binding: prefer binds SCRAM to the TLS certificate when the server offers
+ * SCRAM-SHA-256-PLUS; require refuses any authentication without it (also trust, MD5,
+ * cleartext); disable never binds. */
+typedef enum {
+  PG_CBIND_PREFER = 0,
+  PG_CBIND_DISABLE = 1,
+  PG_CBIND_REQUIRE = 2
+} pg_channel_binding_t;
+
+/* libpq's require_auth methods, as bits of pg_config_t.auth_allowed. */
+enum {
+  PG_AUTH_ALLOW_NONE = 1u << 0,     /* AuthenticationOk without a request (trust, peer) */
+  PG_AUTH_ALLOW_PASSWORD = 1u << 1, /* cleartext */
+  PG_AUTH_ALLOW_MD5 = 1u << 2,
+  PG_AUTH_ALLOW_SCRAM = 1u << 3
+};
+
 typedef struct {
   const char *user;     /* required */
   const char *password; /* may be NULL */
@@ -79,6 +96,9 @@ typedef struct {
    * false, needed behind PgBouncer in transaction mode). */
   uint32_t stmt_cache_max;
   db_ssl_mode_t ssl_mode;
+  pg_channel_binding_t channel_binding;
+  /* libpq's require_auth: PG_AUTH_ALLOW_* bits the server may use; 0 = any method. */
+  unsigned auth_allowed;
 } pg_config_t;
 
 typedef struct pg_conn_s {
@@ -91,6 +111,8 @@ typedef struct pg_conn_s {
                                 * out after it, never between auth messages */
   buf_t startup;               /* owned: the StartupMessage, held back during TLS negotiation */
   db_ssl_mode_t ssl_mode;
+  pg_channel_binding_t channel_binding;
+  unsigned auth_allowed;       /* PG_AUTH_ALLOW_* bits; 0 = any */
   int tls;                     /* the connection runs over TLS */
   uint8_t cbind[64];           /* tls-server-end-point hash for SCRAM-SHA-256-PLUS */
   size_t cbind_len;

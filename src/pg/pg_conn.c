@@ -72,6 +72,8 @@ int pg_conn_init(pg_conn_t *c, const pg_config_t *cfg, const pg_handler_t *h, vo
    * for the handshake, behind an SSLRequest. */
   buf_init(&c->startup);
   c->ssl_mode = cfg->ssl_mode;
+  c->channel_binding = cfg->channel_binding;
+  c->auth_allowed = cfg->auth_allowed;
   int rc = pg_msg_startup(&c->startup, c->user, cfg->database, cfg->params);
   if (rc == 0 && c->ssl_mode == DB_SSL_DISABLE) {
     rc = buf_append(&c->out, buf_begin(&c->startup), buf_size(&c->startup));
@@ -385,6 +387,23 @@ static int need_password(pg_conn_t *c, const char *method) {
   return 0;
 }
 
+/* require_auth and channel_binding=require, checked before anything is answered: a method
+ * the user ruled out fails the connection with no credential sent. */
+static int method_allowed(pg_conn_t *c, unsigned bit, const char *what_server_did) {
+  if (c->auth_allowed != 0 && (c->auth_allowed & bit) == 0) {
+    fail_with(c, DB_EAUTHMETHOD, NULL, "the server %s, which require_auth does not allow",
+              what_server_did);
+    return DB_EAUTHMETHOD;
+  }
+  if (c->channel_binding == PG_CBIND_REQUIRE && bit != PG_AUTH_ALLOW_SCRAM) {
+    fail_with(c, DB_EAUTHMETHOD, NULL,
+              "channel_binding=require, but the server %s (no channel binding)",
+              what_server_did);
+    return DB_EAUTHMETHOD;
+  }
+  return 0;
+}
+
 static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
   int has_scram = 0;
   int has_plus = 0;
@@ -406,13 +425,25 @@ static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
   }
   /* Over TLS, bind the exchange to the server's certificate when the server can
    * (SCRAM-SHA-256-PLUS): a man in the middle with another certificate then fails. */
-  int plus = has_plus && c->tls && c->cbind_len > 0;
+  int rc = method_allowed(c, PG_AUTH_ALLOW_SCRAM, "asked for SCRAM-SHA-256 authentication");
+  if (rc < 0) {
+    return rc;
+  }
+  int can_bind = c->tls && c->cbind_len > 0;
+  int plus = has_plus && can_bind && c->channel_binding != PG_CBIND_DISABLE;
+  if (c->channel_binding == PG_CBIND_REQUIRE && !plus) {
+    fail_with(c, DB_EAUTHMETHOD, NULL, "channel_binding=require, but %s",
+              !c->tls    ? "the connection does not use TLS (set sslmode=require or stronger)"
+              : has_plus ? "the server certificate's hash cannot be used for channel binding"
+                         : "the server did not offer SCRAM-SHA-256-PLUS");
+    return DB_EAUTHMETHOD;
+  }
   if (!has_scram && !plus) {
     fail_with(c, DB_EAUTHMETHOD, NULL,
               "the server offered no SASL mechanism this client supports (SCRAM-SHA-256)");
     return DB_EAUTHMETHOD;
   }
-  int rc = need_password(c, "SCRAM-SHA-256");
+  rc = need_password(c, "SCRAM-SHA-256");
   if (rc < 0) {
     return rc;
   }
@@ -425,7 +456,11 @@ static int auth_sasl_start(pg_conn_t *c, reader_t *r) {
   if (plus) {
     rc = auth_scram_set_channel_binding(&c->scram, SCRAM_CBIND_TLS_SERVER_END_POINT, c->cbind,
                                         c->cbind_len);
-  } else if (c->tls) {
+  } else if (can_bind && !has_plus && c->channel_binding != PG_CBIND_DISABLE) {
+    /* "y": we could bind but the server did not offer it; a server that does support it
+     * (its offer stripped by a man in the middle) then refuses. With channel_binding=disable,
+     * or when the certificate's hash is unusable, "n" (a "y" to a server that offered -PLUS
+     * would be refused as a downgrade). */
     rc = auth_scram_set_channel_binding(&c->scram, SCRAM_CBIND_UNOFFERED, NULL, 0);
   }
   buf_t first;
@@ -497,6 +532,12 @@ static int on_auth(pg_conn_t *c, const uint8_t *body, size_t n) {
       fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationOk message");
       return DB_EPROTO;
     }
+    if (c->state == PG_ST_STARTUP) {
+      int rc = method_allowed(c, PG_AUTH_ALLOW_NONE, "accepted the connection without authentication");
+      if (rc < 0) {
+        return rc;
+      }
+    }
     c->state = PG_ST_AUTHED;
     return 0;
   }
@@ -538,7 +579,8 @@ static int on_auth(pg_conn_t *c, const uint8_t *body, size_t n) {
         fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationCleartextPassword message");
         return DB_EPROTO;
       }
-      if ((rc = need_password(c, "cleartext password")) < 0) {
+      if ((rc = method_allowed(c, PG_AUTH_ALLOW_PASSWORD, "asked for a cleartext password")) < 0 ||
+          (rc = need_password(c, "cleartext password")) < 0) {
         return rc;
       }
       rc = pg_msg_password(&c->out, c->password);
@@ -549,7 +591,8 @@ static int on_auth(pg_conn_t *c, const uint8_t *body, size_t n) {
         fail_with(c, DB_EPROTO, NULL, "malformed AuthenticationMD5Password message");
         return DB_EPROTO;
       }
-      if ((rc = need_password(c, "MD5 password")) < 0) {
+      if ((rc = method_allowed(c, PG_AUTH_ALLOW_MD5, "asked for MD5 password authentication")) < 0 ||
+          (rc = need_password(c, "MD5 password")) < 0) {
         return rc;
       }
       char hashed[AUTH_MD5_PASSWORD_LEN + 1];

@@ -127,6 +127,8 @@ typedef struct {
   uint64_t idle_timeout_ms;    /* 0 = never: close a connection idle this long */
   uint64_t max_lifetime_ms;    /* 0 = never: retire a connection this old once it is idle */
   db_ssl_mode_t ssl_mode;  /* ignored on unix sockets (as Bun.SQL does) */
+  pg_channel_binding_t channel_binding; /* PostgreSQL only */
+  unsigned auth_allowed;   /* PostgreSQL require_auth: PG_AUTH_ALLOW_* bits, 0 = any */
   int password_fn;         /* the password comes from a (JS) function, once per connection */
   int allow_public_key_retrieval; /* MySQL: may ask the server for its RSA key over plaintext */
   tls_config_t tls;        /* owned: certificates and checks when ssl_mode is not DISABLE */

@@ -255,6 +255,8 @@ int pool__eng_init(pool_conn_t *c, const char *password) {
     .params = (const char *const *)p->cfg.params,
     .stmt_cache_max = p->cfg.stmt_cache_max,
     .ssl_mode = ssl,
+    .channel_binding = p->cfg.channel_binding,
+    .auth_allowed = p->cfg.auth_allowed,
   };
   return pg_conn_init(&c->eng.pg, &cfg, &conn_pg_handler, c);
 }

@@ -334,6 +334,29 @@ static void test_auth(void) {
   CHECK(strstr(l.log, "ready|") != NULL, "md5 then AuthenticationOk: ready");
   pg_conn_destroy(&c);
 
+  /* require_auth=scram-sha-256: an MD5 request is refused before any password leaves. */
+  {
+    pg_config_t cfg = {.user = "u", .password = "pw", .database = "d",
+                       .auth_allowed = PG_AUTH_ALLOW_SCRAM};
+    memset(&l, 0, sizeof(l));
+    pg_conn_init(&c, &cfg, &handler, &l);
+    buf_clear(pg_conn_output(&c));
+    in.n = 0;
+    msg(&in, 'R', "\0\0\0\5" "salt", 8);
+    feed(&c, &in, 0, 0);
+    CHECK(strstr(l.log, "fatal DB_EAUTHMETHOD") != NULL && buf_size(pg_conn_output(&c)) == 0,
+          "require_auth refuses MD5 with nothing sent");
+    pg_conn_destroy(&c);
+    /* ...and AuthenticationOk with no request at all (trust) when "none" is not allowed. */
+    memset(&l, 0, sizeof(l));
+    pg_conn_init(&c, &cfg, &handler, &l);
+    in.n = 0;
+    msg_auth(&in, 0);
+    feed(&c, &in, 0, 0);
+    CHECK(strstr(l.log, "fatal DB_EAUTHMETHOD") != NULL, "require_auth refuses trust");
+    pg_conn_destroy(&c);
+  }
+
   /* No password, but the server asks for one. */
   in.n = 0;
   msg(&in, 'R', "\0\0\0\5" "salt", 8);
@@ -397,8 +420,13 @@ static void test_output(void) {
 }
 
 /* Runs SSLRequest -> 'S' -> TLS ready -> AuthenticationSASL(mechs) and returns the output. */
-static void sasl_over_tls(const char *mechs, size_t mechs_len, pg_conn_t *c, logger_t *l) {
-  pg_config_t cfg = {.user = "u", .password = "pw", .database = "d", .ssl_mode = DB_SSL_REQUIRE};
+static void sasl_over_tls(const char *mechs, size_t mechs_len, pg_channel_binding_t cb,
+                          pg_conn_t *c, logger_t *l) {
+  pg_config_t cfg = {.user = "u",
+                     .password = "pw",
+                     .database = "d",
+                     .ssl_mode = DB_SSL_REQUIRE,
+                     .channel_binding = cb};
   memset(l, 0, sizeof(*l));
   pg_conn_init(c, &cfg, &handler, l);
   buf_t *out = pg_conn_output(c);
@@ -423,17 +451,29 @@ static void test_tls(void) {
   pg_conn_t c;
   logger_t l;
   const char both[] = "SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0";
-  sasl_over_tls(both, sizeof(both), &c, &l);
+  sasl_over_tls(both, sizeof(both), PG_CBIND_PREFER, &c, &l);
   const uint8_t *o = buf_begin(pg_conn_output(&c));
   CHECK(o[0] == 'p' && memcmp(o + 5, "SCRAM-SHA-256-PLUS", 19) == 0, "PLUS chosen over TLS");
   CHECK(memcmp(o + 5 + 19 + 4, "p=tls-server-end-point,,", 24) == 0, "gs2 header binds the channel");
   pg_conn_destroy(&c);
 
   const char plain[] = "SCRAM-SHA-256\0";
-  sasl_over_tls(plain, sizeof(plain), &c, &l);
+  sasl_over_tls(plain, sizeof(plain), PG_CBIND_PREFER, &c, &l);
   o = buf_begin(pg_conn_output(&c));
   CHECK(memcmp(o + 5, "SCRAM-SHA-256", 14) == 0 && memcmp(o + 5 + 14 + 4, "y,,", 3) == 0,
         "no PLUS offered over TLS: y flag (downgrade detectable)");
+  pg_conn_destroy(&c);
+
+  /* channel_binding=disable: plain SCRAM with "n" (a "y" to a server offering -PLUS would be
+   * refused as a downgrade); require: no -PLUS offered fails with nothing sent. */
+  sasl_over_tls(both, sizeof(both), PG_CBIND_DISABLE, &c, &l);
+  o = buf_begin(pg_conn_output(&c));
+  CHECK(memcmp(o + 5, "SCRAM-SHA-256", 14) == 0 && memcmp(o + 5 + 14 + 4, "n,,", 3) == 0,
+        "channel_binding=disable: n flag");
+  pg_conn_destroy(&c);
+  sasl_over_tls(plain, sizeof(plain), PG_CBIND_REQUIRE, &c, &l);
+  CHECK(strstr(l.log, "fatal DB_EAUTHMETHOD") != NULL && buf_size(pg_conn_output(&c)) == 0,
+        "channel_binding=require without -PLUS: refused, nothing sent");
   pg_conn_destroy(&c);
 
   /* 'S' followed by bytes in the same read: refused. */
