@@ -10,7 +10,6 @@
         "src/base/base_buf.c",
         "src/base/base_err.c",
         "src/base/base_intern.c",
-        "src/base/base_jsonflat.c",
         "src/base/base_mem.c",
         "src/base/base_rowbatch.c",
         "src/auth/auth_ed25519.c",

@@ -11,8 +11,7 @@
  *  - the number decoder (through a number column): a cell C decodes must be a JS
  *    StrDecimalLiteral (or NaN/Infinity), so that Number(text) would give the same value, and
  *    that value must be strtod's (the decimal fast path divides instead).
- *  - json/jsonb cells: flat objects become key lists and sub-cells (base_jsonflat.h), the
- *    others the batch's JSON array; the batch checker walks both.
+ *  - json/jsonb cells: the batch's JSON array (the batch checker walks it).
  *
  * Input: byte 0 selects the column type of the extra row batch (int4, float8, bool, timestamptz,
  * date, text, jsonb); the rest is the cell.
@@ -245,10 +244,10 @@ static taken_t one_cell(uint32_t oid, int all_text, const uint8_t *cell, size_t 
   return t;
 }
 
-/* Where the text area and the one cell's tag and value are in a one-cell batch (32-byte
+/* Where the text area and the one cell's tag and value are in a one-cell batch (24-byte
  * header, kinds padded to 8, one value, one tag padded to 8; base_rowbatch.h). */
 static const uint8_t *cell_text(const taken_t *t, size_t *len, uint8_t *tag, double *val) {
-  const uint8_t *vals = t->data + 32 + 8;
+  const uint8_t *vals = t->data + 24 + 8;
   memcpy(val, vals, 8);
   *tag = vals[8];
   *len = fuzz_rd_u32le(t->data + 8);

@@ -6,11 +6,7 @@
 // booleans and times
 // already decoded by C into a Float64 section, a tag per cell (null / value / text / json) and
 // every text cell in one UTF-8 area that becomes ONE JS string per batch; each text cell is then
-// a substring. json/jsonb cells that are flat objects (C decides: src/base/base_jsonflat.h)
-// come as a key-list index plus one sub-cell per value, and a builder generated once per key
-// list makes each of them with one object literal (no JSON.parse); the other json/jsonb cells
-// come as one JSON array per batch: one JSON.parse per batch. For each row shape (column names,
-// type OIDs, modes) a decoder is generated once:
+// a substring. json/jsonb cells come as one JSON array per batch: one JSON.parse per batch. For each row shape (column names, type OIDs, modes) a decoder is generated once:
 // it builds rows as object literals, so V8 and JSC give them one hidden class and no property
 // is set through a call. Column names come from the server: every key is emitted with
 // JSON.stringify (no code injection) and `__proto__` as a computed key (a data property, never
@@ -35,15 +31,12 @@ const rawText = (s) => Buffer.from(s, 'utf8')
 
 // Source for cell c: tag 0 null, tag 1 a value from vals (by column kind), tag 2 text, tag 3
 // the next document of the batch's JSON array (parsed one by one from `json` when the array as
-// a whole did not parse: docs === null), tag 4 a flat object built by the batch's builder
-// B[vals[vb + i]] from the sub-cells that follow (it leaves the index of its last sub-cell and
-// the text offset after its strings in R).
+// a whole did not parse: docs === null).
 // vals/tags are views of the whole buffer: cell i is vals[vb + i] and tags[tb + i].
 function cellSource(c, kind) {
   const value = kind === KIND_NUMBER ? `vals[vb + i]` : kind === KIND_BOOL ? `vals[vb + i] === 1` : kind === KIND_TIME ? `new Date(vals[vb + i])` : `null`
   const jsonCase = kind === KIND_JSON
-    ? `  else if (t === 3) { e = vals[vb + i]; c${c} = docs !== null ? docs[d++] : P${c}(json.substring(j, e)); j = e + 1 }
-  else if (t === 4) { c${c} = B[vals[vb + i]](vals, vb, tags, tb, i, text, p, R); i = R.i; p = R.p }\n`
+    ? `  else if (t === 3) { e = vals[vb + i]; c${c} = docs !== null ? docs[d++] : P${c}(json.substring(j, e)); j = e + 1 }\n`
     : ''
   return `  t = tags[tb + i]
   if (t === 0) c${c} = null
@@ -57,7 +50,7 @@ function compileDecoder(names, kinds, parsers, mode) {
   const n = names.length
   let src = ''
   for (let c = 0; c < n; c++) src += `const P${c} = P[${c}]\n`
-  src += 'return function decode(vals, vb, tags, tb, text, nrows, out, json, docs, B, R) {\n'
+  src += 'return function decode(vals, vb, tags, tb, text, nrows, out, json, docs) {\n'
   src += '  let i = 0, p = 0, t = 0, e = 0, d = 0, j = 1\n'
   src += '  ' + (n > 0 ? 'let ' + names.map((_, c) => `c${c}`).join(', ') : '') + '\n'
   src += '  for (let r = 0; r < nrows; r++) {\n'
@@ -75,7 +68,7 @@ function compileDecoder(names, kinds, parsers, mode) {
 // in a loop, rows made with define semantics (safe for any column name).
 function genericDecoder(names, kinds, parsers, mode) {
   const n = names.length
-  return function decode(vals, vb, tags, tb, text, nrows, out, json, docs, B, R) {
+  return function decode(vals, vb, tags, tb, text, nrows, out, json, docs) {
     let i = 0
     let p = 0
     let d = 0
@@ -96,10 +89,6 @@ function genericDecoder(names, kinds, parsers, mode) {
           const e = vals[vb + i]
           v = docs !== null ? docs[d++] : parsers[c](json.substring(j, e))
           j = e + 1
-        } else if (t === 4) {
-          v = B[vals[vb + i]](vals, vb, tags, tb, i, text, p, R)
-          i = R.i
-          p = R.p
         }
         if (mode === 'objects') Object.defineProperty(row, names[c], { value: v, enumerable: true, writable: true, configurable: true })
         else row[c] = v
@@ -108,93 +97,6 @@ function genericDecoder(names, kinds, parsers, mode) {
     }
   }
 }
-
-// ---- flat JSON objects (tag 4) ----
-// A builder per key list: reads the object's sub-cells (tag 0 null, 1 number, 2 text, 5 true,
-// 6 false) after cell i and returns the object, as JSON.parse would make it (keys in the same
-// order; `__proto__` an own property). Keys are emitted with keyLiteral, as for rows.
-function subCellSource(k) {
-  return `  i++; t = tags[tb + i]
-  if (t === 1) v${k} = vals[vb + i]
-  else if (t === 2) { e = vals[vb + i]; v${k} = text.substring(p, e); p = e }
-  else v${k} = t === 5 ? true : t === 6 ? false : null
-`
-}
-
-function compileBuilder(keys) {
-  let src = 'return function build(vals, vb, tags, tb, i, text, p, R) {\n  let t = 0, e = 0'
-  for (let k = 0; k < keys.length; k++) src += `, v${k}`
-  src += '\n'
-  for (let k = 0; k < keys.length; k++) src += subCellSource(k)
-  src += '  R.i = i; R.p = p\n'
-  src += '  return {' + keys.map((key, k) => `${keyLiteral(key)}: v${k}`).join(', ') + '}\n}\n'
-  // eslint-disable-next-line no-new-func
-  return new Function(src)()
-}
-
-// Without code generation: the same with define semantics.
-function genericBuilder(keys) {
-  return function build(vals, vb, tags, tb, i, text, p, R) {
-    const obj = {}
-    for (let k = 0; k < keys.length; k++) {
-      i++
-      const t = tags[tb + i]
-      let v = null
-      if (t === 1) v = vals[vb + i]
-      else if (t === 2) {
-        const e = vals[vb + i]
-        v = text.substring(p, e)
-        p = e
-      } else if (t === 5) v = true
-      else if (t === 6) v = false
-      Object.defineProperty(obj, keys[k], { value: v, enumerable: true, writable: true, configurable: true })
-    }
-    R.i = i
-    R.p = p
-    return obj
-  }
-}
-
-// Fields that see a double first get V8's "double" representation: every value then takes a
-// 16-byte box, integers too. JSON.parse's objects keep integers as small integers; so does a
-// builder once every field has seen null and then 0 (the representation becomes "tagged").
-function warmBuilder(build, n) {
-  const vals = new Float64Array(n + 1)
-  const tags = Buffer.alloc(n + 1)
-  build(vals, 0, tags, 0, 0, '', 0, { i: 0, p: 0 })
-  tags.fill(1)
-  build(vals, 0, tags, 0, 0, '', 0, { i: 0, p: 0 })
-  return build
-}
-
-function builderFor(line) {
-  const keys = JSON.parse('[' + line + ']') // C sends printable ASCII keys without escapes
-  try {
-    return warmBuilder(compileBuilder(keys), keys.length)
-  } catch {
-    return genericBuilder(keys)
-  }
-}
-
-// Builders per batch shapes area (usually the same text batch after batch); bounded.
-const builderCache = new Map()
-const BUILDER_CACHE_MAX = 256
-const NO_BUILDERS = []
-
-function buildersFor(shapesText) {
-  let builders = builderCache.get(shapesText)
-  if (builders === undefined) {
-    builders = shapesText.split('\n')
-    builders.pop() // every key list ends with a newline
-    builders = builders.map(builderFor)
-    if (builderCache.size >= BUILDER_CACHE_MAX) builderCache.clear()
-    builderCache.set(shapesText, builders)
-  }
-  return builders
-}
-
-// Where a builder leaves its position for the decoder (one per process: decoding is synchronous).
-const builderState = { i: 0, p: 0 }
 
 // A decoder for this row shape and mode, generated once and kept on the shape.
 function decoderFor(shape, kinds, mode, options) {
@@ -232,12 +134,11 @@ function decodeBatch(out, views, at, shape, mode, options) {
   const textBytes = u32(bytes, at + 8)
   const flags = u32(bytes, at + 12)
   const jsonBytes = u32(bytes, at + 16)
-  const cells = u32(bytes, at + 20)
-  const shapeBytes = u32(bytes, at + 24)
-  let off = at + 32
+  let off = at + 24
   const decoder = shape.decoders[mode] || decoderFor(shape, Array.from(bytes.subarray(off, off + ncols)), mode, options)
   off += (ncols + 7) & ~7
   const vb = off >> 3
+  const cells = nrows * ncols
   off += cells * 8
   const tb = off
   off += (cells + 7) & ~7
@@ -253,8 +154,7 @@ function decodeBatch(out, views, at, shape, mode, options) {
       docs = null // one invalid document (MySQL keeps it as a string): parse them one by one
     }
   }
-  const builders = shapeBytes === 0 ? NO_BUILDERS : buildersFor(latin1(bytes, off + jsonBytes, off + jsonBytes + shapeBytes))
-  decoder(views.f64, vb, bytes, tb, text, nrows, out, json, docs, builders, builderState)
+  decoder(views.f64, vb, bytes, tb, text, nrows, out, json, docs)
   return out
 }
 

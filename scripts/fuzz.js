@@ -31,7 +31,7 @@ const OUT = path.join(ROOT, '.tmp', 'fuzz')
 const CC = process.env.FUZZ_CC || 'clang-14'
 const DICT = path.join(FUZZ_DIR, 'pg.dict') // the default; a target may name its own
 
-const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c', 'src/base/base_intern.c', 'src/base/base_jsonflat.c', 'src/base/base_rowbatch.c']
+const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c', 'src/base/base_intern.c', 'src/base/base_rowbatch.c']
 const AUTH = ['src/auth/auth_md5.c', 'src/auth/auth_scram.c', 'src/auth/auth_util.c']
 const MY_AUTH = ['src/auth/auth_mysql.c', 'src/auth/auth_ed25519.c', 'src/auth/auth_util.c']
 const MY = ['src/mysql/my_cmd.c', 'src/mysql/my_conn.c', 'src/mysql/my_msg.c', 'src/mysql/my_packet.c', 'src/mysql/my_row.c', 'src/mysql/my_stmt.c']

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "base_err.h"
-#include "base_jsonflat.h"
 
 void rowbatch_init(rowbatch_t *b) {
   memset(b, 0, sizeof(*b));
@@ -14,7 +13,6 @@ void rowbatch_init(rowbatch_t *b) {
   buf_init(&b->tags);
   buf_init(&b->text);
   buf_init(&b->json);
-  buf_init(&b->shapes);
   b->ascii = 1;
   b->json_ascii = 1;
 }
@@ -26,13 +24,12 @@ void rowbatch_destroy(rowbatch_t *b) {
   buf_destroy(&b->tags);
   buf_destroy(&b->text);
   buf_destroy(&b->json);
-  buf_destroy(&b->shapes);
   memset(b, 0, sizeof(*b));
 }
 
 size_t rowbatch_footprint(const rowbatch_t *b) {
   return (size_t)b->kinds_cap + (size_t)b->cols_cap * sizeof(db_field_t) + b->vals.cap +
-         b->tags.cap + b->text.cap + b->json.cap + b->shapes.cap;
+         b->tags.cap + b->text.cap + b->json.cap;
 }
 
 static void clear_rows(rowbatch_t *b) {
@@ -40,9 +37,6 @@ static void clear_rows(rowbatch_t *b) {
   buf_clear(&b->tags);
   buf_clear(&b->text);
   buf_clear(&b->json);
-  buf_clear(&b->shapes);
-  b->nshapes = 0;
-  b->last_shape = 0;
   b->nrows = 0;
   b->utf16_end = 0;
   b->ascii = 1;
@@ -242,90 +236,7 @@ int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n) {
   return rc;
 }
 
-/* The index of the flat object's key list in this batch (added if new), or -1 when the batch
- * has no room for another one. */
-static int shape_of(rowbatch_t *b, const jsonflat_t *f) {
-  const uint8_t *area = buf_begin(&b->shapes);
-  if (b->nshapes > 0 && b->shape_len[b->last_shape] == f->keys_len &&
-      memcmp(area + b->shape_at[b->last_shape], f->keys, f->keys_len) == 0) {
-    return b->last_shape;
-  }
-  for (uint16_t s = 0; s < b->nshapes; s++) {
-    if (b->shape_len[s] == f->keys_len && memcmp(area + b->shape_at[s], f->keys, f->keys_len) == 0) {
-      b->last_shape = s;
-      return s;
-    }
-  }
-  if (b->nshapes == ROWBATCH_MAX_SHAPES || buf_reserve(&b->shapes, f->keys_len + 1) < 0) {
-    return -1;
-  }
-  b->shape_at[b->nshapes] = (uint32_t)buf_size(&b->shapes);
-  b->shape_len[b->nshapes] = (uint32_t)f->keys_len;
-  (void)buf_append(&b->shapes, f->keys, f->keys_len); /* reserved above */
-  (void)buf_put_u8(&b->shapes, '\n');
-  b->last_shape = b->nshapes;
-  return b->nshapes++;
-}
-
-/* A flat object as a ROW_TAG_SHAPE cell and its sub-cells: 0, DB_ENOMEM, or 1 when it must go
- * to the JSON array instead (no room for its key list, or a number too long to read here). */
-static int put_flat(rowbatch_t *b, const jsonflat_t *f) {
-  /* Numbers first: nothing is written before the object is known to fit. A JSON number reads
-   * the same through Number() as through JSON.parse. */
-  double nums[JSONFLAT_MAX_KEYS];
-  for (uint16_t k = 0; k < f->count; k++) {
-    if (f->vals[k].kind == JSONFLAT_NUMBER &&
-        rowbatch_parse_number(f->vals[k].p, f->vals[k].n, &nums[k]) < 0) {
-      return 1; /* over 400 characters */
-    }
-  }
-  int shape = shape_of(b, f);
-  if (shape < 0) {
-    return 1;
-  }
-  /* put_cell writes without checks into room reserved ahead: the sub-cells need theirs, on
-   * top of what rowbatch_row_begin reserved for this cell and the rest of the row (at most
-   * ncols cells). */
-  size_t room = (size_t)f->count + b->ncols;
-  int rc = buf_reserve(&b->vals, room * 8);
-  if (rc == 0) {
-    rc = buf_reserve(&b->tags, room);
-  }
-  if (rc < 0) {
-    return rc;
-  }
-  put_end(b, (double)shape, ROW_TAG_SHAPE);
-  for (uint16_t k = 0; k < f->count && rc == 0; k++) {
-    const jsonflat_value_t *v = &f->vals[k];
-    switch ((jsonflat_kind_t)v->kind) {
-      case JSONFLAT_NUMBER:
-        rowbatch_put_value(b, nums[k]);
-        break;
-      case JSONFLAT_STRING:
-        rc = rowbatch_put_text(b, v->p, v->n);
-        break;
-      case JSONFLAT_TRUE:
-        put_end(b, 0, ROW_TAG_TRUE);
-        break;
-      case JSONFLAT_FALSE:
-        put_end(b, 0, ROW_TAG_FALSE);
-        break;
-      default:
-        rowbatch_put_null(b);
-        break;
-    }
-  }
-  return rc;
-}
-
 int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
-  jsonflat_t flat;
-  if (jsonflat_scan(p, n, &flat) == 0) {
-    int rc = put_flat(b, &flat);
-    if (rc <= 0) {
-      return rc;
-    }
-  }
   /* "[" before the first document, "," before the others: one UTF-16 unit either way. */
   int rc = buf_put_u8(&b->json, buf_size(&b->json) == 0 ? '[' : ',');
   if (rc == 0) {
@@ -367,8 +278,8 @@ static size_t json_bytes(const rowbatch_t *b) {
 }
 
 size_t rowbatch_size(const rowbatch_t *b) {
-  return 32 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
-         buf_size(&b->text) + json_bytes(b) + buf_size(&b->shapes);
+  return 24 + pad8(b->ncols) + buf_size(&b->vals) + pad8(buf_size(&b->tags)) +
+         buf_size(&b->text) + json_bytes(b);
 }
 
 static void put_u32le(uint8_t *p, uint32_t v) {
@@ -384,10 +295,8 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
   put_u32le(dst + 12, (b->ascii ? 1u : 0u) | (b->json_ascii ? 2u : 0u));
   put_u32le(dst + 16, (uint32_t)json_bytes(b));
-  put_u32le(dst + 20, (uint32_t)buf_size(&b->tags));
-  put_u32le(dst + 24, (uint32_t)buf_size(&b->shapes));
-  put_u32le(dst + 28, 0);
-  size_t off = 32;
+  put_u32le(dst + 20, 0);
+  size_t off = 24;
   memset(dst + off, 0, pad8(b->ncols));
   memcpy(dst + off, b->kinds, b->ncols);
   off += pad8(b->ncols);
@@ -401,10 +310,6 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   if (buf_size(&b->json) > 0) {
     memcpy(dst + off, buf_begin(&b->json), buf_size(&b->json));
     dst[off + buf_size(&b->json)] = ']';
-  }
-  off += json_bytes(b);
-  if (buf_size(&b->shapes) > 0) {
-    memcpy(dst + off, buf_begin(&b->shapes), buf_size(&b->shapes));
   }
   clear_rows(b);
 }

@@ -3,27 +3,19 @@
  *
  * Layout of a serialized batch (little-endian, 8-byte aligned sections):
  *   u32 nrows, u32 ncols, u32 text_bytes, u32 flags (bit 0: text is ASCII, bit 1: json is
- *   ASCII), u32 json_bytes, u32 ncells, u32 shape_bytes, u32 0
+ *   ASCII), u32 json_bytes, u32 0
  *   u8  kinds[ncols]                      padded to 8   (row_cell_kind_t per column)
- *   f64 vals[ncells]                      number, 0/1 for bool, epoch ms for times, or for a
+ *   f64 vals[nrows * ncols]               number, 0/1 for bool, epoch ms for times, or for a
  *                                         text cell the UTF-16 offset where it ends
- *   u8  tags[ncells]                      padded to 8   (row_cell_tag_t)
+ *   u8  tags[nrows * ncols]               padded to 8   (row_cell_tag_t)
  *   u8  text[text_bytes]                  the text cells back to back, valid UTF-8
  *   u8  json[json_bytes]                  the JSON cells as one JSON array "[d0,d1,...]",
  *                                         valid UTF-8 (empty when the batch has none)
- *   u8  shapes[shape_bytes]               the key lists of the batch's flat objects, one
- *                                         per line: "k1","k2",...\n (printable ASCII)
- * Cells are in row-major order: ncols per row, except that a flat JSON object (below) is
- * followed by one sub-cell per key, so ncells >= nrows * ncols. Text cells (sub-cells
- * included) are in that order too, so JS walks them with one running offset.
- * JSON cells (json/jsonb) that are flat objects (base_jsonflat.h) become ROW_TAG_SHAPE cells:
- * their vals[] hold the index of their key list in `shapes`, and their values follow as
- * sub-cells (null, number, text, true, false); JS builds them with one object literal per key
- * list (ROWS.md, "g4": cheaper than JSON.parse on V8, and the literal's allocation site can be
- * pretenured). Other JSON cells become one JSON.parse per batch instead of one per cell: about
- * 0.6x the time per document on V8 (ROWS.md, "jb"). Their vals[] hold where each document ends
- * in the array's text (UTF-16 units), so JS can still parse them one by one when the whole
- * array does not parse (MySQL keeps an invalid JSON value as a string).
+ * Text cells are in row-major order, so JS walks them with one running offset. JSON cells
+ * (json/jsonb) become one JSON.parse per batch instead of one per cell: about 0.6x the time
+ * per document on V8 (ROWS.md, "jb"). Their vals[] hold where each document ends in the
+ * array's text (UTF-16 units), so JS can still parse them one by one when the whole array does
+ * not parse (MySQL keeps an invalid JSON value as a string).
  * Sans-I/O, owned by one query on the loop thread. This file is the generic half; the engines
  * decode their rows into it (src/pg/pg_rowbatch.c, src/mysql/my_rowbatch.c).
  */
@@ -50,13 +42,7 @@ typedef enum {
   ROW_TAG_VALUE = 1, /* vals[] holds the decoded value */
   ROW_TAG_TEXT = 2,  /* the cell is text; vals[] holds its end offset */
   ROW_TAG_JSON = 3,  /* the next document of the JSON array; vals[] holds its end offset */
-  ROW_TAG_SHAPE = 4, /* a flat JSON object; vals[] holds its key list's index, sub-cells follow */
-  ROW_TAG_TRUE = 5,  /* sub-cells only: true */
-  ROW_TAG_FALSE = 6, /* sub-cells only: false */
 } row_cell_tag_t;
-
-/* Key lists per batch; documents with more distinct key lists go through JSON.parse. */
-#define ROWBATCH_MAX_SHAPES 64
 
 typedef struct {
   uint16_t ncols;
@@ -73,11 +59,6 @@ typedef struct {
   int json_ascii;   /* every json byte so far is < 0x80 */
   db_field_t *cols; /* owned, ncols: the columns (names dropped), for decoders that need more
                      * than the kinds (MySQL's binary rows); NULL until rowbatch_keep_cols */
-  buf_t shapes;      /* owned: the key lists of this batch, "k1","k2"\n each */
-  uint32_t shape_at[ROWBATCH_MAX_SHAPES];  /* where each key list starts in `shapes` */
-  uint32_t shape_len[ROWBATCH_MAX_SHAPES]; /* its length, without the newline */
-  uint16_t nshapes;
-  uint16_t last_shape; /* the shape the previous flat object had: tried first */
   uint16_t kinds_cap; /* room in `kinds` (a recycled batch keeps its storage) */
   uint16_t cols_cap;  /* room in `cols`, likewise */
 } rowbatch_t;
@@ -101,9 +82,8 @@ void rowbatch_put_null(rowbatch_t *b);
 void rowbatch_put_value(rowbatch_t *b, double v);
 /* A text cell; invalid UTF-8 becomes U+FFFD. 0 or DB_ENOMEM. */
 int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n);
-/* A JSON document (valid JSON text from the server): a flat object becomes a ROW_TAG_SHAPE cell
- * and its sub-cells, anything else goes to the batch's JSON array; invalid UTF-8 becomes U+FFFD
- * as in rowbatch_put_text. 0 or DB_ENOMEM. */
+/* A JSON document (valid JSON text from the server) for the batch's JSON array; invalid UTF-8
+ * becomes U+FFFD as in rowbatch_put_text. 0 or DB_ENOMEM. */
 int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n);
 /* Bytes carried as one UTF-16 unit each (JS reads them back with Buffer.from(s, 'latin1')). */
 int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n);
