@@ -9,10 +9,12 @@
  *    is valid UTF-8, a valid cell is copied byte for byte, an invalid byte becomes one U+FFFD,
  *    and the UTF-16 end offset equals what JS counts.
  *  - the number decoder (through a number column): a cell C decodes must be a JS
- *    StrDecimalLiteral (or NaN/Infinity), so that Number(text) would give the same value.
+ *    StrDecimalLiteral (or NaN/Infinity), so that Number(text) would give the same value, and
+ *    that value must be strtod's (the decimal fast path divides instead).
+ *  - json/jsonb cells: the batch's JSON array (the batch checker walks it).
  *
  * Input: byte 0 selects the column type of the extra row batch (int4, float8, bool, timestamptz,
- * date, text); the rest is the cell.
+ * date, text, jsonb); the rest is the cell.
  */
 #include <math.h>
 #include <stddef.h>
@@ -282,7 +284,7 @@ static void check_utf8(const uint8_t *p, size_t n) {
 }
 
 static void check_typed(uint8_t sel, const uint8_t *p, size_t n) {
-  static const uint32_t oids[] = {23, 701, 16, 1184, 1082, 25};
+  static const uint32_t oids[] = {23, 701, 16, 1184, 1082, 25, 3802};
   uint32_t oid = oids[sel % (sizeof(oids) / sizeof(oids[0]))];
   taken_t t = one_cell(oid, 0, p, n);
   if (t.data == NULL) {
@@ -297,6 +299,14 @@ static void check_typed(uint8_t sel, const uint8_t *p, size_t n) {
     if (kind == ROW_CELL_NUMBER) {
       FUZZ_CHECK(js_decimal_literal(p, n), "'%.*s' decoded as %.17g, but Number() gives NaN",
                  (int)n, (const char *)p, v);
+      char tmp[512];
+      if (n < sizeof(tmp) && isfinite(v)) {
+        memcpy(tmp, p, n);
+        tmp[n] = '\0';
+        double want = strtod(tmp, NULL);
+        FUZZ_CHECK(memcmp(&want, &v, sizeof(v)) == 0, "'%s' decoded as %.17g, strtod gives %.17g",
+                   tmp, v, want);
+      }
     } else if (kind == ROW_CELL_BOOL) {
       FUZZ_CHECK(n == 1 && (p[0] == 't' || p[0] == 'f'), "bool from %zu bytes", n);
     } else if (kind == ROW_CELL_TIME) {

@@ -28,6 +28,12 @@ const I32_MIN = -2147483648
 const U32_MAX = 4294967295
 
 function parseBigintNumber(s) {
+  // Longer than '-2147483648' and no leading zero (ZEROFILL pads them): out of range, so no
+  // Number() (most BIGINT values, such as ids, never fit).
+  if (s.length > 11) {
+    const c = s.charCodeAt(0)
+    if (c !== 48 && !(c === 45 && s.charCodeAt(1) === 48)) return s
+  }
   const n = Number(s)
   return n >= I32_MIN && n <= U32_MAX ? n : s
 }

@@ -23,6 +23,7 @@ typedef enum {
   MY_CELL_TIME,     /* `time`: TIME (may exceed 24 hours through `days`) */
 } my_cell_kind_t;
 
+/* Only `kind` and the field it names are set (the decoders do not zero the rest). */
 typedef struct {
   my_cell_kind_t kind;
   slice_t bytes;

@@ -1,7 +1,6 @@
 /* MySQL rows -> row batches. Each cell is decoded by my_row.c and placed by kind. */
 #include "my_rowbatch.h"
 
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +69,21 @@ static int put_printf(rowbatch_t *b, const char *fmt, ...) {
     return DB_EPROTO;
   }
   return rowbatch_put_text(b, (const uint8_t *)tmp, (size_t)n);
+}
+
+/* An integer as decimal text: BIGINT goes to JS as text (it decides number, string or BigInt);
+ * vsnprintf cost about 0.1 us per cell here. */
+static int put_integer(rowbatch_t *b, uint64_t magnitude, int negative) {
+  uint8_t tmp[21];
+  size_t at = sizeof(tmp);
+  do {
+    tmp[--at] = (uint8_t)('0' + magnitude % 10);
+    magnitude /= 10;
+  } while (magnitude != 0);
+  if (negative) {
+    tmp[--at] = '-';
+  }
+  return rowbatch_put_text(b, tmp + at, sizeof(tmp) - at);
 }
 
 /* A FLOAT column's value as the server prints it: the shortest decimal that reads back as the
@@ -217,9 +231,10 @@ static int put_text_cell(rowbatch_t *b, const db_field_t *f, const my_cell_t *ce
     case MY_CELL_BYTES:
       return put_bytes(b, f, cell->bytes);
     case MY_CELL_INT:
-      return put_printf(b, "%" PRId64, cell->i);
+      /* The magnitude in unsigned arithmetic: -INT64_MIN does not fit an int64. */
+      return put_integer(b, cell->i < 0 ? 0 - (uint64_t)cell->i : (uint64_t)cell->i, cell->i < 0);
     case MY_CELL_UINT:
-      return put_printf(b, "%" PRIu64, cell->u);
+      return put_integer(b, cell->u, 0);
     case MY_CELL_DOUBLE:
       return put_printf(b, "%.17g",
                         f->type_oid == MYSQL_TYPE_FLOAT ? float_value(cell->d) : cell->d);

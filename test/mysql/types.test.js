@@ -62,6 +62,18 @@ test('NULL in every column, both protocols', async () => {
 test('BIGINT: a number when it fits 32 bits, else a string; BigInt with bigint: true', async () => {
   const [r] = await sql`select cast(${2147483647} as signed) as a, cast(4294967295 as unsigned) as b, cast(4294967296 as signed) as c, cast(-2147483648 as signed) as d`
   assert.deepStrictEqual({ ...r }, { a: 2147483647, b: 4294967295, c: '4294967296', d: -2147483648 })
+  // ZEROFILL: the text protocol pads to 20 digits, so the length alone does not tell the range.
+  await sql`drop table if exists types_zf`
+  await sql`create table types_zf (z bigint(20) zerofill, w bigint(20) zerofill)`
+  try {
+    await sql`insert into types_zf values (7, 12345678901234)`
+    const [text] = await sql.unsafe('select z, w from types_zf')
+    const [binary] = await sql`select z, w from types_zf where z = ${7}`
+    assert.deepStrictEqual({ ...text }, { z: 7, w: '00000012345678901234' }, 'text protocol')
+    assert.deepStrictEqual({ ...binary }, { z: 7, w: '12345678901234' }, 'binary protocol')
+  } finally {
+    await sql`drop table types_zf`
+  }
   const big = new SQL(mysql.url, { bigint: true, max: 1 })
   try {
     const [b] = await big`select bi as a, ubi as b, i as c from types_t where id = 1`
