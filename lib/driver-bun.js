@@ -160,7 +160,9 @@ function makeBunRun (emit, errnoOf, OP, EV) {
     if (st.sock !== null) on ? st.sock.ref() : st.sock.unref()
   }
 
-  return function run (ops) {
+  // ops: [op, id, arg, ...], as the arguments or, when there are many, as one array.
+  return function run (...ops) {
+    if (ops.length === 1) ops = ops[0]
     running++
     try {
       for (let i = 0; i < ops.length; i += 3) {

@@ -5,9 +5,10 @@
 // The sockets are node:net ones under Node and Bun's own (Bun.connect, lib/driver-bun.js)
 // under Bun.
 //
-// C hands over ops in batches, run(ops) with ops = [op, id, arg, ...]. Running them never calls
-// into C: socket events reach C later, one per event, through binding.driverEvent(), and each
-// socket id gets exactly one CLOSED event, its last.
+// C hands over ops in batches, run(op, id, arg, op, id, arg, ...) (one array of them when there
+// are many: src/napi/js_sock.c). Running them never calls into C: socket events reach C later,
+// one per event, through binding.driverEvent(), and each socket id gets exactly one CLOSED
+// event, its last.
 
 const net = require('node:net')
 const os = require('node:os')
@@ -72,7 +73,8 @@ function end(sock) {
   sock.end(() => sock.destroy())
 }
 
-function run(ops) {
+function run(...ops) {
+  if (ops.length === 1) ops = ops[0]
   for (let i = 0; i < ops.length; i += 3) {
     const op = ops[i]
     const id = ops[i + 1]
@@ -96,7 +98,7 @@ const EV = { CONNECT: EV_CONNECT, DATA: EV_DATA, END: EV_END, ERROR: EV_ERROR, C
 function jsDriver() {
   if (handle === null) {
     const useBun = typeof Bun === 'object' && typeof Bun.connect === 'function'
-    handle = binding().driverCreate(useBun ? makeBunRun(emit, errnoOf, OP, EV) : run)
+    handle = binding().driverCreate(useBun ? makeBunRun(emit, errnoOf, OP, EV) : run, useBun)
   }
   return handle
 }

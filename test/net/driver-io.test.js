@@ -2,8 +2,8 @@
 // The I/O drivers at their edges, on every runtime: the uv driver under Node, the js driver
 // under Node (node:net sockets) and under Bun (Bun.connect sockets, lib/driver-bun.js). Writes
 // bigger than the kernel takes at once (the rest waits for `drain`), many queued writes that
-// must leave in order, a value bigger than one read, host names that do not resolve, and a
-// server that drops the connection in the middle of a query.
+// must leave in order, a value bigger than one read, many connections opening at once, host
+// names that do not resolve, and a server that drops the connection in the middle of a query.
 
 const { test } = require('node:test')
 const assert = require('node:assert')
@@ -64,6 +64,16 @@ test('PostgreSQL: a 20 MiB parameter goes out and a 20 MiB value comes back', as
     assert.ok(r.back === big, 'the value came back unchanged')
     const [again] = await sql`select 1 as one` // the connection is still in step
     assert.strictEqual(again.one, 1)
+  } finally {
+    await sql.close()
+  }
+})
+
+test('PostgreSQL: ten connections opened at once (one batch of ops too long for arguments) all answer', async () => {
+  const sql = new SQL(pg.url, { max: 10 })
+  try {
+    const rows = await Promise.all(Array.from({ length: 10 }, (_, i) => sql`select ${i}::int as i, pg_sleep(0.05)`))
+    assert.deepStrictEqual(rows.map((r) => r[0].i), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
   } finally {
     await sql.close()
   }
