@@ -1,6 +1,6 @@
-/* The `js` I/O driver: JS owns the sockets (node:net, under Bun too) and C owns everything
- * else. Under Bun the libuv socket functions are aborting stubs, so this is the only driver
- * there; under Node it is selectable so CI runs every suite with both drivers.
+/* The `js` I/O driver: JS owns the sockets (Bun.connect under Bun, node:net under Node) and C
+ * owns everything else. Under Bun the libuv socket functions are aborting stubs, so this is the
+ * only driver there; under Node it is selectable so CI runs every suite with both drivers.
  *
  * C -> JS: net_sock_* calls on a js socket queue ops (OPEN, WRITE, END, DESTROY, REF) here;
  * the host (src/napi/js_sock.c) hands the whole queue to JS in one call at a safe point: when
