@@ -55,6 +55,7 @@ function makeBunRun (emit, errnoOf, OP, EV) {
   // Writes what waits, in order, as far as the kernel takes it; ends the socket when asked to
   // and nothing waits any more.
   function pump (st) {
+    if (st.closed) return // C ended it from inside an event; nothing is to go out any more
     const q = st.queue
     if (q !== null) {
       while (q.length > 0) {
