@@ -2,14 +2,18 @@
 // The JS half of the `js` I/O driver (src/net/net_js.h, src/napi/js_sock.c): JS owns the
 // sockets, C owns the protocol, TLS, the pool and every deadline. Used under Bun, whose libuv
 // socket functions abort the process; selectable under Node (driver: 'js', UVSQL_DRIVER=js).
+// The sockets are node:net ones under Node and Bun's own (Bun.connect, lib/driver-bun.js)
+// under Bun.
 //
-// C hands over ops in batches, run(ops) with ops = [op, id, arg, ...]. Running them never calls
-// into C: socket events reach C later, one per event, through binding.driverEvent(), and each
-// socket id gets exactly one CLOSED event, its last.
+// C hands over ops in batches, run(op, id, arg, op, id, arg, ...) (one array of them when there
+// are many: src/napi/js_sock.c). Running them never calls into C: socket events reach C later,
+// one per event, through binding.driverEvent(), and each socket id gets exactly one CLOSED
+// event, its last.
 
 const net = require('node:net')
 const os = require('node:os')
 const { binding } = require('./binding.js')
+const { makeBunRun } = require('./driver-bun.js')
 
 // Shared with src/net/net_js.h.
 const OP_OPEN = 1
@@ -69,7 +73,8 @@ function end(sock) {
   sock.end(() => sock.destroy())
 }
 
-function run(ops) {
+function run(...ops) {
+  if (ops.length === 1) ops = ops[0]
   for (let i = 0; i < ops.length; i += 3) {
     const op = ops[i]
     const id = ops[i + 1]
@@ -86,9 +91,15 @@ function run(ops) {
   }
 }
 
+const OP = { OPEN: OP_OPEN, WRITE: OP_WRITE, END: OP_END, DESTROY: OP_DESTROY, REF: OP_REF }
+const EV = { CONNECT: EV_CONNECT, DATA: EV_DATA, END: EV_END, ERROR: EV_ERROR, CLOSED: EV_CLOSED }
+
 // The one driver handle of this JS environment.
 function jsDriver() {
-  if (handle === null) handle = binding().driverCreate(run)
+  if (handle === null) {
+    const useBun = typeof Bun === 'object' && typeof Bun.connect === 'function'
+    handle = binding().driverCreate(useBun ? makeBunRun(emit, errnoOf, OP, EV) : run, useBun)
+  }
   return handle
 }
 

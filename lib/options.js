@@ -47,8 +47,8 @@ function invalid(message) {
   return err
 }
 
-// The I/O driver: 'uv' (libuv sockets on the runtime's loop) or 'js' (node:net sockets feeding
-// the same C engine). Bun's libuv socket functions abort the process, so Bun only gets 'js'.
+// The I/O driver: 'uv' (libuv sockets on the runtime's loop) or 'js' (JS sockets feeding the
+// same C engine: Bun.connect under Bun, node:net under Node). Bun's libuv socket functions abort the process, so Bun only gets 'js'.
 function pickDriver(value, env) {
   const onBun = Boolean(process.versions.bun)
   const driver = pick(value, env.UVSQL_DRIVER, onBun ? 'js' : 'uv')

@@ -95,14 +95,19 @@ static int table_add(net_js_t *js, net_sock_t *s) {
   /* A new generation: an event for the previous socket at this index can never reach s. */
   slot->gen = slot->gen >= GEN_MAX ? 1 : slot->gen + 1;
   slot->sock = s;
+  slot->ref_queued = 0; /* a REF op for the previous socket here may still be queued */
   s->js_id = slot_id(js, index);
   js->live++;
   return 0;
 }
 
+static net_js_slot_t *slot_of(net_js_t *js, const net_sock_t *s) {
+  return &js->slots[(uint64_t)s->js_id % (uint64_t)ID_INDEX_SPAN];
+}
+
 static void table_remove(net_js_t *js, net_sock_t *s) {
   if (net_js_lookup(js, s->js_id) == s) {
-    js->slots[(uint64_t)s->js_id % (uint64_t)ID_INDEX_SPAN].sock = NULL;
+    slot_of(js, s)->sock = NULL;
     js->live--;
   }
   s->js_id = 0;
@@ -110,8 +115,10 @@ static void table_remove(net_js_t *js, net_sock_t *s) {
 
 /* ---- ops for JS ------------------------------------------------------------------------- */
 
+static void flush_all(net_js_t *js);
+
 static void on_kick(uv_timer_t *t) {
-  net_js_flush(t->data);
+  flush_all(t->data);
 }
 
 /* Outside a bracket nobody is sure to flush soon: a 0 ms timer does (ref'd, so a write that
@@ -127,13 +134,17 @@ static void arm_kick(net_js_t *js) {
   uv_timer_start(&js->kick, on_kick, 0, 0);
 }
 
-static void queue_op(net_sock_t *s, uint8_t op) {
+/* REF ops are lazy: a pooled socket is ref'd when a query starts and unref'd when it goes
+ * idle, twice per query one at a time (S1), and the next query usually comes before the loop
+ * turns. So a REF op waits for the 0 ms timer (or for other ops), and leaves only if JS's state
+ * then differs from s->ref: one crossing per query instead of three. */
+static int queue_op(net_sock_t *s, uint8_t op) {
   net_js_t *js = s->js;
   if (js->nops == js->cap_ops) {
     size_t cap = js->cap_ops == 0 ? 32 : js->cap_ops * 2;
     net_js_op_t *ops = realloc(js->ops, cap * sizeof(*ops));
     if (ops == NULL) {
-      return; /* the socket then never hears of it; its deadline or the peer ends it */
+      return DB_ENOMEM; /* the socket never hears of it; its deadline or the peer ends it */
     }
     js->ops = ops;
     js->cap_ops = cap;
@@ -141,13 +152,37 @@ static void queue_op(net_sock_t *s, uint8_t op) {
   js->ops[js->nops].op = op;
   js->ops[js->nops].id = s->js_id;
   js->nops++;
-  if (js->depth == 0) {
+  if (op != NET_JS_OP_REF) {
+    js->nurgent++;
+  }
+  if (js->depth == 0 || op == NET_JS_OP_REF) {
     arm_kick(js);
   }
+  return 0;
 }
 
-void net_js_flush(net_js_t *js) {
-  if (js == NULL || js->depth > 0 || js->nops == 0) {
+/* Drops the REF ops that would not change JS's state, and notes what JS will hold. */
+static size_t settle_refs(net_js_t *js, net_js_op_t *ops, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    net_sock_t *s = net_js_lookup(js, ops[i].id);
+    if (s != NULL && ops[i].op == NET_JS_OP_OPEN) {
+      slot_of(js, s)->ref_js = (uint8_t)s->ref; /* OPEN carries s->ref (js_sock.c) */
+    } else if (s != NULL && ops[i].op == NET_JS_OP_REF) {
+      net_js_slot_t *slot = slot_of(js, s);
+      slot->ref_queued = 0;
+      if (slot->ref_js == s->ref) {
+        continue;
+      }
+      slot->ref_js = (uint8_t)s->ref;
+    }
+    ops[k++] = ops[i];
+  }
+  return k;
+}
+
+static void flush_all(net_js_t *js) {
+  if (js->depth > 0 || js->nops == 0) {
     return;
   }
   if (js->kick_live) {
@@ -155,11 +190,12 @@ void net_js_flush(net_js_t *js) {
   }
   /* Taken out first: whatever JS causes later queues into a fresh array. */
   net_js_op_t *ops = js->ops;
-  size_t n = js->nops;
+  size_t n = settle_refs(js, ops, js->nops);
   js->ops = NULL;
   js->nops = 0;
   js->cap_ops = 0;
-  if (!js->gone) {
+  js->nurgent = 0;
+  if (!js->gone && n > 0) {
     js->host->run(js->host_ctx, js, ops, n);
   }
   for (size_t i = 0; i < n; i++) {
@@ -170,6 +206,12 @@ void net_js_flush(net_js_t *js) {
     }
   }
   free(ops);
+}
+
+void net_js_flush(net_js_t *js) {
+  if (js != NULL && js->nurgent > 0) {
+    flush_all(js);
+  }
 }
 
 void net_js_enter(net_js_t *js) {
@@ -224,8 +266,12 @@ void net__js_close(net_sock_t *s) {
 }
 
 void net__js_set_ref(net_sock_t *s) {
-  if (s->js_open && !s->closing) {
-    queue_op(s, NET_JS_OP_REF);
+  if (!s->js_open || s->closing) {
+    return;
+  }
+  net_js_slot_t *slot = slot_of(s->js, s);
+  if (!slot->ref_queued && queue_op(s, NET_JS_OP_REF) == 0) {
+    slot->ref_queued = 1;
   }
 }
 
@@ -303,6 +349,7 @@ void net_js_shutdown(net_js_t *js) {
   }
   js->depth--;
   js->nops = 0;
+  js->nurgent = 0;
   if (js->kick_live) {
     uv_timer_stop(&js->kick);
   }

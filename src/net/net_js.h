@@ -1,6 +1,6 @@
-/* The `js` I/O driver: JS owns the sockets (node:net, under Bun too) and C owns everything
- * else. Under Bun the libuv socket functions are aborting stubs, so this is the only driver
- * there; under Node it is selectable so CI runs every suite with both drivers.
+/* The `js` I/O driver: JS owns the sockets (Bun.connect under Bun, node:net under Node) and C
+ * owns everything else. Under Bun the libuv socket functions are aborting stubs, so this is the
+ * only driver there; under Node it is selectable so CI runs every suite with both drivers.
  *
  * C -> JS: net_sock_* calls on a js socket queue ops (OPEN, WRITE, END, DESTROY, REF) here;
  * the host (src/napi/js_sock.c) hands the whole queue to JS in one call at a safe point: when
@@ -55,6 +55,8 @@ typedef struct {
 typedef struct {
   net_sock_t *sock; /* NULL when free */
   uint32_t gen;
+  uint8_t ref_js;     /* the ref state JS last got (with OPEN or REF) */
+  uint8_t ref_queued; /* a REF op is queued: it carries s->ref as it is when it leaves */
 } net_js_slot_t;
 
 struct net_js_s {
@@ -69,6 +71,7 @@ struct net_js_s {
   uint32_t live;         /* sockets in the table */
   net_js_op_t *ops;      /* owned: queued for JS */
   size_t nops, cap_ops;
+  size_t nurgent;        /* queued ops other than REF: only these make a bracket's end flush */
   uv_timer_t kick;       /* delivers ops queued outside any bracket */
   int kick_live;         /* initialised and not yet closed */
 };
@@ -83,7 +86,8 @@ void net_js_release(net_js_t *js);
 void net_js_event(net_js_t *js, double id, int ev, const uint8_t *p, size_t n, int code);
 /* The socket that op id refers to, or NULL when it is gone. */
 net_sock_t *net_js_lookup(net_js_t *js, double id);
-/* Hands the queued ops to JS unless inside a bracket (NULL-safe). */
+/* Hands the queued ops to JS unless inside a bracket (NULL-safe). REF ops alone do not make
+ * it call JS: they wait for the 0 ms timer, or for other ops to go along with. */
 void net_js_flush(net_js_t *js);
 /* A bracket around callbacks to the owner (NULL-safe): ops leave when the outermost ends. */
 void net_js_enter(net_js_t *js);

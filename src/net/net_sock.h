@@ -1,7 +1,7 @@
 /* One client socket (TCP or unix) plus its connect deadline. Two drivers sit behind this API:
  * `uv` (net_sock.c: uv_tcp/uv_pipe on the runtime's own libuv loop, used under Node) and `js`
- * (net_js.c: JS owns a node:net socket and pumps bytes through Node-API, used under Bun, whose
- * libuv socket functions are aborting stubs). net_sock_init's `js` argument picks one; the
+ * (net_js.c: JS owns the socket, Bun.connect or node:net, and pumps bytes through Node-API;
+ * used under Bun, whose libuv socket functions are aborting stubs). net_sock_init's `js` argument picks one; the
  * owner (src/pool) sees no difference. The connect deadline is a uv_timer for both (real in Bun).
  *
  * Contract (libuv's): a function that returns < 0 never calls back. After net_sock_connect()
