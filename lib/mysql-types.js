@@ -9,11 +9,13 @@
 //   TIME         -> string ('-838:59:59.000000' .. '838:59:59.000000')
 //   zero dates   -> Invalid Date ('0000-00-00' cannot be a Date)
 //   JSON         -> parsed (MySQL's JSON type; MariaDB stores JSON as LONGTEXT: a string)
-//   binary strings, BLOB, BIT, GEOMETRY -> Buffer (C carries their bytes as latin1 text)
+//   BIT(1)       -> boolean (as Bun.SQL)
+//   binary strings, BLOB, BIT(n > 1), GEOMETRY -> Buffer (C carries their bytes as latin1 text)
 //   everything else (CHAR, VARCHAR, TEXT, ENUM, SET) -> string
 //
 // The type code JS gets per column is the MySQL type byte, plus 0x100 when the column is
-// UNSIGNED and 0x200 when its collation is `binary` (63): see my_field_js_type() in C.
+// UNSIGNED, 0x200 when its collation is `binary` (63) and 0x400 for BIT(1): see
+// my_field_js_type() in C.
 
 const T = {
   DECIMAL: 0, TINY: 1, SHORT: 2, LONG: 3, FLOAT: 4, DOUBLE: 5, NULL: 6, TIMESTAMP: 7,
@@ -23,6 +25,7 @@ const T = {
 }
 const UNSIGNED = 0x100
 const BINARY = 0x200
+const BIT1 = 0x400
 
 const I32_MIN = -2147483648
 const U32_MAX = 4294967295
@@ -35,6 +38,7 @@ function parseBigintNumber(s) {
 const parseBigInt = (s) => BigInt(s)
 const parseNumber = (s) => Number(s)
 const bytes = (s) => Buffer.from(s, 'latin1')
+const bit1 = (s) => s.charCodeAt(0) !== 0
 
 // 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]' as UTC; the zero date and anything malformed -> Invalid Date.
 function parseDateTime(s) {
@@ -66,7 +70,9 @@ function mysqlParserFor(code, options) {
       return parseDateTime
     case T.JSON:
       return parseJson
-    case T.BIT: case T.GEOMETRY:
+    case T.BIT:
+      return (code & BIT1) !== 0 ? bit1 : bytes
+    case T.GEOMETRY:
       return bytes
     case T.VARCHAR: case T.VAR_STRING: case T.STRING: case T.TINY_BLOB: case T.MEDIUM_BLOB:
     case T.LONG_BLOB: case T.BLOB:

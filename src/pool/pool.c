@@ -363,7 +363,8 @@ void pool_password_supplied(pool_t *p, uint32_t slot, uint32_t gen, const char *
   pool_conn_t *c = s->conn;
   if (error != NULL || password == NULL) {
     char msg[200];
-    snprintf(msg, sizeof(msg), "the password function failed: %s", error ? error : "no value");
+    /* The function's own message, unchanged: Bun.SQL rejects with the function's error. */
+    snprintf(msg, sizeof(msg), "%s", error ? error : "the password function returned no value");
     pool__conn_fail_early(c, DB_ENOPASSWORD, msg);
     return;
   }
