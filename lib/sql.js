@@ -35,12 +35,23 @@ function poolStats(raw, options) {
   }
 }
 
+const UNSAFE_BEGIN = 'Only use sql.begin, sql.reserved or max: 1 (a BEGIN on the shared pool runs on one connection of several)'
+// One BEGIN / START TRANSACTION statement and nothing after it (a multi-statement text that
+// also commits is left alone).
+const isLoneBegin = (text) => /^\s*(?:begin|start\s+transaction)\b[^;]*;?\s*$/i.test(text)
+
 // A tagged-template function with unsafe(), running on the whole pool or, with a lease, on
 // one reserved connection only (a transaction or reserve()).
 function makeScopedSql(pool, lease) {
   const dialect = pool.dialect
   const bindingError = (message) => dialect.error('INVALID_QUERY_BINDING', message)
+  // A lone BEGIN on the shared pool would leave one pooled connection inside a transaction
+  // that the next queries may or may not reach: Bun.SQL refuses it when max > 1.
+  const guardBegin = lease === undefined && pool.options !== undefined && pool.options.max > 1
   function makeQuery(text, values, unsafe = false) {
+    if (guardBegin && isLoneBegin(text)) {
+      return new Query(pool, text, null, null, dialect.error('UNSAFE_TRANSACTION', UNSAFE_BEGIN), false, lease)
+    }
     let encoded
     try {
       encoded = dialect.encodeParams(values)
@@ -94,7 +105,8 @@ function makeScopedSql(pool, lease) {
     try {
       text = fs.readFileSync(path, 'utf8')
     } catch (err) {
-      return new Query(pool, '', null, null, bindingError(`sql.file(): could not read ${path}: ${err.code || err.message}`), false, lease)
+      // The file system's own error (code ENOENT, EACCES...), as Bun.SQL rejects with it.
+      return new Query(pool, '', null, null, err, false, lease)
     }
     return sql.unsafe(text, values)
   }

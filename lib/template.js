@@ -36,10 +36,17 @@ function escapeIdentifier(name, dialect = dialects.postgres) {
 
 // A helper is only meaningful inside a template: awaiting one directly is a mistake (Bun.SQL's
 // ERR_POSTGRES_NOT_TAGGED_CALL), never a silent no-op.
+// As in Bun, .catch() and .finally() throw at once (there is no query to settle).
+const notTagged = (dialect) => dialect.error('NOT_TAGGED_CALL', 'a sql() helper must be used inside a tagged template: sql`... ${sql(value)} ...`')
 const helperProto = {
   then(resolve, reject) {
-    const err = this.dialect.error('NOT_TAGGED_CALL', 'a sql() helper must be used inside a tagged template: sql`... ${sql(value)} ...`')
-    return Promise.reject(err).then(resolve, reject)
+    return Promise.reject(notTagged(this.dialect)).then(resolve, reject)
+  },
+  catch() {
+    throw notTagged(this.dialect)
+  },
+  finally() {
+    throw notTagged(this.dialect)
   },
 }
 

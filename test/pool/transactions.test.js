@@ -186,7 +186,7 @@ test('sql.array(values, type), sql.file(path), sql.connect()', async () => {
     assert.deepStrictEqual(results.map((x) => ({ ...x[0] })), [{ one: 1 }, { two: 2 }])
     fs.rmSync(file)
     const missing = await sql.file('/nonexistent/file.sql').then(() => null, (e) => e)
-    assert.strictEqual(missing.code, 'ERR_POSTGRES_INVALID_QUERY_BINDING')
+    assert.strictEqual(missing.code, 'ENOENT') // the fs error itself, as Bun.SQL rejects
   } finally {
     await sql.close()
   }
