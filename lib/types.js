@@ -197,7 +197,11 @@ function tail(s, i, year, month, day, ms) {
 }
 
 function parseTimestampSlow(s) {
-  // infinity / -infinity, or a DateStyle other than ISO.
+  // infinity / -infinity: the numbers ±Infinity, as Bun.SQL 1.4 (and node-postgres) return
+  // them (a Date cannot hold them; Invalid Date would lose the sign). Else a DateStyle other
+  // than ISO.
+  if (s === 'infinity') return Infinity
+  if (s === '-infinity') return -Infinity
   const c = s.charCodeAt(0)
   if (c === 105 || (c === 45 && s.charCodeAt(1) === 105)) return new Date(NaN)
   return new Date(s)
