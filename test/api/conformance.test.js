@@ -1,0 +1,129 @@
+'use strict'
+// Behaviours found by running Bun's own SQL test files against uvsql (docs/CONFORMANCE.md):
+// each test pins one place where uvsql differed from Bun.SQL 1.4 and was changed to match.
+
+const { test } = require('node:test')
+const assert = require('node:assert')
+const net = require('node:net')
+const { pg, mysql } = require('../helpers/env.js')
+
+// The default `sql` reads its URL from the environment on first use.
+delete process.env.POSTGRES_URL
+delete process.env.TLS_POSTGRES_DATABASE_URL
+process.env.DATABASE_URL = pg.url
+const { SQL, sql } = require('../..')
+
+const rejection = (p) => Promise.resolve(p).then(() => assert.fail('expected a rejection'), (e) => e)
+
+test('default sql: a whole SQL instance (begin, reserve, file, array, connect...), not only unsafe/close', async () => {
+  for (const m of ['unsafe', 'file', 'array', 'begin', 'transaction', 'beginDistributed', 'distributed',
+    'commitDistributed', 'rollbackDistributed', 'reserve', 'connect', 'close', 'end', 'flush', 'listen', 'notify']) {
+    assert.strictEqual(typeof sql[m], 'function', m)
+  }
+  try {
+    const rows = await sql.begin(async (tx) => {
+      await tx`select set_config('conformance.x', 'inside', true)`
+      return tx`select current_setting('conformance.x') as x`
+    })
+    assert.strictEqual(rows[0].x, 'inside')
+    const reserved = await sql.reserve()
+    assert.strictEqual((await reserved`select 2 as y`)[0].y, 2)
+    reserved.release()
+    assert.deepStrictEqual((await sql`select ${sql.array([1, 2], 'INT')} as a`)[0].a, [1, 2])
+    assert.strictEqual(await sql.connect() !== undefined, true)
+  } finally {
+    await sql.close()
+  }
+})
+
+for (const [name, url, prefix] of [['PostgreSQL', () => pg.url, 'ERR_POSTGRES_'], ['MySQL', () => mysql.url, 'ERR_MYSQL_']]) {
+  test(`${name}: a lone BEGIN on a pool of max > 1 is ${prefix}UNSAFE_TRANSACTION; max 1, reserve() and begin() allow it`, async () => {
+    const db = new SQL(url(), { max: 2 })
+    const one = new SQL(url(), { max: 1 })
+    try {
+      for (const q of [db`begin`, db.unsafe('  BEGIN ;'), db.unsafe('start transaction read only'), db.unsafe('Begin Work')]) {
+        const e = await rejection(q)
+        assert.strictEqual(e.code, prefix + 'UNSAFE_TRANSACTION')
+        assert.match(e.message, /Only use sql\.begin, sql\.reserved or max: 1/)
+      }
+      // Nothing reached the server: the pool's connections are not inside a transaction.
+      assert.strictEqual((await db`select 1 as x`)[0].x, 1)
+      // A text that also ends the transaction, and statements that merely start with "begin".
+      const multi = name === 'MySQL' ? null : await db.unsafe('begin; select 1; commit')
+      if (multi !== null) assert.strictEqual(multi.length, 3)
+      await one`begin`
+      await one`rollback`
+      const reserved = await db.reserve()
+      try {
+        await reserved`begin`
+        await reserved`rollback`
+      } finally {
+        reserved.release()
+      }
+      assert.strictEqual((await db.begin((tx) => tx`select 3 as z`))[0].z, 3)
+    } finally {
+      await Promise.all([db.close(), one.close()])
+    }
+  })
+
+  test(`${name}: a password function's error reaches the query unchanged`, async () => {
+    for (const password of [() => Promise.reject(new Error('password error')), () => { throw new Error('password error') }]) {
+      const db = new SQL(url(), { max: 1, password })
+      try {
+        const e = await rejection(db`select 1`)
+        assert.strictEqual(e.message, 'password error')
+      } finally {
+        await db.close()
+      }
+    }
+  })
+
+  test(`${name}: connection timeout message in Bun's words ("Connection timeout after 200ms" / "after 1s")`, async () => {
+    const sockets = []
+    const server = net.createServer((s) => sockets.push(s)).listen(0, '127.0.0.1') // accepts, never answers
+    await new Promise((resolve) => server.once('listening', resolve))
+    const adapter = name === 'MySQL' ? 'mysql' : 'postgres'
+    try {
+      for (const [seconds, words] of [[0.2, 'after 200ms'], [1, 'after 1s']]) {
+        const db = new SQL({ adapter, hostname: '127.0.0.1', port: server.address().port, max: 1, connectionTimeout: seconds })
+        try {
+          const e = await rejection(db`select 1`)
+          assert.strictEqual(e.code, prefix + 'CONNECTION_TIMEOUT')
+          assert.ok(e.message.includes('Connection timeout ' + words), e.message)
+        } finally {
+          await db.close()
+        }
+      }
+    } finally {
+      for (const s of sockets) s.destroy()
+      server.close()
+    }
+  })
+
+  test(`${name}: helper.catch()/.finally() throw ${prefix}NOT_TAGGED_CALL at once; sql.file() rejects with the fs error`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    try {
+      assert.throws(() => db('select 1').catch(() => {}), { code: prefix + 'NOT_TAGGED_CALL' })
+      assert.throws(() => db('select 1').finally(() => {}), { code: prefix + 'NOT_TAGGED_CALL' })
+      assert.strictEqual((await rejection(db('select 1'))).code, prefix + 'NOT_TAGGED_CALL')
+      const e = await rejection(db.file('/nonexistent/uvsql-conformance.sql'))
+      assert.strictEqual(e.code, 'ENOENT')
+    } finally {
+      await db.close()
+    }
+  })
+}
+
+test('MySQL: BIT(1) is a boolean and BIT(n > 1) bytes, on the binary and the text protocol', async () => {
+  const db = new SQL(mysql.url, { max: 1 })
+  try {
+    await db`create temporary table conf_bits (a bit(1), b bit(2), c bit(1))`
+    await db`insert into conf_bits values (1, 1, null), (0, 2, 1)`
+    for (const rows of [await db`select * from conf_bits`, await db`select * from conf_bits`.simple()]) {
+      assert.deepStrictEqual(rows.map((r) => [r.a, r.b, r.c]),
+        [[true, Buffer.from([1]), null], [false, Buffer.from([2]), true]])
+    }
+  } finally {
+    await db.close()
+  }
+})
