@@ -29,7 +29,7 @@ test('default sql: a whole SQL instance (begin, reserve, file, array, connect...
     const reserved = await sql.reserve()
     assert.strictEqual((await reserved`select 2 as y`)[0].y, 2)
     reserved.release()
-    assert.deepStrictEqual((await sql`select ${sql.array([1, 2], 'INT')} as a`)[0].a, [1, 2])
+    assert.deepStrictEqual(Array.from((await sql`select ${sql.array([1, 2], 'INT')} as a`)[0].a), [1, 2])
     assert.strictEqual(await sql.connect() !== undefined, true)
   } finally {
     await sql.close()
@@ -125,5 +125,29 @@ test('MySQL: BIT(1) is a boolean and BIT(n > 1) bytes, on the binary and the tex
     }
   } finally {
     await db.close()
+  }
+})
+
+test('PostgreSQL: int4[]/float4[] are Int32Array/Float32Array when Bun.SQL reads them in binary (prepared, with parameters, 1-D, no NULL)', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  const unprepared = new SQL(pg.url, { max: 1, prepare: false })
+  const kind = (v) => `${v.constructor.name}${JSON.stringify(Array.from(v, (e) => (Array.isArray(e) ? 'nested' : e)))}`
+  try {
+    const [r] = await db`select '{1,2}'::int4[] as a, ${'{1.5,2}'}::float4[] as b, '{1,null}'::int4[] as c,
+      '{{1,2},{3,4}}'::int4[] as d, '{}'::int4[] as e, '{1,2}'::int2[] as f, '{1,2}'::float8[] as g, ${1}::int as p`
+    assert.deepStrictEqual([r.a, r.b, r.c, r.d, r.e, r.f, r.g].map(kind),
+      ['Int32Array[1,2]', 'Float32Array[1.5,2]', 'Array[1,null]', 'Array["nested","nested"]', 'Int32Array[]', 'Array[1,2]', 'Array[1,2]'])
+    // Rows Bun reads as text: no parameters, the simple protocol, prepare: false.
+    const text = [
+      (await db`select '{1,2}'::int4[] as a`)[0].a,
+      (await db.unsafe("select '{1,2}'::int4[] as a"))[0].a,
+      (await unprepared`select '{1,2}'::int4[] as a, ${1}::int as p`)[0].a,
+    ]
+    assert.deepStrictEqual(text.map(kind), ['Array[1,2]', 'Array[1,2]', 'Array[1,2]'])
+    // values() and transactions decode the same way as objects on the pool.
+    assert.strictEqual(kind((await db`select '{3}'::int4[] as a, ${1}::int as p`.values())[0][0]), 'Int32Array[3]')
+    assert.strictEqual(kind((await db.begin((tx) => tx`select '{4}'::int4[] as a, ${1}::int as p`))[0].a), 'Int32Array[4]')
+  } finally {
+    await Promise.all([db.close(), unprepared.close()])
   }
 })

@@ -314,7 +314,8 @@ test('strings, string arrays, empty arrays and objects are left for the server t
   const r = await row(sql`select ${'42'} + 1 as n, ${id}::uuid = any(${[id, '00000000-0000-0000-0000-000000000000']}) as inuuid,
     'MiXeD'::citext = any(${['mixed']}) as inci, ${[]}::int[] as empty, array_length(${[]}::text[], 1) as emptylen,
     ${{ a: 1 }}::jsonb as obj, ${'x'} as s`)
-  assert.deepStrictEqual(r, { n: 43, inuuid: true, inci: true, empty: [], emptylen: null, obj: { a: 1 }, s: 'x' })
+  // An int4[] read with parameters is an Int32Array, as Bun.SQL reads it in binary.
+  assert.deepStrictEqual(r, { n: 43, inuuid: true, inci: true, empty: new Int32Array(0), emptylen: null, obj: { a: 1 }, s: 'x' })
 })
 
 test('numbers round-trip: int4 limits, int8-sized integers, fractions, NaN, ±Infinity, -0', async () => {
