@@ -151,3 +151,34 @@ test('PostgreSQL: int4[]/float4[] are Int32Array/Float32Array when Bun.SQL reads
     await Promise.all([db.close(), unprepared.close()])
   }
 })
+
+test('PostgreSQL: 0A000/26000 raised by the running query are its answer, not a stale plan: it is not run again', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  const id = String(process.pid) + Date.now()
+  try {
+    await db.unsafe(`create sequence conf_runs_${id}`)
+    // Raises on row 3 of its first run only; nextval survives the error, so it counts runs.
+    await db.unsafe(`create function conf_raise_${id}(i int, code text) returns int as $$
+      begin
+        if i = 3 and nextval('conf_runs_${id}') = 1 then raise exception 'boom' using errcode = code; end if;
+        return i;
+      end $$ language plpgsql`)
+    for (const code of ['26000', '0A000']) {
+      await db.unsafe(`select setval('conf_runs_${id}', 1, false)`)
+      const e = await rejection(db`select ${db('conf_raise_' + id)}(i::int, ${code}) as v from generate_series(1, ${5}) as i`)
+      assert.strictEqual(e.errno, code)
+      const [{ runs }] = await db.unsafe(`select last_value::int as runs from conf_runs_${id}`)
+      assert.strictEqual(runs, 1, `${code}: the query ran once`)
+    }
+    // A statement the server really lost (DEALLOCATE ALL: 26000 answering the Bind) still
+    // re-prepares and runs once more.
+    const q = (n) => db`select ${n}::int as v`
+    assert.strictEqual((await q(1))[0].v, 1)
+    await db`deallocate all`.simple()
+    assert.strictEqual((await q(2))[0].v, 2)
+  } finally {
+    await db.unsafe(`drop function if exists conf_raise_${id}(int, text)`)
+    await db.unsafe(`drop sequence if exists conf_runs_${id}`)
+    await db.close()
+  }
+})
