@@ -250,7 +250,13 @@ async function runTransaction(pool, mode, fn, prepared, held) {
       }
       throw err
     }
-    for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) await tx.unsafe(statement)
+    for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) {
+      // PostgreSQL answers COMMIT (and PREPARE TRANSACTION) of a transaction an error aborted
+      // with the tag ROLLBACK: nothing was committed, so begin() must not resolve.
+      if ((await tx.unsafe(statement)).command === 'ROLLBACK') {
+        throw dialect.error('COMMIT_ROLLED_BACK', `${statement.split(' ')[0]} was answered with ROLLBACK: a statement of the transaction failed (its error was caught), so the server rolled the transaction back`)
+      }
+    }
     return result
   } finally {
     if (held === undefined) pool.release(lease, Boolean(prepared) && dialect.distributed.discardAfterPrepare)

@@ -182,3 +182,35 @@ test('PostgreSQL: 0A000/26000 raised by the running query are its answer, not a 
     await db.close()
   }
 })
+
+test('PostgreSQL: begin() rejects with ERR_POSTGRES_COMMIT_ROLLED_BACK when COMMIT is answered ROLLBACK (a caught error aborted the transaction)', async () => {
+  const db = new SQL(pg.url, { max: 2 })
+  const table = `conf_rb_${process.pid}`
+  try {
+    await db.unsafe(`create table ${table} (a int)`)
+    const body = async (tx) => {
+      await tx.unsafe(`insert into ${table} values (1)`)
+      await tx.unsafe('select * from conf_no_such_table').catch(() => {}) // swallowed: the transaction is aborted
+      return 'ok'
+    }
+    for (const run of [() => db.begin(body), async () => {
+      const reserved = await db.reserve()
+      try {
+        return await reserved.begin(body)
+      } finally {
+        reserved.release()
+      }
+    }, () => db.beginDistributed(`conf_rb_${process.pid}`, body)]) {
+      const e = await rejection(run())
+      assert.strictEqual(e.code, 'ERR_POSTGRES_COMMIT_ROLLED_BACK')
+      assert.ok(e instanceof SQL.PostgresError)
+    }
+    assert.deepStrictEqual([...await db.unsafe(`select a from ${table}`)], [])
+    // A transaction that did not fail still commits.
+    await db.begin((tx) => tx.unsafe(`insert into ${table} values (2)`))
+    assert.deepStrictEqual([...await db.unsafe(`select a from ${table}`)], [{ a: 2 }])
+  } finally {
+    await db.unsafe(`drop table if exists ${table}`)
+    await db.close()
+  }
+})
