@@ -214,3 +214,20 @@ test('PostgreSQL: begin() rejects with ERR_POSTGRES_COMMIT_ROLLED_BACK when COMM
     await db.close()
   }
 })
+
+for (const [name, url] of [['PostgreSQL', () => pg.url], ['MySQL', () => mysql.url]]) {
+  test(`${name}: a result with no rows, then the same columns with rows (C sends the columns once)`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    const t = `conf_shape_${process.pid}`
+    try {
+      await db.unsafe(`create temporary table ${t} (a int)`)
+      assert.deepStrictEqual([...await db.unsafe(`select a from ${t}`)], []) // simple protocol
+      assert.deepStrictEqual([...await db`select a, 1 as b from ${db(t)} where a = ${5}`], []) // prepared
+      await db.unsafe(`insert into ${t} values (2)`)
+      assert.deepStrictEqual([...await db.unsafe(`select a from ${t}`)], [{ a: 2 }])
+      assert.deepStrictEqual([...await db`select a, 1 as b from ${db(t)} where a = ${2}`], [{ a: 2, b: 1 }])
+    } finally {
+      await db.close()
+    }
+  })
+}
