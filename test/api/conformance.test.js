@@ -231,3 +231,33 @@ for (const [name, url] of [['PostgreSQL', () => pg.url], ['MySQL', () => mysql.u
     }
   })
 }
+
+test('PostgreSQL: a reserved connection released inside a transaction (open or aborted) does not serve the next pooled query', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  const check = new SQL(pg.url, { max: 1 })
+  const t = `conf_txleak_${process.pid}`
+  try {
+    await db.unsafe(`create table ${t} (v int)`)
+    const r = await db.reserve()
+    await r`begin`
+    await r.unsafe(`insert into ${t} values (100)`)
+    r.release()
+    await db.unsafe(`insert into ${t} values (1)`) // autocommitted, not inside the leaked transaction
+    await db.unsafe('rollback')
+    assert.deepStrictEqual([...await check.unsafe(`select v from ${t} order by v`)], [{ v: 1 }])
+
+    const aborted = await db.reserve()
+    await aborted`begin`
+    await rejection(aborted`select no_such_column`)
+    aborted.release()
+    assert.deepStrictEqual([...await db`select 1 as x`], [{ x: 1 }]) // not 25P02
+    // With max 1, BEGIN ... COMMIT as separate pooled queries still runs as one transaction.
+    await db`begin`
+    await db.unsafe(`insert into ${t} values (2)`)
+    await db`commit`
+    assert.deepStrictEqual([...await check.unsafe(`select v from ${t} order by v`)], [{ v: 1 }, { v: 2 }])
+  } finally {
+    await db.unsafe(`drop table if exists ${t}`)
+    await Promise.all([db.close(), check.close()])
+  }
+})
