@@ -261,3 +261,16 @@ test('PostgreSQL: a reserved connection released inside a transaction (open or a
     await Promise.all([db.close(), check.close()])
   }
 })
+
+test('env: a URL variable that names its adapter (PGURL, MYSQL_URL...) decides the adapter over the URL scheme', () => {
+  const { parseOptions } = require('../../lib/options.js')
+  const pgFromMysqlScheme = parseOptions(undefined, undefined, { PGURL: 'mysql://host:3306/db' })
+  assert.deepStrictEqual([pgFromMysqlScheme.adapter, pgFromMysqlScheme.hostname, pgFromMysqlScheme.port], ['postgres', 'host', 3306])
+  const mysqlFromPgScheme = parseOptions(undefined, undefined, { MYSQL_URL: 'postgres://host:5432/db' })
+  assert.deepStrictEqual([mysqlFromPgScheme.adapter, mysqlFromPgScheme.port], ['mysql', 5432])
+  assert.strictEqual(parseOptions({ adapter: 'mysql' }, undefined, { MYSQL_URL: 'postgres://host/db' }).adapter, 'mysql')
+  // DATABASE_URL names no adapter: its scheme decides; an explicit URL is still read by its scheme.
+  assert.strictEqual(parseOptions(undefined, undefined, { DATABASE_URL: 'mysql://host/db' }).adapter, 'mysql')
+  assert.strictEqual(parseOptions('mysql://host/db', undefined, { PGURL: 'postgres://x/y' }).adapter, 'mysql')
+  assert.throws(() => parseOptions('postgres://host/db', { adapter: 'mysql' }, {}), { code: 'ERR_INVALID_ARG_VALUE' })
+})
