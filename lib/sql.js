@@ -1,7 +1,7 @@
 'use strict'
 // The SQL class: `new SQL(url | options)` returns a tagged-template function with methods.
 
-const { parseOptions } = require('./options.js')
+const { parseOptions, closeTimeout } = require('./options.js')
 const { NativePool } = require('./pool.js')
 const { SqlitePool } = require('./sqlite.js')
 const { dialects } = require('./dialect.js')
@@ -156,8 +156,14 @@ function SQL(a, b) {
   // Queries are written as they are made; nothing waits in JS to be flushed.
   sql.flush = () => {}
   sql.close = (opts = {}) => {
+    let timeout
+    try {
+      timeout = closeTimeout(opts)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     if (listener !== null) listener.close()
-    return pool.close(opts && opts.timeout)
+    return pool.close(timeout)
   }
   sql.end = sql.close
   sql[Symbol.asyncDispose] = () => pool.close()
@@ -283,7 +289,10 @@ async function reserveConnection(pool, signal) {
   }
   reserved[Symbol.dispose] = reserved.release
   // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
-  reserved.close = async () => reserved.release()
+  reserved.close = async (opts) => {
+    closeTimeout(opts) // checked as sql.close() checks it; the connection goes back at once
+    reserved.release()
+  }
   // A transaction on this connection: no new lease; the connection stays reserved after it.
   reserved.begin = (mode, fn) => {
     if (state.released) return Promise.reject(pool.dialect.error('CONNECTION_CLOSED', 'this reserved connection was released'))

@@ -274,3 +274,31 @@ test('env: a URL variable that names its adapter (PGURL, MYSQL_URL...) decides t
   assert.strictEqual(parseOptions('mysql://host/db', undefined, { PGURL: 'postgres://x/y' }).adapter, 'mysql')
   assert.throws(() => parseOptions('postgres://host/db', { adapter: 'mysql' }, {}), { code: 'ERR_INVALID_ARG_VALUE' })
 })
+
+test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID_ARG_VALUE (Bun 1.4.5 wording); numbers, numeric strings and null close', async () => {
+  for (const bad of [NaN, -1, 'abc', Infinity, {}]) {
+    const db = new SQL(pg.url, { max: 1 })
+    const e = await rejection(db.close({ timeout: bad }))
+    assert.ok(e instanceof TypeError)
+    assert.strictEqual(e.code, 'ERR_INVALID_ARG_VALUE')
+    assert.strictEqual(e.message, `The property 'options.timeout' must be a non-negative integer less than 2^31. Received ${Number(bad)}`)
+    // Nothing was closed: the pool still answers.
+    assert.strictEqual((await db`select 1 as x`)[0].x, 1)
+    await db.close({ timeout: 0 })
+  }
+  for (const good of [null, undefined, '0', 0.5, 2]) {
+    const db = new SQL(pg.url, { max: 1 })
+    await db`select 1`
+    await db.close({ timeout: good })
+    assert.strictEqual((await rejection(db`select 1`)).code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+  }
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const reserved = await db.reserve()
+    assert.strictEqual((await rejection(reserved.close({ timeout: NaN }))).code, 'ERR_INVALID_ARG_VALUE')
+    await reserved.close({ timeout: 0 })
+    assert.strictEqual((await db`select 2 as y`)[0].y, 2) // the connection went back
+  } finally {
+    await db.close()
+  }
+})
