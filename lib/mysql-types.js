@@ -30,12 +30,22 @@ const BIT1 = 0x400
 const I32_MIN = -2147483648
 const U32_MAX = 4294967295
 
-function parseBigintNumber(s) {
+// BIGINT as Bun.SQL 1.4.5 returns it: a number when it fits int32 (BIGINT UNSIGNED: uint32),
+// else a string, or a BigInt with `bigint: true`.
+const I32_MAX = 2147483647
+const fitsSigned = (n) => n >= I32_MIN && n <= I32_MAX
+const fitsUnsigned = (n) => n >= 0 && n <= U32_MAX
+const bigintParser = (fits, big) => (s) => {
   const n = Number(s)
-  return n >= I32_MIN && n <= U32_MAX ? n : s
+  return fits(n) ? n : big(s)
 }
-
-const parseBigInt = (s) => BigInt(s)
+const keep = (s) => s
+const BIGINT_PARSERS = {
+  signed: bigintParser(fitsSigned, keep),
+  unsigned: bigintParser(fitsUnsigned, keep),
+  signedBig: bigintParser(fitsSigned, BigInt),
+  unsignedBig: bigintParser(fitsUnsigned, BigInt),
+}
 const parseNumber = (s) => Number(s)
 const bytes = (s) => Buffer.from(s, 'latin1')
 const bit1 = (s) => s.charCodeAt(0) !== 0
@@ -63,7 +73,7 @@ function mysqlParserFor(code, options) {
   const type = code & 0xff
   switch (type) {
     case T.LONGLONG:
-      return options && options.bigint === true ? parseBigInt : parseBigintNumber
+      return BIGINT_PARSERS[((code & UNSIGNED) !== 0 ? 'unsigned' : 'signed') + (options && options.bigint === true ? 'Big' : '')]
     case T.TINY: case T.SHORT: case T.LONG: case T.INT24: case T.YEAR: case T.FLOAT: case T.DOUBLE:
       return parseNumber
     case T.DATE: case T.DATETIME: case T.TIMESTAMP:

@@ -302,3 +302,20 @@ test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID
     await db.close()
   }
 })
+
+test('MySQL BIGINT as Bun 1.4.5: a number when it fits int32 (UNSIGNED: uint32), else a string or (bigint: true) a BigInt; integer parameters above 2^31-1 go UNSIGNED', async () => {
+  for (const bigint of [false, true]) {
+    const db = new SQL(mysql.url, { max: 1, bigint })
+    const big = (s) => (bigint ? BigInt(s) : s)
+    try {
+      await db`create temporary table conf_big (s bigint, u bigint unsigned)`
+      await db`insert into conf_big values (2147483648, 4294967295), (-5, 4294967296)`
+      const rows = await db`select s, u, count(*) over () as c from conf_big order by s`
+      assert.deepStrictEqual(rows.map((r) => [r.s, r.u, r.c]), [[-5, big('4294967296'), 2], [big('2147483648'), 4294967295, 2]])
+      const [p] = await db`select ${2 ** 31 + 1} as a, ${2 ** 32} as b, ${-(2 ** 31) - 1} as c, ${7} as d`
+      assert.deepStrictEqual([p.a, p.b, p.c, p.d], [2147483649, big('4294967296'), big('-2147483649'), 7])
+    } finally {
+      await db.close()
+    }
+  }
+})
