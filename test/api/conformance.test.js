@@ -319,3 +319,34 @@ test('MySQL BIGINT as Bun 1.4.5: a number when it fits int32 (UNSIGNED: uint32),
     }
   }
 })
+
+for (const [name, url] of [['PostgreSQL', () => pg.url], ['MySQL', () => mysql.url]]) {
+  test(`${name}: an UPDATE helper skips undefined values; with none left it is Bun's SyntaxError`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    try {
+      await db`create temporary table conf_upd (id int, name text, age int)`
+      await db`insert into conf_upd ${db([{ id: 1, name: 'John', age: 30 }, { id: 2, name: undefined, age: 25 }])}`
+      await db`update conf_upd set ${db({ name: 'Mary', age: undefined })} where id = ${1}`
+      assert.deepStrictEqual([...await db`select id, name, age from conf_upd order by id`],
+        [{ id: 1, name: 'Mary', age: 30 }, { id: 2, name: null, age: 25 }]) // INSERT: undefined is NULL
+      const e = await rejection(db`update conf_upd set ${db({ name: undefined })} where id = ${1}`)
+      assert.ok(e instanceof SyntaxError)
+      assert.strictEqual(e.message, 'Update needs to have at least one column')
+    } finally {
+      await db.close()
+    }
+  })
+}
+
+test('MySQL: a helper after ON DUPLICATE KEY UPDATE is col = value pairs', async () => {
+  const db = new SQL(mysql.url, { max: 1 })
+  try {
+    await db`create temporary table conf_ups (id int primary key, foo text, n int)`
+    const row = { id: 1, foo: 'a', n: 1 }
+    await db`insert into conf_ups ${db(row)} on duplicate key update ${db(row)}`
+    await db`insert into conf_ups ${db({ ...row, foo: 'b' })} on duplicate key update ${db({ foo: 'b', n: undefined })}`
+    assert.deepStrictEqual([...await db`select * from conf_ups`], [{ id: 1, foo: 'b', n: 1 }])
+  } finally {
+    await db.close()
+  }
+})
