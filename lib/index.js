@@ -24,12 +24,15 @@ function getDefault() {
 function sql(strings, ...values) {
   return getDefault()(strings, ...values)
 }
-for (const method of ['unsafe', 'close', 'end']) {
-  sql[method] = (...args) => {
-    if (method !== 'unsafe' && defaultInstance === null) return Promise.resolve()
-    return getDefault()[method](...args)
-  }
+// Bun's `sql` is a whole SQL instance: every method forwards to the default one. Closing an
+// instance that was never made resolves at once (there is nothing to close).
+const FORWARDED = ['unsafe', 'file', 'array', 'begin', 'transaction', 'beginDistributed', 'distributed',
+  'commitDistributed', 'rollbackDistributed', 'reserve', 'connect', 'flush', 'listen', 'notify', 'stats']
+for (const method of FORWARDED) sql[method] = (...args) => getDefault()[method](...args)
+for (const method of ['close', 'end']) {
+  sql[method] = (...args) => (defaultInstance === null ? Promise.resolve() : getDefault()[method](...args))
 }
+sql[Symbol.asyncDispose] = () => sql.close()
 Object.defineProperty(sql, 'options', { get: () => getDefault().options, enumerable: false })
 
 module.exports = { SQL, sql, postgres: SQL, SQLError, PostgresError, MySQLError, SQLiteError, default: SQL }

@@ -4,8 +4,9 @@
 // binary form of that type (src/mysql), so JS never builds protocol bytes.
 //
 //   string                -> VAR_STRING
-//   number                -> LONGLONG when a safe integer, else DOUBLE (NaN/±Infinity: the
-//                            server refuses them, as MySQL has no such values)
+//   number                -> LONGLONG when a safe integer (UNSIGNED above 2^31-1, so that
+//                            `select ${2 ** 31}` comes back as a number, as in Bun.SQL), else
+//                            DOUBLE (NaN/±Infinity: the server refuses them)
 //   bigint                -> LONGLONG (UNSIGNED above 2^63-1); outside 64 bits: binding error
 //   boolean               -> TINY 1/0
 //   null, undefined       -> NULL
@@ -43,7 +44,7 @@ function encodeValue(value) {
       out.type = T.VAR_STRING
       return value
     case 'number':
-      out.type = Number.isSafeInteger(value) ? T.LONGLONG : T.DOUBLE
+      out.type = !Number.isSafeInteger(value) ? T.DOUBLE : value > 2147483647 ? T.LONGLONG | UNSIGNED_PARAM : T.LONGLONG
       return String(value)
     case 'bigint':
       if (value < -(I64_MAX + 1n) || value > 2n * I64_MAX + 1n) throw mysqlBindingError(`a BigInt outside 64 bits cannot be bound: ${value}`)

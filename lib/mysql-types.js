@@ -9,11 +9,13 @@
 //   TIME         -> string ('-838:59:59.000000' .. '838:59:59.000000')
 //   zero dates   -> Invalid Date ('0000-00-00' cannot be a Date)
 //   JSON         -> parsed (MySQL's JSON type; MariaDB stores JSON as LONGTEXT: a string)
-//   binary strings, BLOB, BIT, GEOMETRY -> Buffer (C carries their bytes as latin1 text)
+//   BIT(1)       -> boolean (as Bun.SQL)
+//   binary strings, BLOB, BIT(n > 1), GEOMETRY -> Buffer (C carries their bytes as latin1 text)
 //   everything else (CHAR, VARCHAR, TEXT, ENUM, SET) -> string
 //
 // The type code JS gets per column is the MySQL type byte, plus 0x100 when the column is
-// UNSIGNED and 0x200 when its collation is `binary` (63): see my_field_js_type() in C.
+// UNSIGNED, 0x200 when its collation is `binary` (63) and 0x400 for BIT(1): see
+// my_field_js_type() in C.
 
 const T = {
   DECIMAL: 0, TINY: 1, SHORT: 2, LONG: 3, FLOAT: 4, DOUBLE: 5, NULL: 6, TIMESTAMP: 7,
@@ -23,24 +25,38 @@ const T = {
 }
 const UNSIGNED = 0x100
 const BINARY = 0x200
+const BIT1 = 0x400
 
 const I32_MIN = -2147483648
 const U32_MAX = 4294967295
 
-function parseBigintNumber(s) {
-  // Longer than '-2147483648' and no leading zero (ZEROFILL pads them): out of range, so no
-  // Number() (most BIGINT values, such as ids, never fit).
-  if (s.length > 11) {
-    const c = s.charCodeAt(0)
-    if (c !== 48 && !(c === 45 && s.charCodeAt(1) === 48)) return s
-  }
-  const n = Number(s)
-  return n >= I32_MIN && n <= U32_MAX ? n : s
+// BIGINT as Bun.SQL 1.4.5 returns it: a number when it fits int32 (BIGINT UNSIGNED: uint32),
+// else a string, or a BigInt with `bigint: true`.
+const I32_MAX = 2147483647
+const fitsSigned = (n) => n >= I32_MIN && n <= I32_MAX
+const fitsUnsigned = (n) => n >= 0 && n <= U32_MAX
+// Longer than '-2147483648' with no leading zero (ZEROFILL pads them): out of both ranges, so
+// no Number() (most BIGINT values, such as ids, never fit).
+const tooLong = (s) => {
+  if (s.length <= 11) return false
+  const c = s.charCodeAt(0)
+  return c !== 48 && !(c === 45 && s.charCodeAt(1) === 48)
 }
-
-const parseBigInt = (s) => BigInt(s)
+const bigintParser = (fits, big) => (s) => {
+  if (tooLong(s)) return big(s)
+  const n = Number(s)
+  return fits(n) ? n : big(s)
+}
+const keep = (s) => s
+const BIGINT_PARSERS = {
+  signed: bigintParser(fitsSigned, keep),
+  unsigned: bigintParser(fitsUnsigned, keep),
+  signedBig: bigintParser(fitsSigned, BigInt),
+  unsignedBig: bigintParser(fitsUnsigned, BigInt),
+}
 const parseNumber = (s) => Number(s)
 const bytes = (s) => Buffer.from(s, 'latin1')
+const bit1 = (s) => s.charCodeAt(0) !== 0
 
 // 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]' as UTC; the zero date and anything malformed -> Invalid Date.
 function parseDateTime(s) {
@@ -65,14 +81,16 @@ function mysqlParserFor(code, options) {
   const type = code & 0xff
   switch (type) {
     case T.LONGLONG:
-      return options && options.bigint === true ? parseBigInt : parseBigintNumber
+      return BIGINT_PARSERS[((code & UNSIGNED) !== 0 ? 'unsigned' : 'signed') + (options && options.bigint === true ? 'Big' : '')]
     case T.TINY: case T.SHORT: case T.LONG: case T.INT24: case T.YEAR: case T.FLOAT: case T.DOUBLE:
       return parseNumber
     case T.DATE: case T.DATETIME: case T.TIMESTAMP:
       return parseDateTime
     case T.JSON:
       return parseJson
-    case T.BIT: case T.GEOMETRY:
+    case T.BIT:
+      return (code & BIT1) !== 0 ? bit1 : bytes
+    case T.GEOMETRY:
       return bytes
     case T.VARCHAR: case T.VAR_STRING: case T.STRING: case T.TINY_BLOB: case T.MEDIUM_BLOB:
     case T.LONG_BLOB: case T.BLOB:

@@ -162,12 +162,14 @@ function parseOptions(a, b, env = process.env) {
   }
   const fromUrl = url !== undefined ? parseUrl(String(url)) : { params: {} }
   const urlParams = { ...fromUrl.params }
-  // A scheme-less URL counts as PostgreSQL only when nothing else names the adapter.
-  const schemeAdapter = url !== undefined && String(url).includes('://') ? fromUrl.adapter : undefined
+  // A scheme-less URL counts as PostgreSQL only when nothing else names the adapter. A URL from
+  // a variable that names its adapter (PGURL, MYSQL_URL...) is that adapter whatever its scheme
+  // says (measured on Bun 1.4.5: MYSQL_URL=postgres://... is MySQL).
+  const schemeAdapter = envAdapter === undefined && url !== undefined && String(url).includes('://') ? fromUrl.adapter : undefined
   if (explicitAdapter !== undefined && schemeAdapter !== undefined && schemeAdapter !== explicitAdapter) {
     throw invalid(`the URL is a ${schemeAdapter} URL but the adapter option says ${o.adapter}`)
   }
-  const adapter = explicitAdapter || schemeAdapter || envAdapter || fromUrl.adapter || 'postgres'
+  const adapter = explicitAdapter || envAdapter || schemeAdapter || fromUrl.adapter || 'postgres'
   const defaults = ADAPTER_DEFAULTS[adapter]
   const fromEnv = (field) => pick(...defaults.env[field].map((k) => env[k]))
   if (adapter === 'mysql' && o.prepare === false) {
@@ -279,4 +281,16 @@ function nativeConfig(options) {
   }
 }
 
-module.exports = { parseOptions, nativeConfig }
+// close({ timeout }) in seconds, as Bun.SQL 1.4.5 checks it: null/undefined = no timeout; a value
+// that is not a number >= 0 (NaN, negative, Infinity) is a TypeError with Bun's wording.
+function closeTimeout(opts) {
+  const value = opts === undefined || opts === null ? undefined : opts.timeout
+  if (value === undefined || value === null) return undefined
+  const n = Number(value)
+  if (!(n >= 0 && n !== Infinity)) {
+    throw invalid(`The property 'options.timeout' must be a non-negative integer less than 2^31. Received ${n}`)
+  }
+  return n
+}
+
+module.exports = { parseOptions, nativeConfig, closeTimeout }

@@ -272,7 +272,7 @@ class NativePool {
       return
     }
     Promise.resolve(value).then(
-      (pw) => answer(pw === undefined || pw === null ? null : String(pw), pw === undefined || pw === null ? 'it returned no password' : null),
+      (pw) => answer(pw === undefined || pw === null ? null : String(pw), pw === undefined || pw === null ? 'the password function returned no password' : null),
       (err) => answer(null, String((err && err.message) || err)),
     )
   }

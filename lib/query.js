@@ -14,10 +14,10 @@ const kRun = Symbol('run')
 function buildResult(pool, payload, at, views, mode, options, partial) {
   const result = partial !== null ? partial.result : newResult()
   const batch = payload[at + 2]
-  if (batch !== null) {
-    const shape = partial !== null ? partial.shape : pool.shapeOf(payload[at + 1])
-    decodeBatch(result, views, batch, shape, mode, options)
-  }
+  // The shape is read even without rows: C sends its columns only the first time, so a result
+  // with no rows must still register them for the next one (else "unknown row shape").
+  const shape = partial !== null ? partial.shape : pool.shapeOf(payload[at + 1])
+  if (batch !== null) decodeBatch(result, views, batch, shape, mode, options)
   return finishResult(result, payload[at], pool.dialect.name === 'mysql')
 }
 

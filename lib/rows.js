@@ -98,12 +98,14 @@ function genericDecoder(names, kinds, parsers, mode) {
   }
 }
 
-// A decoder for this row shape and mode, generated once and kept on the shape.
-function decoderFor(shape, kinds, mode, options) {
-  const cached = shape.decoders[mode]
+// A decoder for this row shape and mode, generated once and kept on the shape. `decoders` is
+// the shape's cache for the format Bun.SQL would read the rows in (text: shape.textDecoders).
+function decoderFor(shape, decoders, kinds, mode, options) {
+  const cached = decoders[mode]
   if (cached !== undefined) return cached
+  const textFormat = decoders === shape.textDecoders
   const typeParser = options !== undefined && options.adapter === 'mysql' ? mysqlParserFor : parserFor
-  const parsers = shape.oids.map((oid) => (mode === 'raw' ? rawText : typeParser(oid, options)))
+  const parsers = shape.oids.map((oid) => (mode === 'raw' ? rawText : typeParser(oid, options, textFormat)))
   const shapeMode = mode === 'objects' ? 'objects' : 'arrays'
   let decoder
   try {
@@ -111,7 +113,7 @@ function decoderFor(shape, kinds, mode, options) {
   } catch {
     decoder = genericDecoder(shape.names, kinds, parsers, shapeMode)
   }
-  shape.decoders[mode] = decoder
+  decoders[mode] = decoder
   return decoder
 }
 
@@ -135,7 +137,10 @@ function decodeBatch(out, views, at, shape, mode, options) {
   const flags = u32(bytes, at + 12)
   const jsonBytes = u32(bytes, at + 16)
   let off = at + 24
-  const decoder = shape.decoders[mode] || decoderFor(shape, Array.from(bytes.subarray(off, off + ncols)), mode, options)
+  // Bit 2: rows Bun.SQL reads as text (simple protocol, no parameters, or prepare: false):
+  // their int4[] and float4[] stay plain arrays (types.js).
+  const decoders = (flags & 4) === 0 ? shape.decoders : shape.textDecoders
+  const decoder = decoders[mode] || decoderFor(shape, decoders, Array.from(bytes.subarray(off, off + ncols)), mode, options)
   off += (ncols + 7) & ~7
   const vb = off >> 3
   const cells = nrows * ncols
@@ -165,7 +170,12 @@ const utf8 = typeof Buffer.prototype.utf8Slice === 'function'
   ? (b, s, e) => b.utf8Slice(s, e) : (b, s, e) => b.toString('utf8', s, e)
 
 function newShape(names, oids) {
-  return { names, oids, decoders: { objects: undefined, values: undefined, raw: undefined } }
+  return {
+    names,
+    oids,
+    decoders: { objects: undefined, values: undefined, raw: undefined },
+    textDecoders: { objects: undefined, values: undefined, raw: undefined },
+  }
 }
 
 module.exports = { decodeBatch, newShape, rowViews }

@@ -1,7 +1,7 @@
 'use strict'
 // The SQL class: `new SQL(url | options)` returns a tagged-template function with methods.
 
-const { parseOptions } = require('./options.js')
+const { parseOptions, closeTimeout } = require('./options.js')
 const { NativePool } = require('./pool.js')
 const { SqlitePool } = require('./sqlite.js')
 const { dialects } = require('./dialect.js')
@@ -35,12 +35,23 @@ function poolStats(raw, options) {
   }
 }
 
+const UNSAFE_BEGIN = 'Only use sql.begin, sql.reserved or max: 1 (a BEGIN on the shared pool runs on one connection of several)'
+// One BEGIN / START TRANSACTION statement and nothing after it (a multi-statement text that
+// also commits is left alone).
+const isLoneBegin = (text) => /^\s*(?:begin|start\s+transaction)\b[^;]*;?\s*$/i.test(text)
+
 // A tagged-template function with unsafe(), running on the whole pool or, with a lease, on
 // one reserved connection only (a transaction or reserve()).
 function makeScopedSql(pool, lease) {
   const dialect = pool.dialect
   const bindingError = (message) => dialect.error('INVALID_QUERY_BINDING', message)
+  // A lone BEGIN on the shared pool would leave one pooled connection inside a transaction
+  // that the next queries may or may not reach: Bun.SQL refuses it when max > 1.
+  const guardBegin = lease === undefined && pool.options !== undefined && pool.options.max > 1
   function makeQuery(text, values, unsafe = false) {
+    if (guardBegin && isLoneBegin(text)) {
+      return new Query(pool, text, null, null, dialect.error('UNSAFE_TRANSACTION', UNSAFE_BEGIN), false, lease)
+    }
     let encoded
     try {
       encoded = dialect.encodeParams(values)
@@ -94,7 +105,8 @@ function makeScopedSql(pool, lease) {
     try {
       text = fs.readFileSync(path, 'utf8')
     } catch (err) {
-      return new Query(pool, '', null, null, bindingError(`sql.file(): could not read ${path}: ${err.code || err.message}`), false, lease)
+      // The file system's own error (code ENOENT, EACCES...), as Bun.SQL rejects with it.
+      return new Query(pool, '', null, null, err, false, lease)
     }
     return sql.unsafe(text, values)
   }
@@ -144,8 +156,14 @@ function SQL(a, b) {
   // Queries are written as they are made; nothing waits in JS to be flushed.
   sql.flush = () => {}
   sql.close = (opts = {}) => {
+    let timeout
+    try {
+      timeout = closeTimeout(opts)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     if (listener !== null) listener.close()
-    return pool.close(opts && opts.timeout)
+    return pool.close(timeout)
   }
   sql.end = sql.close
   sql[Symbol.asyncDispose] = () => pool.close()
@@ -238,7 +256,13 @@ async function runTransaction(pool, mode, fn, prepared, held) {
       }
       throw err
     }
-    for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) await tx.unsafe(statement)
+    for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) {
+      // PostgreSQL answers COMMIT (and PREPARE TRANSACTION) of a transaction an error aborted
+      // with the tag ROLLBACK: nothing was committed, so begin() must not resolve.
+      if ((await tx.unsafe(statement)).command === 'ROLLBACK') {
+        throw dialect.error('COMMIT_ROLLED_BACK', `${statement.split(' ')[0]} was answered with ROLLBACK: a statement of the transaction failed (its error was caught), so the server rolled the transaction back`)
+      }
+    }
     return result
   } finally {
     if (held === undefined) pool.release(lease, Boolean(prepared) && dialect.distributed.discardAfterPrepare)
@@ -265,7 +289,10 @@ async function reserveConnection(pool, signal) {
   }
   reserved[Symbol.dispose] = reserved.release
   // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
-  reserved.close = async () => reserved.release()
+  reserved.close = async (opts) => {
+    closeTimeout(opts) // checked as sql.close() checks it; the connection goes back at once
+    reserved.release()
+  }
   // A transaction on this connection: no new lease; the connection stays reserved after it.
   reserved.begin = (mode, fn) => {
     if (state.released) return Promise.reject(pool.dialect.error('CONNECTION_CLOSED', 'this reserved connection was released'))

@@ -26,6 +26,14 @@ function helperError(message, dialect = dialects.postgres) {
   return dialect.error('INVALID_QUERY_BINDING', message)
 }
 
+// Bun.SQL's own error for an UPDATE helper with nothing to set: a SyntaxError (its helper
+// misuse errors are), with the binding code as well.
+function noColumnToUpdate(dialect) {
+  const err = new SyntaxError('Update needs to have at least one column')
+  err.code = dialect.error('INVALID_QUERY_BINDING', '').code
+  return err
+}
+
 // "users" -> "users"; "public.users" -> "public"."users"; embedded quotes doubled. MySQL uses
 // backticks the same way.
 function escapeIdentifier(name, dialect = dialects.postgres) {
@@ -36,10 +44,17 @@ function escapeIdentifier(name, dialect = dialects.postgres) {
 
 // A helper is only meaningful inside a template: awaiting one directly is a mistake (Bun.SQL's
 // ERR_POSTGRES_NOT_TAGGED_CALL), never a silent no-op.
+// As in Bun, .catch() and .finally() throw at once (there is no query to settle).
+const notTagged = (dialect) => dialect.error('NOT_TAGGED_CALL', 'a sql() helper must be used inside a tagged template: sql`... ${sql(value)} ...`')
 const helperProto = {
   then(resolve, reject) {
-    const err = this.dialect.error('NOT_TAGGED_CALL', 'a sql() helper must be used inside a tagged template: sql`... ${sql(value)} ...`')
-    return Promise.reject(err).then(resolve, reject)
+    return Promise.reject(notTagged(this.dialect)).then(resolve, reject)
+  },
+  catch() {
+    throw notTagged(this.dialect)
+  },
+  finally() {
+    throw notTagged(this.dialect)
   },
 }
 
@@ -87,11 +102,12 @@ class Builder {
 
   // The SQL keyword right before the helper decides its form.
   context() {
-    const m = /(\bin|\bset|\bvalues|\binto\s+[^\s(]+(?:\s*\([^)]*\))?|\bselect|,)\s*$/i.exec(this.text)
+    const m = /(\bin|\bset|\bduplicate\s+key\s+update|\bvalues|\binto\s+[^\s(]+(?:\s*\([^)]*\))?|\bselect|,)\s*$/i.exec(this.text)
     if (!m) return 'other'
     const k = m[1].toLowerCase()
     if (k === 'in') return 'in'
-    if (k === 'set') return 'set'
+    // MySQL's upsert (ON DUPLICATE KEY UPDATE) takes col = value pairs, as SET does.
+    if (k === 'set' || k.startsWith('duplicate')) return 'set'
     if (k === 'values') return 'values'
     if (k.startsWith('into')) return /\(/.test(k) ? 'values-after-columns' : 'insert'
     return 'list'
@@ -124,7 +140,10 @@ class Builder {
       if (ctx === 'values' || ctx === 'values-after-columns') return this.rowsSql(value, cols)
       if (ctx === 'set') {
         if (value.length !== 1) throw this.fail('sql(rows) after SET takes a single object')
-        return cols.map((c) => this.ident(c) + ' = ' + this.param(value[0][c])).join(', ')
+        // As in Bun.SQL, an undefined value leaves its column as it is (INSERT makes it NULL).
+        const set = cols.filter((c) => value[0][c] !== undefined)
+        if (set.length === 0) throw noColumnToUpdate(this.dialect)
+        return set.map((c) => this.ident(c) + ' = ' + this.param(value[0][c])).join(', ')
       }
       return '(' + cols.map((c) => this.ident(c)).join(', ') + ') values ' + this.rowsSql(value, cols)
     }

@@ -293,7 +293,7 @@ void rowbatch_take(rowbatch_t *b, uint8_t *dst) {
   put_u32le(dst, b->nrows);
   put_u32le(dst + 4, b->ncols);
   put_u32le(dst + 8, (uint32_t)buf_size(&b->text));
-  put_u32le(dst + 12, (b->ascii ? 1u : 0u) | (b->json_ascii ? 2u : 0u));
+  put_u32le(dst + 12, (b->ascii ? 1u : 0u) | (b->json_ascii ? 2u : 0u) | (b->text_format ? 4u : 0u));
   put_u32le(dst + 16, (uint32_t)json_bytes(b));
   put_u32le(dst + 20, 0);
   size_t off = 24;

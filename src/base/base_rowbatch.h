@@ -3,7 +3,7 @@
  *
  * Layout of a serialized batch (little-endian, 8-byte aligned sections):
  *   u32 nrows, u32 ncols, u32 text_bytes, u32 flags (bit 0: text is ASCII, bit 1: json is
- *   ASCII), u32 json_bytes, u32 0
+ *   ASCII, bit 2: rows Bun.SQL reads in text format), u32 json_bytes, u32 0
  *   u8  kinds[ncols]                      padded to 8   (row_cell_kind_t per column)
  *   f64 vals[nrows * ncols]               number, 0/1 for bool, epoch ms for times, or for a
  *                                         text cell the UTF-16 offset where it ends
@@ -48,6 +48,9 @@ typedef struct {
   uint16_t ncols;
   uint8_t *kinds;   /* owned, ncols */
   int all_text;     /* every cell as text (raw mode) */
+  int text_format;  /* rows Bun.SQL would read in text format (a simple-protocol query, one
+                     * without parameters, or prepare: false): a few types decode differently
+                     * there (int4[] and float4[] stay plain arrays); set by the owner */
   buf_t vals;       /* owned */
   buf_t tags;       /* owned */
   buf_t text;       /* owned */

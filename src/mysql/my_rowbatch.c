@@ -17,8 +17,10 @@ static int is_binary(const db_field_t *f) {
 }
 
 uint32_t my_field_js_type(const db_field_t *f) {
+  /* BIT(1) is a flag: Bun.SQL returns it as a boolean, wider BIT(n) as bytes. */
+  uint32_t bit1 = f->type_oid == MYSQL_TYPE_BIT && f->type_mod == 1 ? 0x400u : 0u;
   return (f->type_oid & 0xffu) | ((f->flags & MY_FLAG_UNSIGNED) != 0 ? 0x100u : 0u) |
-         (is_binary(f) ? 0x200u : 0u);
+         (is_binary(f) ? 0x200u : 0u) | bit1;
 }
 
 static row_cell_kind_t my_cell_kind(const db_field_t *f) {

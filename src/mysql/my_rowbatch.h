@@ -13,7 +13,7 @@
 #include "../base/db_types.h"
 
 /* The type code JS sees for a column: the type byte, | 0x100 when UNSIGNED, | 0x200 when the
- * collation is binary (63). */
+ * collation is binary (63), | 0x400 for a BIT(1) column. */
 uint32_t my_field_js_type(const db_field_t *f);
 
 /* Starts a result set: forgets rows, keeps the columns, sets the kinds. 0 or DB_ENOMEM. */

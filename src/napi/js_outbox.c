@@ -197,6 +197,8 @@ static void on_fields(void *ctx, pool_query_t *q, const db_field_t *f, uint16_t 
     jq->rows_failed = rc;
     return;
   }
+  /* Bun.SQL asks for binary results only for a prepared query with parameters. */
+  r->batch.text_format = q->simple || q->nparams == 0 || jp->pool.cfg.stmt_cache_max == 0;
   for (uint16_t i = 0; i < n; i++) {
     uint32_t type = mysql ? my_field_js_type(&f[i]) : f[i].type_oid;
     if (buf_put_u32be(&r->fields, type) < 0 ||

@@ -124,6 +124,8 @@ typedef struct pg_conn_s {
   uint32_t backend_pid;
   uint32_t backend_key;
   char tx_status;              /* from the last ReadyForQuery: 'I', 'T' or 'E' */
+  int stale_plan;              /* the error being reported said the cached statement is gone
+                                * (0A000/26000 answering its Bind, before any BindComplete) */
   list_node_t pending;         /* pg_pending_t, in the order sent */
   pg_stmt_cache_t stmts;       /* owned */
   uint32_t npending;

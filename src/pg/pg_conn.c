@@ -23,6 +23,7 @@ typedef struct {
   int parses;      /* its own Parse creates `stmt` */
   int cancel;      /* cancel requested: send it when this query becomes the running one */
   int errored;     /* its ErrorResponse came: only ReadyForQuery may follow */
+  int bound;       /* BindComplete came: an error now comes from running the query itself */
 } pg_pending_t;
 
 /* Authentication request codes (AuthenticationXXX 'R' messages). */
@@ -641,10 +642,13 @@ static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
   if (front != NULL && front->stmt != NULL) {
     /* A Parse that failed never created the statement; a plan invalidated by DDL ("cached
      * plan must not change result type", 0A000) or a statement the server lost (26000) must
-     * be prepared again by the next query. */
+     * be prepared again by the next query. Only as the answer to the Bind: after
+     * BindComplete the same SQLSTATEs come from the query itself (a function raising
+     * feature_not_supported), which ran and may have changed data. */
     int parse_failed = front->parses && !front->stmt->parsed;
-    int invalidated = e.code.n == 5 && (memcmp(e.code.p, "0A000", 5) == 0 ||
-                                        memcmp(e.code.p, "26000", 5) == 0);
+    int invalidated = !front->bound && e.code.n == 5 &&
+                      (memcmp(e.code.p, "0A000", 5) == 0 || memcmp(e.code.p, "26000", 5) == 0);
+    c->stale_plan = invalidated;
     if (parse_failed || invalidated) {
       pg_stmt_detach(&c->stmts, front->stmt);
     }
@@ -656,6 +660,7 @@ static int on_error_response(pg_conn_t *c, const uint8_t *body, size_t n) {
     }
     front->errored = 1;
     c->handler->on_query_error(c->ctx, q, &e);
+    c->stale_plan = 0;
   }
   if (fatal_sev || q == NULL) {
     fail_with(c, DB_ECLOSED, &e, "the server closed the connection: %.*s",
@@ -713,7 +718,9 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
       }
       return expect_empty(c, n, "ParseComplete");
     }
-    case '2': return expect_empty(c, n, "BindComplete");
+    case '2':
+      front_pending(c)->bound = 1;
+      return expect_empty(c, n, "BindComplete");
     case '3': return expect_empty(c, n, "CloseComplete");
     case 'n': return expect_empty(c, n, "NoData");
     case 'I': return expect_empty(c, n, "EmptyQueryResponse");

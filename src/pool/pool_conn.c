@@ -112,13 +112,26 @@ static void conn_feed_tls(pool_conn_t *c, const uint8_t *bytes, size_t n) {
   }
 }
 
+/* Bun.SQL's wording ("Connection timeout after 4s", "... after 200ms"): code written against
+ * Bun matches on it. what says which step did not finish. */
+static void conn_timeout_message(const pool_conn_t *c, char *msg, size_t size, const char *what) {
+  unsigned long long ms = (unsigned long long)c->pool->cfg.connect_timeout_ms;
+  if (ms % 1000 == 0) {
+    snprintf(msg, size, "Connection timeout after %llus (%s)", ms / 1000, what);
+  } else {
+    snprintf(msg, size, "Connection timeout after %llums (%s)", ms, what);
+  }
+}
+
 static void on_sock_connect(net_sock_t *s, int status) {
   pool_conn_t *c = s->data;
   pool_t *p = c->pool;
   p->in_callback++;
   if (status < 0) {
     char msg[200];
-    if (c->pool->cfg.path != NULL) {
+    if (status == DB_ETIMEDOUT) {
+      conn_timeout_message(c, msg, sizeof(msg), "the TCP connect did not complete");
+    } else if (c->pool->cfg.path != NULL) {
       snprintf(msg, sizeof(msg), "could not connect to %s: %s (%s)", c->pool->cfg.path,
                base_err_message(status), base_err_name(status));
     } else {
@@ -150,7 +163,9 @@ static void on_sock_end(net_sock_t *s, int status) {
   pool_t *p = c->pool;
   p->in_callback++;
   if (status == DB_ETIMEDOUT) {
-    pool__eng_fail(c, status, "timed out waiting for the server to finish the handshake");
+    char msg[200];
+    conn_timeout_message(c, msg, sizeof(msg), "the server did not finish the handshake");
+    pool__eng_fail(c, status, msg);
   } else if (status == DB_ECLOSED) {
     pool__eng_fail(c, status, "the server closed the connection");
   } else {

@@ -52,14 +52,14 @@ static void on_eng_row(void *ctx, void *query, const uint8_t *body, size_t n) {
 }
 
 /* PostgreSQL: a cached statement whose plan DDL invalidated ("cached plan must not change
- * result type", 0A000) or that the server lost (26000). The engine already forgot it; the
- * query failed at Bind/Execute, before any row, and changed nothing. Outside a transaction
+ * result type", 0A000) or that the server lost (26000), as the answer to its Bind (the engine
+ * says so in stale_plan; the same codes raised by the running query are its answer). The
+ * engine already forgot it; the query never ran and changed nothing. Outside a transaction
  * it simply runs once more (prepared afresh), as postgres.js does, instead of failing the
  * first query after every ALTER TABLE. Inside one (a lease, or a session BEGIN) the
  * transaction is aborted, so the error is the answer. */
-static int stale_plan_retry(pool_conn_t *c, const pool_query_t *q, const db_error_t *e) {
-  if (is_mysql(c) || q->replanned || e->code.n != 5 ||
-      (memcmp(e->code.p, "0A000", 5) != 0 && memcmp(e->code.p, "26000", 5) != 0)) {
+static int stale_plan_retry(pool_conn_t *c, const pool_query_t *q) {
+  if (is_mysql(c) || q->replanned || !c->eng.pg.stale_plan) {
     return 0;
   }
   pool_t *p = c->pool;
@@ -73,7 +73,7 @@ static void on_eng_query_error(void *ctx, void *query, const db_error_t *e) {
     return;
   }
   pool_query_t *q = query;
-  if (stale_plan_retry(c, q, e)) {
+  if (stale_plan_retry(c, q)) {
     q->replan = 1; /* held back: on_eng_query_done sends it again */
     return;
   }

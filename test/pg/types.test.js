@@ -173,15 +173,15 @@ test('timestamptz: offsets, fractions, BC, in any session TimeZone', async () =>
   await one`set TimeZone = 'UTC'`
 })
 
-test('±infinity dates and timestamps are Invalid Dates (as in Bun)', async () => {
-  const r = await row(sql`select 'infinity'::timestamptz as a, '-infinity'::timestamptz as b,
-    'infinity'::timestamp as c, '-infinity'::date as d, array['infinity'::date, '2024-01-01'] as arr`)
-  for (const k of ['a', 'b', 'c', 'd']) {
-    assert.ok(r[k] instanceof Date, k)
-    assert.ok(Number.isNaN(r[k].getTime()), k)
+test('±infinity dates and timestamps are the numbers ±Infinity (measured on Bun 1.4.5), in arrays too', async () => {
+  for (const simple of [false, true]) {
+    const q = sql`select 'infinity'::timestamptz as a, '-infinity'::timestamptz as b,
+      'infinity'::timestamp as c, '-infinity'::date as d, array['infinity'::date, '2024-01-01', '-infinity'] as arr`
+    const r = await row(simple ? q.simple() : q)
+    assert.deepStrictEqual([r.a, r.b, r.c, r.d], [Infinity, -Infinity, Infinity, -Infinity])
+    assert.deepStrictEqual([r.arr[0], r.arr[2]], [Infinity, -Infinity])
+    assertDate(r.arr[1], utc(2024, 0, 1), 'finite element')
   }
-  assert.ok(Number.isNaN(r.arr[0].getTime()))
-  assertDate(r.arr[1], utc(2024, 0, 1), 'finite element')
 })
 
 test('a non-ISO DateStyle still decodes (slow path)', async () => {
@@ -314,7 +314,8 @@ test('strings, string arrays, empty arrays and objects are left for the server t
   const r = await row(sql`select ${'42'} + 1 as n, ${id}::uuid = any(${[id, '00000000-0000-0000-0000-000000000000']}) as inuuid,
     'MiXeD'::citext = any(${['mixed']}) as inci, ${[]}::int[] as empty, array_length(${[]}::text[], 1) as emptylen,
     ${{ a: 1 }}::jsonb as obj, ${'x'} as s`)
-  assert.deepStrictEqual(r, { n: 43, inuuid: true, inci: true, empty: [], emptylen: null, obj: { a: 1 }, s: 'x' })
+  // An int4[] read with parameters is an Int32Array, as Bun.SQL reads it in binary.
+  assert.deepStrictEqual(r, { n: 43, inuuid: true, inci: true, empty: new Int32Array(0), emptylen: null, obj: { a: 1 }, s: 'x' })
 })
 
 test('numbers round-trip: int4 limits, int8-sized integers, fractions, NaN, ±Infinity, -0', async () => {

@@ -179,14 +179,14 @@ test('sql.array(values, type), sql.file(path), sql.connect()', async () => {
     await sql.connect()
     assert.strictEqual(sql.stats().total, 1)
     const [r] = await sql`select ${sql.array([1, 2, 3], 'INT')} as a, pg_typeof(${sql.array(['x', null], 'text')})::text as t`
-    assert.deepStrictEqual(r, { a: [1, 2, 3], t: 'text[]' })
+    assert.deepStrictEqual(r, { a: new Int32Array([1, 2, 3]), t: 'text[]' }) // int4[] with parameters, as Bun
     const file = path.join(os.tmpdir(), `uvsql-file-${process.pid}.sql`)
     fs.writeFileSync(file, 'select 1 as one; select 2 as two')
     const results = await sql.file(file)
     assert.deepStrictEqual(results.map((x) => ({ ...x[0] })), [{ one: 1 }, { two: 2 }])
     fs.rmSync(file)
     const missing = await sql.file('/nonexistent/file.sql').then(() => null, (e) => e)
-    assert.strictEqual(missing.code, 'ERR_POSTGRES_INVALID_QUERY_BINDING')
+    assert.strictEqual(missing.code, 'ENOENT') // the fs error itself, as Bun.SQL rejects
   } finally {
     await sql.close()
   }

@@ -1,0 +1,352 @@
+'use strict'
+// Behaviours found by running Bun's own SQL test files against uvsql (docs/CONFORMANCE.md):
+// each test pins one place where uvsql differed from Bun.SQL 1.4 and was changed to match.
+
+const { test } = require('node:test')
+const assert = require('node:assert')
+const net = require('node:net')
+const { pg, mysql } = require('../helpers/env.js')
+
+// The default `sql` reads its URL from the environment on first use.
+delete process.env.POSTGRES_URL
+delete process.env.TLS_POSTGRES_DATABASE_URL
+process.env.DATABASE_URL = pg.url
+const { SQL, sql } = require('../..')
+
+const rejection = (p) => Promise.resolve(p).then(() => assert.fail('expected a rejection'), (e) => e)
+
+test('default sql: a whole SQL instance (begin, reserve, file, array, connect...), not only unsafe/close', async () => {
+  for (const m of ['unsafe', 'file', 'array', 'begin', 'transaction', 'beginDistributed', 'distributed',
+    'commitDistributed', 'rollbackDistributed', 'reserve', 'connect', 'close', 'end', 'flush', 'listen', 'notify']) {
+    assert.strictEqual(typeof sql[m], 'function', m)
+  }
+  try {
+    const rows = await sql.begin(async (tx) => {
+      await tx`select set_config('conformance.x', 'inside', true)`
+      return tx`select current_setting('conformance.x') as x`
+    })
+    assert.strictEqual(rows[0].x, 'inside')
+    const reserved = await sql.reserve()
+    assert.strictEqual((await reserved`select 2 as y`)[0].y, 2)
+    reserved.release()
+    assert.deepStrictEqual(Array.from((await sql`select ${sql.array([1, 2], 'INT')} as a`)[0].a), [1, 2])
+    assert.strictEqual(await sql.connect() !== undefined, true)
+  } finally {
+    await sql.close()
+  }
+})
+
+for (const [name, url, prefix] of [['PostgreSQL', () => pg.url, 'ERR_POSTGRES_'], ['MySQL', () => mysql.url, 'ERR_MYSQL_']]) {
+  test(`${name}: a lone BEGIN on a pool of max > 1 is ${prefix}UNSAFE_TRANSACTION; max 1, reserve() and begin() allow it`, async () => {
+    const db = new SQL(url(), { max: 2 })
+    const one = new SQL(url(), { max: 1 })
+    try {
+      for (const q of [db`begin`, db.unsafe('  BEGIN ;'), db.unsafe('start transaction read only'), db.unsafe('Begin Work')]) {
+        const e = await rejection(q)
+        assert.strictEqual(e.code, prefix + 'UNSAFE_TRANSACTION')
+        assert.match(e.message, /Only use sql\.begin, sql\.reserved or max: 1/)
+      }
+      // Nothing reached the server: the pool's connections are not inside a transaction.
+      assert.strictEqual((await db`select 1 as x`)[0].x, 1)
+      // A text that also ends the transaction, and statements that merely start with "begin".
+      const multi = name === 'MySQL' ? null : await db.unsafe('begin; select 1; commit')
+      if (multi !== null) assert.strictEqual(multi.length, 3)
+      await one`begin`
+      await one`rollback`
+      const reserved = await db.reserve()
+      try {
+        await reserved`begin`
+        await reserved`rollback`
+      } finally {
+        reserved.release()
+      }
+      assert.strictEqual((await db.begin((tx) => tx`select 3 as z`))[0].z, 3)
+    } finally {
+      await Promise.all([db.close(), one.close()])
+    }
+  })
+
+  test(`${name}: a password function's error reaches the query unchanged`, async () => {
+    for (const password of [() => Promise.reject(new Error('password error')), () => { throw new Error('password error') }]) {
+      const db = new SQL(url(), { max: 1, password })
+      try {
+        const e = await rejection(db`select 1`)
+        assert.strictEqual(e.message, 'password error')
+      } finally {
+        await db.close()
+      }
+    }
+  })
+
+  test(`${name}: connection timeout message in Bun's words ("Connection timeout after 200ms" / "after 1s")`, async () => {
+    const sockets = []
+    const server = net.createServer((s) => sockets.push(s)).listen(0, '127.0.0.1') // accepts, never answers
+    await new Promise((resolve) => server.once('listening', resolve))
+    const adapter = name === 'MySQL' ? 'mysql' : 'postgres'
+    try {
+      for (const [seconds, words] of [[0.2, 'after 200ms'], [1, 'after 1s']]) {
+        const db = new SQL({ adapter, hostname: '127.0.0.1', port: server.address().port, max: 1, connectionTimeout: seconds })
+        try {
+          const e = await rejection(db`select 1`)
+          assert.strictEqual(e.code, prefix + 'CONNECTION_TIMEOUT')
+          assert.ok(e.message.includes('Connection timeout ' + words), e.message)
+        } finally {
+          await db.close()
+        }
+      }
+    } finally {
+      for (const s of sockets) s.destroy()
+      server.close()
+    }
+  })
+
+  test(`${name}: helper.catch()/.finally() throw ${prefix}NOT_TAGGED_CALL at once; sql.file() rejects with the fs error`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    try {
+      assert.throws(() => db('select 1').catch(() => {}), { code: prefix + 'NOT_TAGGED_CALL' })
+      assert.throws(() => db('select 1').finally(() => {}), { code: prefix + 'NOT_TAGGED_CALL' })
+      assert.strictEqual((await rejection(db('select 1'))).code, prefix + 'NOT_TAGGED_CALL')
+      const e = await rejection(db.file('/nonexistent/uvsql-conformance.sql'))
+      assert.strictEqual(e.code, 'ENOENT')
+    } finally {
+      await db.close()
+    }
+  })
+}
+
+test('MySQL: BIT(1) is a boolean and BIT(n > 1) bytes, on the binary and the text protocol', async () => {
+  const db = new SQL(mysql.url, { max: 1 })
+  try {
+    await db`create temporary table conf_bits (a bit(1), b bit(2), c bit(1))`
+    await db`insert into conf_bits values (1, 1, null), (0, 2, 1)`
+    for (const rows of [await db`select * from conf_bits`, await db`select * from conf_bits`.simple()]) {
+      assert.deepStrictEqual(rows.map((r) => [r.a, r.b, r.c]),
+        [[true, Buffer.from([1]), null], [false, Buffer.from([2]), true]])
+    }
+  } finally {
+    await db.close()
+  }
+})
+
+test('PostgreSQL: int4[]/float4[] are Int32Array/Float32Array when Bun.SQL reads them in binary (prepared, with parameters, 1-D, no NULL)', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  const unprepared = new SQL(pg.url, { max: 1, prepare: false })
+  const kind = (v) => `${v.constructor.name}${JSON.stringify(Array.from(v, (e) => (Array.isArray(e) ? 'nested' : e)))}`
+  try {
+    const [r] = await db`select '{1,2}'::int4[] as a, ${'{1.5,2}'}::float4[] as b, '{1,null}'::int4[] as c,
+      '{{1,2},{3,4}}'::int4[] as d, '{}'::int4[] as e, '{1,2}'::int2[] as f, '{1,2}'::float8[] as g, ${1}::int as p`
+    assert.deepStrictEqual([r.a, r.b, r.c, r.d, r.e, r.f, r.g].map(kind),
+      ['Int32Array[1,2]', 'Float32Array[1.5,2]', 'Array[1,null]', 'Array["nested","nested"]', 'Int32Array[]', 'Array[1,2]', 'Array[1,2]'])
+    // Rows Bun reads as text: no parameters, the simple protocol, prepare: false.
+    const text = [
+      (await db`select '{1,2}'::int4[] as a`)[0].a,
+      (await db.unsafe("select '{1,2}'::int4[] as a"))[0].a,
+      (await unprepared`select '{1,2}'::int4[] as a, ${1}::int as p`)[0].a,
+    ]
+    assert.deepStrictEqual(text.map(kind), ['Array[1,2]', 'Array[1,2]', 'Array[1,2]'])
+    // values() and transactions decode the same way as objects on the pool.
+    assert.strictEqual(kind((await db`select '{3}'::int4[] as a, ${1}::int as p`.values())[0][0]), 'Int32Array[3]')
+    assert.strictEqual(kind((await db.begin((tx) => tx`select '{4}'::int4[] as a, ${1}::int as p`))[0].a), 'Int32Array[4]')
+  } finally {
+    await Promise.all([db.close(), unprepared.close()])
+  }
+})
+
+test('PostgreSQL: 0A000/26000 raised by the running query are its answer, not a stale plan: it is not run again', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  const id = String(process.pid) + Date.now()
+  try {
+    await db.unsafe(`create sequence conf_runs_${id}`)
+    // Raises on row 3 of its first run only; nextval survives the error, so it counts runs.
+    await db.unsafe(`create function conf_raise_${id}(i int, code text) returns int as $$
+      begin
+        if i = 3 and nextval('conf_runs_${id}') = 1 then raise exception 'boom' using errcode = code; end if;
+        return i;
+      end $$ language plpgsql`)
+    for (const code of ['26000', '0A000']) {
+      await db.unsafe(`select setval('conf_runs_${id}', 1, false)`)
+      const e = await rejection(db`select ${db('conf_raise_' + id)}(i::int, ${code}) as v from generate_series(1, ${5}) as i`)
+      assert.strictEqual(e.errno, code)
+      const [{ runs }] = await db.unsafe(`select last_value::int as runs from conf_runs_${id}`)
+      assert.strictEqual(runs, 1, `${code}: the query ran once`)
+    }
+    // A statement the server really lost (DEALLOCATE ALL: 26000 answering the Bind) still
+    // re-prepares and runs once more.
+    const q = (n) => db`select ${n}::int as v`
+    assert.strictEqual((await q(1))[0].v, 1)
+    await db`deallocate all`.simple()
+    assert.strictEqual((await q(2))[0].v, 2)
+  } finally {
+    await db.unsafe(`drop function if exists conf_raise_${id}(int, text)`)
+    await db.unsafe(`drop sequence if exists conf_runs_${id}`)
+    await db.close()
+  }
+})
+
+test('PostgreSQL: begin() rejects with ERR_POSTGRES_COMMIT_ROLLED_BACK when COMMIT is answered ROLLBACK (a caught error aborted the transaction)', async () => {
+  const db = new SQL(pg.url, { max: 2 })
+  const table = `conf_rb_${process.pid}`
+  try {
+    await db.unsafe(`create table ${table} (a int)`)
+    const body = async (tx) => {
+      await tx.unsafe(`insert into ${table} values (1)`)
+      await tx.unsafe('select * from conf_no_such_table').catch(() => {}) // swallowed: the transaction is aborted
+      return 'ok'
+    }
+    for (const run of [() => db.begin(body), async () => {
+      const reserved = await db.reserve()
+      try {
+        return await reserved.begin(body)
+      } finally {
+        reserved.release()
+      }
+    }, () => db.beginDistributed(`conf_rb_${process.pid}`, body)]) {
+      const e = await rejection(run())
+      assert.strictEqual(e.code, 'ERR_POSTGRES_COMMIT_ROLLED_BACK')
+      assert.ok(e instanceof SQL.PostgresError)
+    }
+    assert.deepStrictEqual([...await db.unsafe(`select a from ${table}`)], [])
+    // A transaction that did not fail still commits.
+    await db.begin((tx) => tx.unsafe(`insert into ${table} values (2)`))
+    assert.deepStrictEqual([...await db.unsafe(`select a from ${table}`)], [{ a: 2 }])
+  } finally {
+    await db.unsafe(`drop table if exists ${table}`)
+    await db.close()
+  }
+})
+
+for (const [name, url] of [['PostgreSQL', () => pg.url], ['MySQL', () => mysql.url]]) {
+  test(`${name}: a result with no rows, then the same columns with rows (C sends the columns once)`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    const t = `conf_shape_${process.pid}`
+    try {
+      await db.unsafe(`create temporary table ${t} (a int)`)
+      assert.deepStrictEqual([...await db.unsafe(`select a from ${t}`)], []) // simple protocol
+      assert.deepStrictEqual([...await db`select a, 1 as b from ${db(t)} where a = ${5}`], []) // prepared
+      await db.unsafe(`insert into ${t} values (2)`)
+      assert.deepStrictEqual([...await db.unsafe(`select a from ${t}`)], [{ a: 2 }])
+      assert.deepStrictEqual([...await db`select a, 1 as b from ${db(t)} where a = ${2}`], [{ a: 2, b: 1 }])
+    } finally {
+      await db.close()
+    }
+  })
+}
+
+test('PostgreSQL: a reserved connection released inside a transaction (open or aborted) does not serve the next pooled query', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  const check = new SQL(pg.url, { max: 1 })
+  const t = `conf_txleak_${process.pid}`
+  try {
+    await db.unsafe(`create table ${t} (v int)`)
+    const r = await db.reserve()
+    await r`begin`
+    await r.unsafe(`insert into ${t} values (100)`)
+    r.release()
+    await db.unsafe(`insert into ${t} values (1)`) // autocommitted, not inside the leaked transaction
+    await db.unsafe('rollback')
+    assert.deepStrictEqual([...await check.unsafe(`select v from ${t} order by v`)], [{ v: 1 }])
+
+    const aborted = await db.reserve()
+    await aborted`begin`
+    await rejection(aborted`select no_such_column`)
+    aborted.release()
+    assert.deepStrictEqual([...await db`select 1 as x`], [{ x: 1 }]) // not 25P02
+    // With max 1, BEGIN ... COMMIT as separate pooled queries still runs as one transaction.
+    await db`begin`
+    await db.unsafe(`insert into ${t} values (2)`)
+    await db`commit`
+    assert.deepStrictEqual([...await check.unsafe(`select v from ${t} order by v`)], [{ v: 1 }, { v: 2 }])
+  } finally {
+    await db.unsafe(`drop table if exists ${t}`)
+    await Promise.all([db.close(), check.close()])
+  }
+})
+
+test('env: a URL variable that names its adapter (PGURL, MYSQL_URL...) decides the adapter over the URL scheme', () => {
+  const { parseOptions } = require('../../lib/options.js')
+  const pgFromMysqlScheme = parseOptions(undefined, undefined, { PGURL: 'mysql://host:3306/db' })
+  assert.deepStrictEqual([pgFromMysqlScheme.adapter, pgFromMysqlScheme.hostname, pgFromMysqlScheme.port], ['postgres', 'host', 3306])
+  const mysqlFromPgScheme = parseOptions(undefined, undefined, { MYSQL_URL: 'postgres://host:5432/db' })
+  assert.deepStrictEqual([mysqlFromPgScheme.adapter, mysqlFromPgScheme.port], ['mysql', 5432])
+  assert.strictEqual(parseOptions({ adapter: 'mysql' }, undefined, { MYSQL_URL: 'postgres://host/db' }).adapter, 'mysql')
+  // DATABASE_URL names no adapter: its scheme decides; an explicit URL is still read by its scheme.
+  assert.strictEqual(parseOptions(undefined, undefined, { DATABASE_URL: 'mysql://host/db' }).adapter, 'mysql')
+  assert.strictEqual(parseOptions('mysql://host/db', undefined, { PGURL: 'postgres://x/y' }).adapter, 'mysql')
+  assert.throws(() => parseOptions('postgres://host/db', { adapter: 'mysql' }, {}), { code: 'ERR_INVALID_ARG_VALUE' })
+})
+
+test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID_ARG_VALUE (Bun 1.4.5 wording); numbers, numeric strings and null close', async () => {
+  for (const bad of [NaN, -1, 'abc', Infinity, {}]) {
+    const db = new SQL(pg.url, { max: 1 })
+    const e = await rejection(db.close({ timeout: bad }))
+    assert.ok(e instanceof TypeError)
+    assert.strictEqual(e.code, 'ERR_INVALID_ARG_VALUE')
+    assert.strictEqual(e.message, `The property 'options.timeout' must be a non-negative integer less than 2^31. Received ${Number(bad)}`)
+    // Nothing was closed: the pool still answers.
+    assert.strictEqual((await db`select 1 as x`)[0].x, 1)
+    await db.close({ timeout: 0 })
+  }
+  for (const good of [null, undefined, '0', 0.5, 2]) {
+    const db = new SQL(pg.url, { max: 1 })
+    await db`select 1`
+    await db.close({ timeout: good })
+    assert.strictEqual((await rejection(db`select 1`)).code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+  }
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const reserved = await db.reserve()
+    assert.strictEqual((await rejection(reserved.close({ timeout: NaN }))).code, 'ERR_INVALID_ARG_VALUE')
+    await reserved.close({ timeout: 0 })
+    assert.strictEqual((await db`select 2 as y`)[0].y, 2) // the connection went back
+  } finally {
+    await db.close()
+  }
+})
+
+test('MySQL BIGINT as Bun 1.4.5: a number when it fits int32 (UNSIGNED: uint32), else a string or (bigint: true) a BigInt; integer parameters above 2^31-1 go UNSIGNED', async () => {
+  for (const bigint of [false, true]) {
+    const db = new SQL(mysql.url, { max: 1, bigint })
+    const big = (s) => (bigint ? BigInt(s) : s)
+    try {
+      await db`create temporary table conf_big (s bigint, u bigint unsigned)`
+      await db`insert into conf_big values (2147483648, 4294967295), (-5, 4294967296)`
+      const rows = await db`select s, u, count(*) over () as c from conf_big order by s`
+      assert.deepStrictEqual(rows.map((r) => [r.s, r.u, r.c]), [[-5, big('4294967296'), 2], [big('2147483648'), 4294967295, 2]])
+      const [p] = await db`select ${2 ** 31 + 1} as a, ${2 ** 32} as b, ${-(2 ** 31) - 1} as c, ${7} as d`
+      assert.deepStrictEqual([p.a, p.b, p.c, p.d], [2147483649, big('4294967296'), big('-2147483649'), 7])
+    } finally {
+      await db.close()
+    }
+  }
+})
+
+for (const [name, url] of [['PostgreSQL', () => pg.url], ['MySQL', () => mysql.url]]) {
+  test(`${name}: an UPDATE helper skips undefined values; with none left it is Bun's SyntaxError`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    try {
+      await db`create temporary table conf_upd (id int, name text, age int)`
+      await db`insert into conf_upd ${db([{ id: 1, name: 'John', age: 30 }, { id: 2, name: undefined, age: 25 }])}`
+      await db`update conf_upd set ${db({ name: 'Mary', age: undefined })} where id = ${1}`
+      assert.deepStrictEqual([...await db`select id, name, age from conf_upd order by id`],
+        [{ id: 1, name: 'Mary', age: 30 }, { id: 2, name: null, age: 25 }]) // INSERT: undefined is NULL
+      const e = await rejection(db`update conf_upd set ${db({ name: undefined })} where id = ${1}`)
+      assert.ok(e instanceof SyntaxError)
+      assert.strictEqual(e.message, 'Update needs to have at least one column')
+    } finally {
+      await db.close()
+    }
+  })
+}
+
+test('MySQL: a helper after ON DUPLICATE KEY UPDATE is col = value pairs', async () => {
+  const db = new SQL(mysql.url, { max: 1 })
+  try {
+    await db`create temporary table conf_ups (id int primary key, foo text, n int)`
+    const row = { id: 1, foo: 'a', n: 1 }
+    await db`insert into conf_ups ${db(row)} on duplicate key update ${db(row)}`
+    await db`insert into conf_ups ${db({ ...row, foo: 'b' })} on duplicate key update ${db({ foo: 'b', n: undefined })}`
+    assert.deepStrictEqual([...await db`select * from conf_ups`], [{ id: 1, foo: 'b', n: 1 }])
+  } finally {
+    await db.close()
+  }
+})
