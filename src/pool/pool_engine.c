@@ -25,15 +25,18 @@ static int is_mysql(const pool_conn_t *c) {
 
 static void on_eng_ready(void *ctx) {
   pool_conn_t *c = ctx;
-  net_sock_clear_deadline(&c->sock);
   if (c->killer) {
+    /* Its deadline keeps running: it bounds the KILL's answer (pool_cancel.c). */
     char text[48];
     int n = snprintf(text, sizeof(text), "KILL QUERY %" PRIu32, c->kill_thread_id);
     if (my_conn_simple_query(&c->eng.my, text, (size_t)n, c) < 0) {
       pool__conn_retire(c);
+      return;
     }
+    c->cancel.sent = 1;
     return;
   }
+  net_sock_clear_deadline(&c->sock);
   pool__on_conn_handshake(c);
 }
 
@@ -83,7 +86,10 @@ static void on_eng_query_error(void *ctx, void *query, const db_error_t *e) {
 static void on_eng_query_done(void *ctx, void *query, int status, const db_error_t *err) {
   pool_conn_t *c = ctx;
   if (c->killer) {
-    pool__conn_retire(c); /* KILL QUERY answered (or failed: the query just runs on) */
+    /* Answered, OK or ERR (the victim's thread is flagged, or there is nothing to kill): the
+     * victim may take queries again. A failed connection says nothing: status < 0. */
+    c->cancel.resolved = status == 0;
+    pool__conn_retire(c);
     return;
   }
   pool_query_t *q = query;
