@@ -404,9 +404,9 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
     return rc;
   }
   q->cancel_requested = 1;
-  /* From now on nothing more goes out on this connection until the cancel is resolved: not
-   * only when it is sent now (rc 1), but also when it waits for q's turn (0, on_cancel_due),
-   * so no query is pipelined behind one that will be cancelled. */
+  /* From now on the connection takes no query until the cancel is resolved: not only when it
+   * is sent now (rc 1), but also when it waits for q's turn (0, on_cancel_due), so no query is
+   * pipelined behind one that will be cancelled. Once sent, nothing is written either. */
   s->conn->cancel_holds++;
   return rc == 1 ? pool__send_cancel(p, s->conn) : 0;
 }
@@ -564,6 +564,9 @@ static void query_left_conn(pool_conn_t *c) {
   assert(s->inflight > 0);
   if (s->inflight > 0) {
     s->inflight--;
+  }
+  if (s->inflight == 0) {
+    pool__cancel_quiet(c);
   }
   if (s->state == SLOT_RESERVED) {
     if (s->inflight == 0) {

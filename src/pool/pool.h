@@ -66,8 +66,10 @@ typedef struct pool_query_s {
   int simple;        /* simple protocol: no parameters, several statements allowed */
   int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers) */
   int sent;          /* on a connection: `slot` and `gen` say which */
-  int replan;        /* its cached plan went stale (0A000/26000): it runs once more */
+  int replan;        /* it runs once more: its cached plan went stale (0A000/26000), or a
+                      * cancel meant for an earlier query hit it (pool_engine.c) */
   int replanned;     /* ...and that already happened: a second failure is reported */
+  int delivered;     /* rows or a command tag went to the owner: it can never run again */
   int cancel_requested; /* pool_query_cancel() took it: a second call changes nothing */
   uint32_t slot;
   uint32_t gen;
@@ -227,8 +229,9 @@ void pool_release(pool_t *p, uint32_t slot, uint32_t seq, int discard);
 /* Cancels q: a waiting query is failed at once with DB_ECANCELED (its on_query_done is called
  * before this returns); a running one gets a CancelRequest (the server then fails it with
  * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. From the request
- * until the cancel is resolved, nothing more is written on q's connection and no query is
- * given to it (pool_cancel.c explains why). 0, or < 0 when q is no longer in the pool's hands. */
+ * until the cancel is resolved no query is given to q's connection, and from the sending on
+ * nothing is written on it (pool_cancel.c explains why). 0, or < 0 when q is no longer in the
+ * pool's hands. */
 int pool_query_cancel(pool_t *p, pool_query_t *q);
 
 /* The answer to on_connected: the slot becomes READY if it is still PENDING with generation

@@ -9,9 +9,14 @@
  * cancelled query ended first (the cancel connection stalled on the way), a query sent after it
  * on the same connection would be the one cancelled: another caller's query, since connections
  * are shared (RELIABILITY.md F15). So from the moment a cancel is asked for until it is
- * resolved, the victim connection holds (pool_conn_t.cancel_holds): nothing more is written on
- * it (pool__conn_flush) and the pool gives it no query (pick_slot); a reserved connection's
- * holder may still queue queries, which leave once the hold ends. A request that reaches an
+ * resolved, the pool gives the victim connection no query (pool_conn_t.cancel_holds,
+ * pick_slot); and from the moment it is sent (its query runs, every query before it is done)
+ * until it is resolved, nothing more is written on it (cancels_out, pool__conn_flush): what
+ * waits in the engine then (a reserved connection's next queries, a MySQL EXECUTE that waited
+ * for its PREPARE answer) is behind the cancelled query and leaves once the cancel is resolved.
+ * Writes are not held while a cancel waits for its query's turn: the queries before it must
+ * still go out, or that turn never comes. Resolution never depends on the victim's progress,
+ * so a hold always ends. A request that reaches an
  * idle backend is dropped by the server (PostgreSQL resets QueryCancelPending before reading
  * the next command; MariaDB resets KILL QUERY at the next command), so once it is resolved the
  * next query is safe:
@@ -20,8 +25,11 @@
  *   - unknown: the cancel connection failed or hit its deadline after the request may have
  *     left (it could still be sitting in a stalled network). Then the victim connection is
  *     closed: always safe, and the slot is never held longer than the deadline.
- * Queries already pipelined behind the cancelled one when the cancel went out stay exposed:
- * see DESIGN.md "Cancel".
+ * Queries already pipelined behind the cancelled one when the cancel went out stay exposed: if
+ * the cancelled query ends first, the late request interrupts the next one. Such a query is
+ * recognised (a cancel error on a query nobody cancelled while a cancel sent on its connection
+ * has hit nothing yet: pool_conn_t.stray_cancels) and run once more when that is provably
+ * harmless (pool_engine.c, stray_cancel_rerun); otherwise its error is reported.
  */
 #include <stdlib.h>
 
@@ -51,17 +59,24 @@ static pool_conn_t *victim(pool_t *p, const pool_cancel_t *k) {
   return s->gen == k->gen ? s->conn : NULL;
 }
 
-static void hold_given_back(pool_t *p, pool_conn_t *c) {
+/* One cancel for `c` is resolved (`sent`: it had been sent). */
+static void hold_given_back(pool_t *p, pool_conn_t *c, int sent) {
+  if (sent && c->cancels_out > 0) {
+    c->cancels_out--;
+  }
   if (c->cancel_holds > 0) {
     c->cancel_holds--;
   }
-  if (c->cancel_holds > 0) {
+  if (c->cancel_holds > 0 && c->cancels_out > 0) {
     return;
+  }
+  if (p->slots[c->slot].inflight == 0) {
+    pool__cancel_quiet(c);
   }
   pool_slot_state_t st = p->slots[c->slot].state;
   if (st == SLOT_READY || st == SLOT_BUSY || st == SLOT_RESERVED) {
-    pool__conn_flush(c); /* what a lease holder queued meanwhile */
-    pool__dispatch(p);
+    pool__conn_flush(c); /* what waited behind the cancelled query, if writes may go now */
+    pool__dispatch(p);   /* ...and queries, if the slot takes them again */
   }
 }
 
@@ -71,15 +86,24 @@ void pool__cancel_closed(pool_t *p, pool_cancel_t *k) {
   p->live_cancels--;
   pool_conn_t *c = victim(p, k);
   if (c != NULL) {
+    if (!k->sent && c->stray_cancels > 0) {
+      c->stray_cancels--; /* never left: it cannot hit anything */
+    }
     if (k->sent && !k->resolved) {
       /* The request may still reach the server and hit whatever runs then. */
       pool__eng_fail(c, DB_ECLOSED,
                      "connection closed: a cancel request sent on it got no answer in time");
     } else {
-      hold_given_back(p, c);
+      hold_given_back(p, c, 1);
     }
   }
   pool__end_callback(p); /* checks whether a closing pool is done */
+}
+
+void pool__cancel_quiet(pool_conn_t *c) {
+  if (c->cancels_out == 0) {
+    c->stray_cancels = 0;
+  }
 }
 
 void pool__cancel_abort_all(pool_t *p) {
@@ -161,13 +185,20 @@ static int send_cancel_request(pool_t *p, pool_conn_t *c) {
 }
 
 int pool__send_cancel(pool_t *p, pool_conn_t *c) {
+  /* The cancelled query may still sit in the engine's output (queued this tick): it leaves
+   * now, ahead of a request that needs a connection of its own to arrive, and before writes
+   * are held. */
+  pool__conn_flush(c);
   int rc = p->cfg.proto == POOL_PROTO_MYSQL ? pool__conn_open_killer(p, c)
                                             : send_cancel_request(p, c);
   if (rc < 0) {
     /* Nothing was created that could give the hold back later. */
     p->in_callback++;
-    hold_given_back(p, c);
+    hold_given_back(p, c, 0);
     pool__end_callback(p);
+    return rc;
   }
-  return rc;
+  c->cancels_out++;
+  c->stray_cancels++;
+  return 0;
 }

@@ -23,8 +23,8 @@ static void conn_tls_failed(pool_conn_t *c, int rc) {
 
 void pool__conn_flush(pool_conn_t *c) {
   buf_t *out = pool__eng_output(c);
-  if (c->sock.closing || c->cancel_holds > 0) {
-    return; /* a cancel for this connection is unresolved: nothing leaves (pool_cancel.c) */
+  if (c->sock.closing || c->cancels_out > 0) {
+    return; /* a cancel sent for this connection is unresolved: nothing leaves (pool_cancel.c) */
   }
   int rc = 0;
   if (c->tls != NULL) {

@@ -31,7 +31,11 @@ struct pool_conn_s {
   uint32_t kill_thread_id;
   pool_cancel_t cancel; /* killer only: its victim and how far the KILL got */
   uint32_t cancel_holds; /* cancels asked for its queries and not yet resolved: while > 0
-                          * nothing is written on it and it takes no new query */
+                          * the pool gives it no new query */
+  uint32_t cancels_out;  /* ...of which sent (their query runs or ran): while > 0 nothing
+                          * more is written on it */
+  uint32_t stray_cancels; /* cancels that may have reached its backend and that no query was
+                           * failed by yet: a cancel error on a query nobody cancelled is one */
   tls_conn_t *tls;    /* owned; NULL in plaintext */
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */
@@ -99,5 +103,8 @@ uint64_t pool__cancel_timeout_ms(const pool_t *p);
 void pool__cancel_closed(pool_t *p, pool_cancel_t *k);
 /* pool_close(now): closes every cancel connection. */
 void pool__cancel_abort_all(pool_t *p);
+/* The connection has nothing in flight: once no sent cancel is unresolved either, every
+ * cancel sent for it has hit a query or was dropped by an idle backend. */
+void pool__cancel_quiet(pool_conn_t *c);
 
 #endif

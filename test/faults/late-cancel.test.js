@@ -46,6 +46,26 @@ function describeOutcome(o) {
   return o.ok ? JSON.stringify([...o.v]) : `${o.e.code} ${o.e.errno} ${o.e.message}`
 }
 
+// A query pipelined behind a cancelled one that ends before its stalled cancel arrives: the
+// cancel is released while the pipelined query (x, 0.4 s) runs. Its outcome.
+async function pipelinedBehindLateCancel(P, sql, proxy, x) {
+  // Both statements prepared once already: MySQL then sends the probe's EXECUTE at once (not
+  // after a PREPARE answer, which would be held with everything else).
+  await P.sleepQuery(sql, 0)
+  await P.probe(sql, 0, 0)
+  proxy.hold()
+  const q1 = P.sleepQuery(sql, 0.3)
+  const s1 = settle(q1)
+  // Sent at once behind q1 (max: 1, so the pool pipelines), before the cancel exists.
+  const s2 = settle(P.probe(sql, 0.4, x))
+  await sleep(50)
+  q1.cancel()
+  assert.ok((await s1).ok, 'the stalled cancel cannot have reached the server')
+  await sleep(150) // the probe runs on the server now
+  proxy.release() // ...and the late cancel interrupts it
+  return s2
+}
+
 // Starts a 0.3 s query on `sql`, stalls the cancel connection (`hold` arms the proxy) and
 // cancels the query 50 ms in; resolves once the query ran to its end: the cancel was too late.
 async function cancelTooLate(P, sql, hold) {
@@ -97,6 +117,41 @@ for (const P of PROTOCOLS) {
       const o2 = await s2
       assert.ok(o2.ok && P.finished(o2.v[0]), `the lease's next query was hit: ${describeOutcome(o2)}`)
       assert.strictEqual(Number(o2.v[0].x), 3)
+      r.release()
+    } finally {
+      proxy.release()
+      await closeBounded(sql, { ms: 2000, cpuMs: 200 })
+      await proxy.close()
+    }
+  })
+
+  test(`${P.name}: a query already pipelined behind the cancelled one, hit by the late cancel, is run once more`, async () => {
+    const proxy = await holdProxy({ port: P.port() })
+    const sql = new SQL(proxy.rewrite(P.url()), { max: 1 })
+    try {
+      const o2 = await pipelinedBehindLateCancel(P, sql, proxy, 6)
+      assert.ok(o2.ok && P.finished(o2.v[0]), `the pipelined query was hit: ${describeOutcome(o2)}`)
+      assert.strictEqual(Number(o2.v[0].x), 6)
+      assert.strictEqual(sql._stats().opened, 1)
+    } finally {
+      proxy.release()
+      await closeBounded(sql, { ms: 2000, cpuMs: 200 })
+      await proxy.close()
+    }
+  })
+
+  test(`${P.name}: a lease's query pipelined behind the cancelled one and hit is reported, never run again`, async () => {
+    const proxy = await holdProxy({ port: P.port() })
+    const sql = new SQL(proxy.rewrite(P.url()), { max: 1 })
+    try {
+      const r = await sql.reserve()
+      const o2 = await pipelinedBehindLateCancel(P, r, proxy, 7)
+      // A lease's queries never move to another connection, and inside a lease the session may
+      // hold state the interruption changed: the error is the answer.
+      assert.ok(!o2.ok, `expected the late cancel to interrupt it: ${describeOutcome(o2)}`)
+      assert.match(o2.e.code, /QUERY_CANCELLED|SERVER_ERROR/)
+      assert.ok(o2.e.errno === '57014' || o2.e.errno === 1317, describeOutcome(o2))
+      assert.strictEqual(Number((await P.probe(r, 0, 8))[0].x), 8, 'the lease works on')
       r.release()
     } finally {
       proxy.release()
