@@ -16,10 +16,9 @@
  * for its PREPARE answer) is behind the cancelled query and leaves once the cancel is resolved.
  * Writes are not held while a cancel waits for its query's turn: the queries before it must
  * still go out, or that turn never comes. Resolution never depends on the victim's progress,
- * so a hold always ends. A request that reaches an
- * idle backend is dropped by the server (PostgreSQL resets QueryCancelPending before reading
- * the next command; MariaDB resets KILL QUERY at the next command), so once it is resolved the
- * next query is safe:
+ * so a hold always ends. A request that reaches an idle backend is dropped by the server
+ * (PostgreSQL resets QueryCancelPending before reading the next command; MariaDB resets KILL
+ * QUERY at the next command), so once it is resolved the next query is safe:
  *   - resolved: PostgreSQL closed the cancel connection (it signals first, then exits); MySQL
  *     answered the KILL (OK or an error); or the request never left (connect failed).
  *   - unknown: the cancel connection failed or hit its deadline after the request may have
