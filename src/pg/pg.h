@@ -166,7 +166,7 @@ int pg_conn_simple_query(pg_conn_t *c, const char *text, size_t text_len, void *
  * (the caller sends the CancelRequest at once), 0 when queries before it still run (then
  * on_cancel_due fires when its turn comes), DB_EARG when it is not in flight here.
  * A CancelRequest cancels whatever the server runs when it arrives: a late one can hit the next
- * pipelined query, as with every PostgreSQL client. */
+ * query on this connection. The pool guards against that (src/pool/pool_cancel.c). */
 int pg_conn_request_cancel(pg_conn_t *c, void *query);
 
 /* Appends the 16-byte CancelRequest for this connection's backend to `out`. */

@@ -45,6 +45,7 @@ int pool_init(pool_t *p, uv_loop_t *loop, pool_config_t *cfg, const pool_handler
   p->handler = h;
   p->ctx = ctx;
   list_init(&p->waiting);
+  list_init(&p->cancels);
   p->slots = calloc(p->cfg.max, sizeof(pool_slot_t));
   if (p->slots == NULL) {
     pool_config_free(&p->cfg);
@@ -144,6 +145,11 @@ static int slot_send(pool_t *p, uint32_t index, pool_query_t *q) {
   return 0;
 }
 
+/* A cancel for the slot's connection is unresolved: it takes no query (pool_cancel.c). */
+static int slot_held(const pool_slot_t *s) {
+  return s->conn != NULL && s->conn->cancel_holds > 0;
+}
+
 /* The slot that should take the next query: an idle one first. A busy one (pipelining,
  * least loaded, under the pipeline bound) only once the pool cannot grow: every slot is in
  * use or dials are backing off. Until then a query waits for a connection of its own, so a
@@ -154,6 +160,9 @@ static uint32_t pick_slot(const pool_t *p) {
   int can_grow = 0;
   for (uint32_t i = 0; i < p->cfg.max; i++) {
     const pool_slot_t *s = &p->slots[i];
+    if (slot_held(s)) {
+      continue;
+    }
     if (s->state == SLOT_READY && !s->expired) {
       return i;
     }
@@ -192,7 +201,7 @@ static uint32_t count_opening(const pool_t *p) {
 /* An idle connection for an exclusive lease, or UINT32_MAX. */
 static uint32_t pick_idle_slot(const pool_t *p) {
   for (uint32_t i = 0; i < p->cfg.max; i++) {
-    if (p->slots[i].state == SLOT_READY && !p->slots[i].expired) {
+    if (p->slots[i].state == SLOT_READY && !p->slots[i].expired && !slot_held(&p->slots[i])) {
       return i;
     }
   }
@@ -385,6 +394,9 @@ void pool_password_supplied(pool_t *p, uint32_t slot, uint32_t gen, const char *
 }
 
 int pool_query_cancel(pool_t *p, pool_query_t *q) {
+  if (q->cancel_requested) {
+    return 0; /* already on its way: one hold per cancel, given back once */
+  }
   if (!q->sent) {
     list_remove(&q->node);
     p->nwaiting--;
@@ -398,10 +410,15 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
     return DB_EARG; /* its connection is gone: the query is being failed anyway */
   }
   int rc = pool__eng_request_cancel(s->conn, q);
-  if (rc == 1) {
-    return pool__send_cancel(p, s->conn);
+  if (rc < 0) {
+    return rc;
   }
-  return rc;
+  q->cancel_requested = 1;
+  /* From now on the connection takes no query until the cancel is resolved: not only when it
+   * is sent now (rc 1), but also when it waits for q's turn (0, on_cancel_due), so no query is
+   * pipelined behind one that will be cancelled. Once sent, nothing is written either. */
+  s->conn->cancel_holds++;
+  return rc == 1 ? pool__send_cancel(p, s->conn) : 0;
 }
 
 /* ---- connection events ------------------------------------------------------------------ */
@@ -558,6 +575,9 @@ static void query_left_conn(pool_conn_t *c) {
   if (s->inflight > 0) {
     s->inflight--;
   }
+  if (s->inflight == 0) {
+    pool__cancel_quiet(c);
+  }
   if (s->state == SLOT_RESERVED) {
     if (s->inflight == 0) {
       pool_slot_fire(p, c->slot, SLOT_EV_DRAINED); /* stays RESERVED; the socket idles */
@@ -646,6 +666,7 @@ int pool_close(pool_t *p, int now, uint64_t timeout_ms) {
   if (now) {
     fail_waiting(p, DB_ECLOSED, "the pool was closed", NULL);
     p->close_deadline_ms = 0;
+    pool__cancel_abort_all(p); /* their connections are closed below: nothing left to hit */
   } else if (timeout_ms > 0 && p->close_deadline_ms == 0) {
     p->close_deadline_ms = net_now(p->loop) + timeout_ms;
   }

@@ -66,8 +66,11 @@ typedef struct pool_query_s {
   int simple;        /* simple protocol: no parameters, several statements allowed */
   int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers) */
   int sent;          /* on a connection: `slot` and `gen` say which */
-  int replan;        /* its cached plan went stale (0A000/26000): it runs once more */
+  int replan;        /* it runs once more: its cached plan went stale (0A000/26000), or a
+                      * cancel meant for an earlier query hit it (pool_engine.c) */
   int replanned;     /* ...and that already happened: a second failure is reported */
+  int delivered;     /* rows or a command tag went to the owner: it can never run again */
+  int cancel_requested; /* pool_query_cancel() took it: a second call changes nothing */
   uint32_t slot;
   uint32_t gen;
   uint64_t queued_ms; /* when it was submitted (waiter time) */
@@ -170,7 +173,8 @@ struct pool_s {
   list_node_t waiting;        /* pool_query_t, FIFO */
   uint32_t nwaiting;
   uint32_t live_conns;        /* connection objects not yet freed (incl. detached, closing) */
-  uint32_t live_cancels;      /* CancelRequest connections not yet freed */
+  uint32_t live_cancels;      /* CancelRequest / KILL QUERY connections not yet freed */
+  list_node_t cancels;        /* pool_cancel_t of those connections (pool_cancel.c) */
   int closing;
   int close_reported;
   int in_callback;            /* nesting depth of pool-originated callbacks */
@@ -226,8 +230,10 @@ void pool_release(pool_t *p, uint32_t slot, uint32_t seq, int discard);
 
 /* Cancels q: a waiting query is failed at once with DB_ECANCELED (its on_query_done is called
  * before this returns); a running one gets a CancelRequest (the server then fails it with
- * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. 0, or < 0 when q
- * is no longer in the pool's hands. */
+ * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. From the request
+ * until the cancel is resolved no query is given to q's connection, and from the sending on
+ * nothing is written on it (pool_cancel.c explains why). 0, or < 0 when q is no longer in the
+ * pool's hands. */
 int pool_query_cancel(pool_t *p, pool_query_t *q);
 
 /* The answer to on_connected: the slot becomes READY if it is still PENDING with generation

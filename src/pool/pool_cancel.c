@@ -1,23 +1,128 @@
-/* Cancelling a running query. MySQL: KILL QUERY from a connection of its own
- * (pool__conn_open_killer). PostgreSQL: CancelRequest, a one-shot connection to the same server that sends the 16-byte request with
- * the backend's key, then closes. The server answers nothing; it just interrupts whatever that
- * backend runs. */
+/* Cancelling a running query, without ever cancelling another one.
+ *
+ * PostgreSQL: a CancelRequest, a one-shot connection to the same server that sends the 16-byte
+ * request with the backend's key; the server signals that backend and then closes the
+ * connection. MySQL: KILL QUERY <thread id> from a connection of its own (a "killer",
+ * pool__conn_open_killer), answered with OK once the victim's thread is flagged.
+ *
+ * Either way the server interrupts whatever the backend runs when the request arrives. If the
+ * cancelled query ended first (the cancel connection stalled on the way), a query sent after it
+ * on the same connection would be the one cancelled: another caller's query, since connections
+ * are shared (RELIABILITY.md F15). So from the moment a cancel is asked for until it is
+ * resolved, the pool gives the victim connection no query (pool_conn_t.cancel_holds,
+ * pick_slot); and from the moment it is sent (its query runs, every query before it is done)
+ * until it is resolved, nothing more is written on it (cancels_out, pool__conn_flush): what
+ * waits in the engine then (a reserved connection's next queries, a MySQL EXECUTE that waited
+ * for its PREPARE answer) is behind the cancelled query and leaves once the cancel is resolved.
+ * Writes are not held while a cancel waits for its query's turn: the queries before it must
+ * still go out, or that turn never comes. Resolution never depends on the victim's progress,
+ * so a hold always ends. A request that reaches an idle backend is dropped by the server
+ * (PostgreSQL resets QueryCancelPending before reading the next command; MariaDB resets KILL
+ * QUERY at the next command), so once it is resolved the next query is safe:
+ *   - resolved: PostgreSQL closed the cancel connection (it signals first, then exits); MySQL
+ *     answered the KILL (OK or an error); or the request never left (connect failed).
+ *   - unknown: the cancel connection failed or hit its deadline after the request may have
+ *     left (it could still be sitting in a stalled network). Then the victim connection is
+ *     closed: always safe, and the slot is never held longer than the deadline.
+ * Queries already pipelined behind the cancelled one when the cancel went out stay exposed: if
+ * the cancelled query ends first, the late request interrupts the next one. Such a query is
+ * recognised (a cancel error on a query nobody cancelled while a cancel sent on its connection
+ * has hit nothing yet: pool_conn_t.stray_cancels) and run once more when that is provably
+ * harmless (pool_engine.c, stray_cancel_rerun); otherwise its error is reported.
+ */
 #include <stdlib.h>
 
 #include "../base/base_err.h"
 #include "pool_int.h"
 
+/* A cancel holds a slot for at most this long, whatever connectionTimeout says. */
+#define POOL_CANCEL_TIMEOUT_MAX_MS 10000u
+
 typedef struct {
+  pool_cancel_t rec;
   pool_t *pool;
   net_sock_t sock;
 } pool_canceller_t;
 
-static void on_cancel_connect(net_sock_t *s, int status) {
-  if (status < 0) {
-    net_sock_close(s); /* best effort: the query simply runs to its end */
+uint64_t pool__cancel_timeout_ms(const pool_t *p) {
+  uint64_t t = p->cfg.connect_timeout_ms;
+  return t > 0 && t < POOL_CANCEL_TIMEOUT_MAX_MS ? t : POOL_CANCEL_TIMEOUT_MAX_MS;
+}
+
+/* The victim's connection, if it is still the one the cancel was made for. */
+static pool_conn_t *victim(pool_t *p, const pool_cancel_t *k) {
+  if (k->slot >= p->cfg.max) {
+    return NULL;
+  }
+  pool_slot_t *s = &p->slots[k->slot];
+  return s->gen == k->gen ? s->conn : NULL;
+}
+
+/* One cancel for `c` is resolved (`sent`: it had been sent). */
+static void hold_given_back(pool_t *p, pool_conn_t *c, int sent) {
+  if (sent && c->cancels_out > 0) {
+    c->cancels_out--;
+  }
+  if (c->cancel_holds > 0) {
+    c->cancel_holds--;
+  }
+  if (c->cancel_holds > 0 && c->cancels_out > 0) {
     return;
   }
-  net_sock_end(s); /* the request was queued before the connect; close once it is written */
+  if (p->slots[c->slot].inflight == 0) {
+    pool__cancel_quiet(c);
+  }
+  pool_slot_state_t st = p->slots[c->slot].state;
+  if (st == SLOT_READY || st == SLOT_BUSY || st == SLOT_RESERVED) {
+    pool__conn_flush(c); /* what waited behind the cancelled query, if writes may go now */
+    pool__dispatch(p);   /* ...and queries, if the slot takes them again */
+  }
+}
+
+void pool__cancel_closed(pool_t *p, pool_cancel_t *k) {
+  p->in_callback++;
+  list_remove(&k->node);
+  p->live_cancels--;
+  pool_conn_t *c = victim(p, k);
+  if (c != NULL) {
+    if (!k->sent && c->stray_cancels > 0) {
+      c->stray_cancels--; /* never left: it cannot hit anything */
+    }
+    if (k->sent && !k->resolved) {
+      /* The request may still reach the server and hit whatever runs then. */
+      pool__eng_fail(c, DB_ECLOSED,
+                     "connection closed: a cancel request sent on it got no answer in time");
+    } else {
+      hold_given_back(p, c, 1);
+    }
+  }
+  pool__end_callback(p); /* checks whether a closing pool is done */
+}
+
+void pool__cancel_quiet(pool_conn_t *c) {
+  if (c->cancels_out == 0) {
+    c->stray_cancels = 0;
+  }
+}
+
+void pool__cancel_abort_all(pool_t *p) {
+  list_node_t *n = p->cancels.next;
+  while (n != &p->cancels) {
+    pool_cancel_t *k = container_of(n, pool_cancel_t, node);
+    n = n->next;
+    net_sock_close(k->sock); /* its on_closed reports through pool__cancel_closed */
+  }
+}
+
+/* ---- PostgreSQL's CancelRequest connection ---------------------------------------------- */
+
+static void on_cancel_connect(net_sock_t *s, int status) {
+  pool_canceller_t *k = s->data;
+  if (status < 0) {
+    net_sock_close(s); /* nothing left: the query simply runs to its end */
+    return;
+  }
+  k->rec.sent = 1; /* the request, queued before the connect, is being written */
 }
 
 static void on_cancel_read(net_sock_t *s, const uint8_t *p, size_t n) {
@@ -27,16 +132,17 @@ static void on_cancel_read(net_sock_t *s, const uint8_t *p, size_t n) {
 }
 
 static void on_cancel_end(net_sock_t *s, int status) {
-  (void)status;
+  pool_canceller_t *k = s->data;
+  /* The server closes the connection after it signalled the backend; a reset or the deadline
+   * says nothing about whether the request arrived. */
+  k->rec.resolved = status == DB_ECLOSED;
   net_sock_close(s);
 }
 
 static void on_cancel_closed(net_sock_t *s) {
   pool_canceller_t *k = s->data;
-  pool_t *p = k->pool;
+  pool__cancel_closed(k->pool, &k->rec);
   free(k);
-  p->live_cancels--;
-  pool__check_closed(p);
 }
 
 static const net_sock_cb_t cancel_sock_cb = {
@@ -46,15 +152,18 @@ static const net_sock_cb_t cancel_sock_cb = {
   .on_closed = on_cancel_closed,
 };
 
-int pool__send_cancel(pool_t *p, pool_conn_t *c) {
-  if (p->cfg.proto == POOL_PROTO_MYSQL) {
-    return pool__conn_open_killer(p, c); /* KILL QUERY on a connection of its own */
-  }
+/* < 0 only when nothing was created; later failures end in on_cancel_closed. */
+static int send_cancel_request(pool_t *p, pool_conn_t *c) {
   pool_canceller_t *k = calloc(1, sizeof(*k));
   if (k == NULL) {
     return DB_ENOMEM;
   }
   k->pool = p;
+  k->rec.slot = c->slot;
+  k->rec.gen = c->gen;
+  k->rec.sock = &k->sock;
+  list_push_back(&p->cancels, &k->rec.node);
+  p->live_cancels++;
   net_sock_init(&k->sock, p->loop, p->cfg.js, &cancel_sock_cb, k);
   buf_t msg;
   buf_init(&msg);
@@ -63,13 +172,32 @@ int pool__send_cancel(pool_t *p, pool_conn_t *c) {
     rc = net_sock_send(&k->sock, &msg); /* queued until connected */
   }
   buf_destroy(&msg);
-  p->live_cancels++;
   if (rc == 0) {
+    /* The deadline is never cleared: it bounds the wait for the server's close too. */
     rc = net_sock_connect(&k->sock, p->cfg.host, p->cfg.port, p->cfg.path,
-                          p->cfg.connect_timeout_ms);
+                          pool__cancel_timeout_ms(p));
   }
   if (rc < 0) {
-    net_sock_close(&k->sock); /* on_cancel_closed frees */
+    net_sock_close(&k->sock); /* on_cancel_closed gives the hold back */
   }
-  return rc;
+  return 0;
+}
+
+int pool__send_cancel(pool_t *p, pool_conn_t *c) {
+  /* The cancelled query may still sit in the engine's output (queued this tick): it leaves
+   * now, ahead of a request that needs a connection of its own to arrive, and before writes
+   * are held. */
+  pool__conn_flush(c);
+  int rc = p->cfg.proto == POOL_PROTO_MYSQL ? pool__conn_open_killer(p, c)
+                                            : send_cancel_request(p, c);
+  if (rc < 0) {
+    /* Nothing was created that could give the hold back later. */
+    p->in_callback++;
+    hold_given_back(p, c, 0);
+    pool__end_callback(p);
+    return rc;
+  }
+  c->cancels_out++;
+  c->stray_cancels++;
+  return 0;
 }

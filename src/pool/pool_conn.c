@@ -23,8 +23,8 @@ static void conn_tls_failed(pool_conn_t *c, int rc) {
 
 void pool__conn_flush(pool_conn_t *c) {
   buf_t *out = pool__eng_output(c);
-  if (c->sock.closing) {
-    return;
+  if (c->sock.closing || c->cancels_out > 0) {
+    return; /* a cancel sent for this connection is unresolved: nothing leaves (pool_cancel.c) */
   }
   int rc = 0;
   if (c->tls != NULL) {
@@ -205,12 +205,11 @@ static void on_sock_closed(net_sock_t *s) {
   tls_conn_free(c->tls);
   buf_destroy(&c->plain);
   buf_destroy(&c->cipher);
-  int killer = c->killer;
-  free(c);
-  if (killer) {
-    p->live_cancels--;
-    pool__check_closed(p);
+  if (c->killer) {
+    pool__cancel_closed(p, &c->cancel);
+    free(c);
   } else {
+    free(c);
     pool__on_conn_freed(p);
   }
   pool__end_callback(p);
@@ -250,6 +249,8 @@ int pool__conn_open(pool_t *p, uint32_t index) {
   return pool__conn_connect(c);
 }
 
+/* < 0 only when nothing was created (the caller gives the victim's hold back); any later
+ * failure ends in on_sock_closed -> pool__cancel_closed. */
 int pool__conn_open_killer(pool_t *p, pool_conn_t *victim) {
   pool_conn_t *c = calloc(1, sizeof(*c));
   if (c == NULL) {
@@ -266,6 +267,10 @@ int pool__conn_open_killer(pool_t *p, pool_conn_t *victim) {
     return rc;
   }
   net_sock_init(&c->sock, p->loop, p->cfg.js, &conn_sock_cb, c);
+  c->cancel.slot = victim->slot;
+  c->cancel.gen = victim->gen;
+  c->cancel.sock = &c->sock;
+  list_push_back(&p->cancels, &c->cancel.node);
   p->live_cancels++;
   return pool__conn_connect(c);
 }
@@ -273,8 +278,9 @@ int pool__conn_open_killer(pool_t *p, pool_conn_t *victim) {
 int pool__conn_connect(pool_conn_t *c) {
   pool_t *p = c->pool;
   c->awaiting_password = 0;
+  /* A killer's deadline is the cancel's: never cleared, it bounds the KILL's answer too. */
   int rc = net_sock_connect(&c->sock, p->cfg.host, p->cfg.port, p->cfg.path,
-                            p->cfg.connect_timeout_ms);
+                            c->killer ? pool__cancel_timeout_ms(p) : p->cfg.connect_timeout_ms);
   if (rc < 0) {
     /* No connect callback will come. Close, and let the close callback fail the connection
      * the one usual way: asynchronously, so the caller sees no callback from this call. */
@@ -295,6 +301,8 @@ void pool__conn_fail_early(pool_conn_t *c, int code, const char *message) {
 
 void pool__conn_retire(pool_conn_t *c) {
   pool__eng_terminate(c); /* queues Terminate / COM_QUIT when the handshake had finished */
+  /* With a cancel unresolved, queued queries must not leave now that they are failed: the
+   * flush keeps them (and the Terminate) back, and the server just sees the socket close. */
   pool__conn_flush(c);
   net_sock_end(&c->sock);
 }

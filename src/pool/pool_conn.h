@@ -8,6 +8,17 @@
 #include "../tls/tls.h"
 #include "pool.h"
 
+/* A cancel on its way to the server (pool_cancel.c): a PostgreSQL CancelRequest connection or
+ * a MySQL killer. It names its victim connection by {slot, gen}: the victim may go first. */
+typedef struct {
+  list_node_t node; /* in pool->cancels */
+  uint32_t slot;    /* the victim's slot and generation */
+  uint32_t gen;
+  net_sock_t *sock; /* borrowed: the cancel connection's socket (closed by pool_close now) */
+  int sent;         /* the request may have left for the server */
+  int resolved;     /* ...and the server has acted on it (or refused it) */
+} pool_cancel_t;
+
 struct pool_conn_s {
   pool_t *pool;       /* borrowed */
   uint32_t slot;      /* index of the slot it was opened for */
@@ -18,6 +29,13 @@ struct pool_conn_s {
   } eng;              /* owned: the protocol engine (pool_engine.c) */
   int killer;         /* MySQL: a connection outside the slots that runs KILL QUERY */
   uint32_t kill_thread_id;
+  pool_cancel_t cancel; /* killer only: its victim and how far the KILL got */
+  uint32_t cancel_holds; /* cancels asked for its queries and not yet resolved: while > 0
+                          * the pool gives it no new query */
+  uint32_t cancels_out;  /* ...of which sent (their query runs or ran): while > 0 nothing
+                          * more is written on it */
+  uint32_t stray_cancels; /* cancels that may have reached its backend and that no query was
+                           * failed by yet: a cancel error on a query nobody cancelled is one */
   tls_conn_t *tls;    /* owned; NULL in plaintext */
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */
@@ -74,7 +92,19 @@ void pool__requeue(pool_conn_t *c, pool_query_t *q);
 void pool__end_callback(pool_t *p);
 void pool__check_closed(pool_t *p);
 
-/* Sends a CancelRequest for the query `c` runs now (pool_cancel.c). */
+/* Cancels (pool_cancel.c). pool__send_cancel sends a CancelRequest (MySQL: opens a killer) for
+ * the query `c` runs now; the caller took one of c's cancel_holds for it, which is given back
+ * when the cancel is resolved, also when it cannot even start. */
 int pool__send_cancel(pool_t *p, pool_conn_t *c);
+/* The deadline of a cancel connection: a cancel holds its victim's slot at most this long. */
+uint64_t pool__cancel_timeout_ms(const pool_t *p);
+/* A cancel connection closed: gives its victim's hold back, or discards the victim when the
+ * request may have left without the server acting on it yet. */
+void pool__cancel_closed(pool_t *p, pool_cancel_t *k);
+/* pool_close(now): closes every cancel connection. */
+void pool__cancel_abort_all(pool_t *p);
+/* The connection has nothing in flight: once no sent cancel is unresolved either, every
+ * cancel sent for it has hit a query or was dropped by an idle backend. */
+void pool__cancel_quiet(pool_conn_t *c);
 
 #endif

@@ -25,15 +25,18 @@ static int is_mysql(const pool_conn_t *c) {
 
 static void on_eng_ready(void *ctx) {
   pool_conn_t *c = ctx;
-  net_sock_clear_deadline(&c->sock);
   if (c->killer) {
+    /* Its deadline keeps running: it bounds the KILL's answer (pool_cancel.c). */
     char text[48];
     int n = snprintf(text, sizeof(text), "KILL QUERY %" PRIu32, c->kill_thread_id);
     if (my_conn_simple_query(&c->eng.my, text, (size_t)n, c) < 0) {
       pool__conn_retire(c);
+      return;
     }
+    c->cancel.sent = 1;
     return;
   }
+  net_sock_clear_deadline(&c->sock);
   pool__on_conn_handshake(c);
 }
 
@@ -47,6 +50,7 @@ static void on_eng_fields(void *ctx, void *query, const db_field_t *f, uint16_t 
 static void on_eng_row(void *ctx, void *query, const uint8_t *body, size_t n) {
   pool_conn_t *c = ctx;
   if (!c->killer) {
+    ((pool_query_t *)query)->delivered = 1;
     c->pool->handler->on_row(c->pool->ctx, query, body, n);
   }
 }
@@ -67,13 +71,49 @@ static int stale_plan_retry(pool_conn_t *c, const pool_query_t *q) {
          c->eng.pg.tx_status == 'I';
 }
 
+static size_t leading_keyword(const char *text, size_t n, char *out, size_t cap);
+
+/* The server's "interrupted by a cancel" error: PostgreSQL 57014 (also a statement_timeout),
+ * MySQL 1317 (KILL QUERY). */
+static int is_cancel_error(const pool_conn_t *c, const db_error_t *e) {
+  if (is_mysql(c)) {
+    return e->number == 1317;
+  }
+  return e->code.n == 5 && memcmp(e->code.p, "57014", 5) == 0;
+}
+
+/* A cancel error on a query nobody cancelled, while a cancel sent on this connection has hit
+ * nothing yet: that cancel arrived after its own query ended (pool_cancel.c). The query runs
+ * once more when that provably changes nothing the caller could see: it delivered no row and
+ * no command tag, it is not part of a lease (whose queries never move to another connection),
+ * and it ran outside any transaction, so the interruption rolled it back whole. PostgreSQL:
+ * the session was idle ('I') before it. MySQL: autocommit and no transaction, and only a
+ * SELECT: a killed write on a non-transactional table (MyISAM, Aria) keeps what it did. */
+static int stray_cancel_rerun(pool_conn_t *c, pool_query_t *q, const db_error_t *e) {
+  if (c->stray_cancels == 0 || !is_cancel_error(c, e)) {
+    return 0;
+  }
+  c->stray_cancels--; /* this error used one cancel up, whoever it was meant for */
+  if (q->cancel_requested || q->replanned || q->delivered || !pool__conn_current(c) ||
+      c->pool->slots[c->slot].state == SLOT_RESERVED) {
+    return 0;
+  }
+  if (!is_mysql(c)) {
+    return c->eng.pg.tx_status == 'I';
+  }
+  uint16_t st = c->eng.my.server_status;
+  char verb[8];
+  leading_keyword(q->text, q->text_len, verb, sizeof(verb));
+  return (st & MY_STATUS_AUTOCOMMIT) && !(st & MY_STATUS_IN_TRANS) && strcmp(verb, "SELECT") == 0;
+}
+
 static void on_eng_query_error(void *ctx, void *query, const db_error_t *e) {
   pool_conn_t *c = ctx;
   if (c->killer) {
     return;
   }
   pool_query_t *q = query;
-  if (stale_plan_retry(c, q)) {
+  if (stray_cancel_rerun(c, q, e) || stale_plan_retry(c, q)) {
     q->replan = 1; /* held back: on_eng_query_done sends it again */
     return;
   }
@@ -83,7 +123,10 @@ static void on_eng_query_error(void *ctx, void *query, const db_error_t *e) {
 static void on_eng_query_done(void *ctx, void *query, int status, const db_error_t *err) {
   pool_conn_t *c = ctx;
   if (c->killer) {
-    pool__conn_retire(c); /* KILL QUERY answered (or failed: the query just runs on) */
+    /* Answered, OK or ERR (the victim's thread is flagged, or there is nothing to kill): the
+     * victim may take queries again. A failed connection says nothing: status < 0. */
+    c->cancel.resolved = status == 0;
+    pool__conn_retire(c);
     return;
   }
   pool_query_t *q = query;
@@ -134,6 +177,7 @@ static int on_eng_tls_start(void *ctx) {
 
 static void on_pg_command(void *ctx, void *query, slice_t tag) {
   pool_conn_t *c = ctx;
+  ((pool_query_t *)query)->delivered = 1;
   c->pool->handler->on_command(c->pool->ctx, query, tag);
 }
 
@@ -209,6 +253,7 @@ static void on_my_command(void *ctx, void *query, const my_ok_t *ok) {
     return;
   }
   pool_query_t *q = query;
+  q->delivered = 1;
   char verb[24];
   leading_keyword(q->text != NULL ? q->text : "", q->text_len, verb, sizeof(verb));
   char tag[80];
