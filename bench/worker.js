@@ -273,12 +273,14 @@ async function main () {
   let t0
   let count
   let unit = 'q/s'
+  let cpu0 = null // client CPU over the timed part (BENCH_CPU=1: cpu_us_per_op in the output)
   try {
     switch (scenario) {
       case 'S1': {
         await s1(db, 500)
         out.pinned = await pinBackend(db)
         count = sizes.S1
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s1(db, count)
         break
@@ -286,6 +288,7 @@ async function main () {
       case 'S2': {
         await s2(db, 5000)
         count = sizes.S2
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s2(db, count)
         break
@@ -293,6 +296,7 @@ async function main () {
       case 'S3': {
         await s3(db, 2000)
         count = sizes.S3
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s3(db, count)
         break
@@ -331,6 +335,11 @@ async function main () {
         throw new Error(`unknown scenario ${scenario}`)
     }
     if (out.ms === undefined) out.ms = msSince(t0)
+    if (cpu0 !== null && process.env.BENCH_CPU) {
+      const c = process.cpuUsage(cpu0)
+      out.cpu_us_per_op = (c.user + c.system) / count
+      out.cpu_user_us_per_op = c.user / count
+    }
     out.n = count
     out.unit = unit
     out.rate = count / (out.ms / 1000)

@@ -101,7 +101,8 @@ class NativePool {
     return this.handle
   }
 
-  // Sends at once; `sink` gets exactly one of [kOnRows](payload) / [kOnError](err). Returns the
+  // Sends at once; `sink` gets exactly one of [kOnRows](results, at, count, views) /
+  // [kOnError](err) (lib/query.js). Returns the
   // query's id (for cancel), or 0 when it failed at once.
   // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
   send(text, params, types, simple, raw, sink, lease) {
@@ -209,7 +210,7 @@ class NativePool {
         const sink = this.waiting.get(batch[i])
         if (sink !== undefined) {
           this.waiting.delete(batch[i])
-          sink[kOnRows]([batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5]], views)
+          sink[kOnRows](batch, i + 2, 1, views)
         }
         i += 3
         continue
@@ -249,7 +250,7 @@ class NativePool {
       if (kind === KIND_RESERVED) {
         sink[kOnReserved]({ slot: payload[0], seq: payload[1] })
       } else if (kind === KIND_ROWS) {
-        sink[kOnRows](payload, views)
+        sink[kOnRows](payload, 0, payload.length >> 2, views)
       } else if (kind === KIND_SERVER_ERROR) {
         sink[kOnError](this.dialect.serverError(payload))
       } else if (kind === KIND_CLIENT_ERROR) {
