@@ -8,6 +8,7 @@ const { dialects } = require('./dialect.js')
 const { callUser } = require('./errors.js')
 const { newShape, rowViews } = require('./rows.js')
 const { jsDriver } = require('./driver-js.js')
+const { SinkTable } = require('./sink-table.js')
 
 // Parameters go to C packed: every non-NULL value in one string and a Uint32Array of
 // [type, UTF-16 length or NULL_LEN] per parameter; two Node-API reads per query instead of four
@@ -15,10 +16,24 @@ const { jsDriver } = require('./driver-js.js')
 // before poolQuery returns. Buffers (MySQL BLOB parameters) go as arrays.
 const NULL_LEN = 0xffffffff
 let packMeta = new Uint32Array(64)
+// packMeta.subarray(0, 2 * n) by n, made once: a typed array object per query otherwise.
+let metaViews = []
+
+function metaView(n) {
+  let view = metaViews[n]
+  if (view === undefined) {
+    view = packMeta.subarray(0, 2 * n)
+    if (n < 256) metaViews[n] = view
+  }
+  return view
+}
 
 function packParams(params, types) {
   const n = params.length
-  if (packMeta.length < 2 * n) packMeta = new Uint32Array(Math.max(2 * n, 2 * packMeta.length))
+  if (packMeta.length < 2 * n) {
+    packMeta = new Uint32Array(Math.max(2 * n, 2 * packMeta.length))
+    metaViews = []
+  }
   let joined = ''
   let high = false // the text so far ends in a lone high surrogate
   for (let i = 0; i < n; i++) {
@@ -63,7 +78,7 @@ class NativePool {
     this.options = options
     this.dialect = dialects[options.adapter]
     this.handle = null // created on first use
-    this.waiting = new Map() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
+    this.waiting = new SinkTable() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
     this.nextId = 1
     this.closed = false
     this.closePromise = null
@@ -122,7 +137,7 @@ class NativePool {
         const joined = packParams(params, types)
         if (joined !== null) {
           p = joined
-          t = packMeta.subarray(0, 2 * params.length)
+          t = metaView(params.length)
         }
       }
       if (lease === undefined) {
@@ -207,11 +222,8 @@ class NativePool {
     for (let i = 0; i < batch.length; i += 3) {
       const kind = batch[i + 1]
       if (kind === KIND_ROWS_FLAT) {
-        const sink = this.waiting.get(batch[i])
-        if (sink !== undefined) {
-          this.waiting.delete(batch[i])
-          sink[kOnRows](batch, i + 2, 1, views)
-        }
+        const sink = this.waiting.take(batch[i])
+        if (sink !== undefined) sink[kOnRows](batch, i + 2, 1, views)
         i += 3
         continue
       }

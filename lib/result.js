@@ -87,8 +87,16 @@ function mysqlMeta(tag, rows) {
   return new Meta(command || null, dml ? changed : rows, changed, Number.isSafeInteger(id) ? id : BigInt(insertId))
 }
 
+// A new result starts with object elements: the first row pushed into an empty array would
+// change its elements kind, which for an Array subclass goes through the C++ push and a map
+// search (Builtin_ArrayPush, MapUpdater::FindTargetMap) on every result: 330 -> 150 ns per
+// one-row result in a micro-benchmark.
+const SEED = Object.freeze({})
+
 function newResult() {
-  return new SQLResultArray()
+  const result = new SQLResultArray(SEED)
+  result.length = 0
+  return result
 }
 
 function finishResult(result, tag, mysql = false) {
