@@ -149,6 +149,9 @@ class Query extends Promise {
     // The query is its own sink (the [kOn*] methods below): no object or closures per query.
     this.#id = this.#pool.send(this.#text, params, this.#types, simple, mode === 2, this,
       extra === null ? undefined : extra.lease)
+    // C has copied them: garbage now rather than copied by every scavenge until the answer.
+    this.#params = null
+    this.#types = null
   }
 
   #runMode() {
