@@ -15,7 +15,11 @@ const { SinkTable } = require('./sink-table.js')
 // calls per parameter (src/napi/js_pool.c read_packed_params). The array is reused: C reads it
 // before poolQuery returns. Buffers (MySQL BLOB parameters) go as arrays.
 const NULL_LEN = 0xffffffff
+// A MySQL number (lib/mysql-params.js): its length is this, and packNums[i] holds it.
+const NUMBER_LEN = 0xfffffffe
 let packMeta = new Uint32Array(64)
+let packNums = new Float64Array(32)
+let packedNumbers = false // the last packParams put a number in packNums
 // packMeta.subarray(0, 2 * n) by n, made once: a typed array object per query otherwise.
 let metaViews = []
 
@@ -32,8 +36,10 @@ function packParams(params, types) {
   const n = params.length
   if (packMeta.length < 2 * n) {
     packMeta = new Uint32Array(Math.max(2 * n, 2 * packMeta.length))
+    packNums = new Float64Array(packMeta.length >> 1)
     metaViews = []
   }
+  packedNumbers = false
   let joined = ''
   let high = false // the text so far ends in a lone high surrogate
   for (let i = 0; i < n; i++) {
@@ -51,11 +57,24 @@ function packParams(params, types) {
       }
       packMeta[2 * i + 1] = len
       joined += v
+    } else if (typeof v === 'number') {
+      packMeta[2 * i + 1] = NUMBER_LEN
+      packNums[i] = v
+      packedNumbers = true
     } else {
       return null
     }
   }
   return joined
+}
+
+// Parameters that go as an array (some value is a Buffer): MySQL numbers as their text, which
+// the engine parses.
+function textNumbers(params) {
+  for (let i = 0; i < params.length; i++) {
+    if (typeof params[i] === 'number') return params.map((v) => (typeof v === 'number' ? String(v) : v))
+  }
+  return params
 }
 
 const { kOnRows, kOnBatch, kOnError, kOnReserved } = require('./sinks.js')
@@ -133,17 +152,23 @@ class NativePool {
       const handle = this.ensureHandle()
       let p = params
       let t = types
+      let nums
       if (params !== null && params !== undefined && params.length > 0) {
         const joined = packParams(params, types)
         if (joined !== null) {
           p = joined
           t = metaView(params.length)
+          if (packedNumbers) nums = packNums
+        } else {
+          p = textNumbers(params) // as arrays: numbers go as text there
         }
       }
-      if (lease === undefined) {
+      if (lease === undefined && nums === undefined) {
         binding().poolQuery(handle, id, text, p, t, simple, raw)
+      } else if (lease === undefined) {
+        binding().poolQuery(handle, id, text, p, t, simple, raw, undefined, undefined, nums)
       } else {
-        binding().poolQuery(handle, id, text, p, t, simple, raw, lease.slot, lease.seq)
+        binding().poolQuery(handle, id, text, p, t, simple, raw, lease.slot, lease.seq, nums)
       }
     } catch (err) {
       this.waiting.delete(id)
