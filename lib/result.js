@@ -6,6 +6,8 @@
 // costs no property definitions (Object.defineProperty on arrays is slow in V8).
 // It is worked out from the command tag only when first read: most code reads the rows alone,
 // and S3 keeps 50k results alive at once (each parsed tag was an object and a substring more).
+let finish // (result, tag, mysql) -> result, set in the class body below
+
 class SQLResultArray extends Array {
   #tag = null // the command tag as it came
   #rows = 0 // result.length when it was finished; -1 - that for a MySQL result
@@ -33,12 +35,14 @@ class SQLResultArray extends Array {
     return this.#meta
   }
 
-  // Static: internal, not a method every result shows.
-  static finish(result, tag, mysql) {
-    result.#tag = tag
-    result.#rows = mysql ? -1 - result.length : result.length
-    result.#meta = null
-    return result
+  // finish(): internal, so neither on the results nor on their class (rows.constructor).
+  static {
+    finish = (result, tag, mysql) => {
+      result.#tag = tag
+      result.#rows = mysql ? -1 - result.length : result.length
+      result.#meta = null
+      return result
+    }
   }
 }
 
@@ -100,7 +104,7 @@ function newResult() {
 }
 
 function finishResult(result, tag, mysql = false) {
-  return SQLResultArray.finish(result, tag, mysql)
+  return finish(result, tag, mysql)
 }
 
 module.exports = { newResult, finishResult }
