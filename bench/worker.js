@@ -297,12 +297,14 @@ async function main () {
   let t0
   let count
   let unit = 'q/s'
+  let cpu0 = null // client CPU over the timed part (BENCH_CPU=1: cpu_us_per_op in the output, per row for S5)
   try {
     switch (scenario) {
       case 'S1': {
         await s1(db, 500)
         out.pinned = await pinBackend(db)
         count = sizes.S1
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s1(db, count)
         break
@@ -310,6 +312,7 @@ async function main () {
       case 'S2': {
         await s2(db, 5000)
         count = sizes.S2
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s2(db, count)
         break
@@ -317,6 +320,7 @@ async function main () {
       case 'S3': {
         await s3(db, 2000)
         count = sizes.S3
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s3(db, count)
         break
@@ -342,9 +346,11 @@ async function main () {
         await s5(db, 3, strings)
         await db.exec('truncate bench_insert')
         count = sizes.S5 * S5_ROWS_PER_INSERT
+        cpu0 = process.cpuUsage()
         t0 = now()
         await s5(db, sizes.S5, strings)
         out.ms = msSince(t0)
+        cpu0 = process.cpuUsage(cpu0) // before the checks below
         const n = Number(await db.scalar('select count(*) from bench_insert'))
         check(n === count, `bench_insert holds ${n} rows, expected ${count}`)
         const ids = Number(await db.scalar('select sum(id) from bench_insert'))
@@ -355,6 +361,11 @@ async function main () {
         throw new Error(`unknown scenario ${scenario}`)
     }
     if (out.ms === undefined) out.ms = msSince(t0)
+    if (cpu0 !== null && process.env.BENCH_CPU) {
+      const c = scenario === 'S5' ? cpu0 : process.cpuUsage(cpu0)
+      out.cpu_us_per_op = (c.user + c.system) / count
+      out.cpu_user_us_per_op = c.user / count
+    }
     out.n = count
     out.unit = unit
     out.rate = count / (out.ms / 1000)

@@ -1,5 +1,6 @@
 'use strict'
-// JS values -> MySQL binary-protocol parameters: { params: (string | Buffer | null)[], types }.
+// JS values -> MySQL binary-protocol parameters: { params: (string | number | Buffer | null)[],
+// types } (a number only when finite, typed LONGLONG or DOUBLE).
 // A type is a MySQL type byte (| 0x8000 for UNSIGNED); the engine encodes the text into the
 // binary form of that type (src/mysql), so JS never builds protocol bytes.
 //
@@ -45,7 +46,9 @@ function encodeValue(value) {
       return value
     case 'number':
       out.type = !Number.isSafeInteger(value) ? T.DOUBLE : value > 2147483647 ? T.LONGLONG | UNSIGNED_PARAM : T.LONGLONG
-      return String(value)
+      // A finite number stays a number: it goes to C as a double, which sends its 8 wire
+      // bytes (lib/pool.js packParams). NaN and ±Infinity go as text, which the engine refuses.
+      return Number.isFinite(value) ? value : String(value)
     case 'bigint':
       if (value < -(I64_MAX + 1n) || value > 2n * I64_MAX + 1n) throw mysqlBindingError(`a BigInt outside 64 bits cannot be bound: ${value}`)
       out.type = value > I64_MAX ? T.LONGLONG | UNSIGNED_PARAM : T.LONGLONG

@@ -8,17 +8,38 @@ const { dialects } = require('./dialect.js')
 const { callUser } = require('./errors.js')
 const { newShape, rowViews } = require('./rows.js')
 const { jsDriver } = require('./driver-js.js')
+const { SinkTable } = require('./sink-table.js')
 
 // Parameters go to C packed: every non-NULL value in one string and a Uint32Array of
 // [type, UTF-16 length or NULL_LEN] per parameter; two Node-API reads per query instead of four
 // calls per parameter (src/napi/js_pool.c read_packed_params). The array is reused: C reads it
 // before poolQuery returns. Buffers (MySQL BLOB parameters) go as arrays.
 const NULL_LEN = 0xffffffff
+// A MySQL number (lib/mysql-params.js): its length is this, and packNums[i] holds it.
+const NUMBER_LEN = 0xfffffffe
 let packMeta = new Uint32Array(64)
+let packNums = new Float64Array(32)
+let packedNumbers = false // the last packParams put a number in packNums
+// packMeta.subarray(0, 2 * n) by n, made once: a typed array object per query otherwise.
+let metaViews = []
+
+function metaView(n) {
+  let view = metaViews[n]
+  if (view === undefined) {
+    view = packMeta.subarray(0, 2 * n)
+    if (n < 256) metaViews[n] = view
+  }
+  return view
+}
 
 function packParams(params, types) {
   const n = params.length
-  if (packMeta.length < 2 * n) packMeta = new Uint32Array(Math.max(2 * n, 2 * packMeta.length))
+  if (packMeta.length < 2 * n) {
+    packMeta = new Uint32Array(Math.max(2 * n, 2 * packMeta.length))
+    packNums = new Float64Array(packMeta.length >> 1)
+    metaViews = []
+  }
+  packedNumbers = false
   let joined = ''
   let high = false // the text so far ends in a lone high surrogate
   for (let i = 0; i < n; i++) {
@@ -36,11 +57,24 @@ function packParams(params, types) {
       }
       packMeta[2 * i + 1] = len
       joined += v
+    } else if (typeof v === 'number') {
+      packMeta[2 * i + 1] = NUMBER_LEN
+      packNums[i] = v
+      packedNumbers = true
     } else {
       return null
     }
   }
   return joined
+}
+
+// Parameters that go as an array (some value is a Buffer): MySQL numbers as their text, which
+// the engine parses.
+function textNumbers(params) {
+  for (let i = 0; i < params.length; i++) {
+    if (typeof params[i] === 'number') return params.map((v) => (typeof v === 'number' ? String(v) : v))
+  }
+  return params
 }
 
 const { kOnRows, kOnBatch, kOnError, kOnReserved } = require('./sinks.js')
@@ -63,7 +97,7 @@ class NativePool {
     this.options = options
     this.dialect = dialects[options.adapter]
     this.handle = null // created on first use
-    this.waiting = new Map() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
+    this.waiting = new SinkTable() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
     this.nextId = 1
     this.closed = false
     this.closePromise = null
@@ -101,7 +135,8 @@ class NativePool {
     return this.handle
   }
 
-  // Sends at once; `sink` gets exactly one of [kOnRows](payload) / [kOnError](err). Returns the
+  // Sends at once; `sink` gets exactly one of [kOnRows](results, at, count, views) /
+  // [kOnError](err) (lib/query.js). Returns the
   // query's id (for cancel), or 0 when it failed at once.
   // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
   send(text, params, types, simple, raw, sink, lease) {
@@ -117,17 +152,23 @@ class NativePool {
       const handle = this.ensureHandle()
       let p = params
       let t = types
+      let nums
       if (params !== null && params !== undefined && params.length > 0) {
         const joined = packParams(params, types)
         if (joined !== null) {
           p = joined
-          t = packMeta.subarray(0, 2 * params.length)
+          t = metaView(params.length)
+          if (packedNumbers) nums = packNums
+        } else {
+          p = textNumbers(params) // as arrays: numbers go as text there
         }
       }
-      if (lease === undefined) {
+      if (lease === undefined && nums === undefined) {
         binding().poolQuery(handle, id, text, p, t, simple, raw)
+      } else if (lease === undefined) {
+        binding().poolQuery(handle, id, text, p, t, simple, raw, undefined, undefined, nums)
       } else {
-        binding().poolQuery(handle, id, text, p, t, simple, raw, lease.slot, lease.seq)
+        binding().poolQuery(handle, id, text, p, t, simple, raw, lease.slot, lease.seq, nums)
       }
     } catch (err) {
       this.waiting.delete(id)
@@ -206,11 +247,8 @@ class NativePool {
     for (let i = 0; i < batch.length; i += 3) {
       const kind = batch[i + 1]
       if (kind === KIND_ROWS_FLAT) {
-        const sink = this.waiting.get(batch[i])
-        if (sink !== undefined) {
-          this.waiting.delete(batch[i])
-          sink[kOnRows]([batch[i + 2], batch[i + 3], batch[i + 4], batch[i + 5]], views)
-        }
+        const sink = this.waiting.take(batch[i])
+        if (sink !== undefined) sink[kOnRows](batch, i + 2, 1, views)
         i += 3
         continue
       }
@@ -249,7 +287,7 @@ class NativePool {
       if (kind === KIND_RESERVED) {
         sink[kOnReserved]({ slot: payload[0], seq: payload[1] })
       } else if (kind === KIND_ROWS) {
-        sink[kOnRows](payload, views)
+        sink[kOnRows](payload, 0, payload.length >> 2, views)
       } else if (kind === KIND_SERVER_ERROR) {
         sink[kOnError](this.dialect.serverError(payload))
       } else if (kind === KIND_CLIENT_ERROR) {

@@ -1,34 +1,69 @@
 'use strict'
 // A query: a Promise that runs lazily. It is sent synchronously on the first then/catch/
 // finally/execute(), so queries go to the server in the order the code awaited them.
+//
+// S3 keeps tens of thousands of these alive at once, and every scavenge copies them: a query
+// holds few fields (the flags in one integer, rarely used state in one object made only when
+// needed) and no closure of its own.
 
 const { newResult, finishResult } = require('./result.js')
 const { decodeBatch } = require('./rows.js')
 const { kOnRows, kOnBatch, kOnError, kOnResult, kMode } = require('./sinks.js')
+const { kFragment } = require('./template.js')
 
 const kRun = Symbol('run')
+const kSetFragment = Symbol('setFragment')
 
-// payload[at..at+3] = [command, shape, batch | null, rowCount], a batch being an offset in the
-// call's row buffer (`views`). `partial` holds the rows of the first result set that arrived
-// before the end ({ result, shape }).
-function buildResult(pool, payload, at, views, mode, options, partial) {
+// #flags bits. The modes: 0 objects, 1 values, 2 raw (MODE as set, RUN_MODE when sent).
+const STARTED = 1
+const ACTIVE = 2
+const CANCELLED = 4
+const SIMPLE = 8
+const UNSAFE_TEXT = 16
+const MODE_SHIFT = 5 // 2 bits
+const RUN_MODE_SHIFT = 7 // 2 bits
+const MODE_MASK = 3
+const MODES = ['objects', 'values', 'raw']
+
+// One executor for every query: it hands the resolving functions over through these two
+// variables (the Promise constructor calls it synchronously), so a query makes no closure.
+let takenResolve = null
+let takenReject = null
+function takeResolvers(resolve, reject) {
+  takenResolve = resolve
+  takenReject = reject
+}
+
+// results[at..at + 4 * count) = [command, shape, batch | null, rowCount] per result set, a batch
+// being an offset in the call's row buffer (`views`). `partial` holds the rows of the first
+// result set that arrived before the end ({ result, shape }).
+function buildResult(pool, results, at, views, mode, options, partial) {
   const result = partial !== null ? partial.result : newResult()
-  const batch = payload[at + 2]
+  const batch = results[at + 2]
   // The shape is read even without rows: C sends its columns only the first time, so a result
   // with no rows must still register them for the next one (else "unknown row shape").
-  const shape = partial !== null ? partial.shape : pool.shapeOf(payload[at + 1])
+  const shape = partial !== null ? partial.shape : pool.shapeOf(results[at + 1])
   if (batch !== null) decodeBatch(result, views, batch, shape, mode, options)
-  return finishResult(result, payload[at], pool.dialect.name === 'mysql')
+  return finishResult(result, results[at], pool.dialect.name === 'mysql')
 }
 
 // One result set, or (simple protocol, several statements) an array of them.
-function buildResults(pool, payload, views, mode, options, partial) {
-  if (payload.length <= 4) return buildResult(pool, payload, 0, views, mode, options, partial)
+function buildResults(pool, results, at, count, views, mode, options, partial) {
+  if (count <= 1) return buildResult(pool, results, at, views, mode, options, partial)
   const all = []
-  for (let at = 0; at < payload.length; at += 4) {
-    all.push(buildResult(pool, payload, at, views, mode, options, at === 0 ? partial : null))
+  for (let k = 0; k < count; k++) {
+    all.push(buildResult(pool, results, at + 4 * k, views, mode, options, k === 0 ? partial : null))
   }
   return all
+}
+
+// What few queries need: a binding error, a lease, rows that came before the end.
+class Extra {
+  constructor() {
+    this.error = null
+    this.lease = undefined
+    this.partial = null // { result, shape } or { failed }
+  }
 }
 
 class Query extends Promise {
@@ -36,38 +71,37 @@ class Query extends Promise {
   #text
   #params
   #types
-  #error
-  #unsafeText
-  #lease
   #resolve
   #reject
-  #mode = 'objects'
-  #simple = false
-  #started = false
+  #flags
   #id = 0
-  #active = false
-  #cancelled = false
-  #partial = null // rows of a long result that arrived before its end
-  #runMode = 'objects' // #mode when it was sent (a later .values() changes nothing)
+  #extra = null
+  #strings = null // as a fragment inside another template: its strings and values
+  #fragValues = null
 
   // error: a binding error found while building the query; it rejects when the query runs.
   // unsafeText: sql.unsafe() text, sent with the simple protocol when it has no parameters.
   // lease: run on that reserved connection only (transactions, reserve()).
   constructor(pool, text, params, types, error, unsafeText = false, lease = undefined) {
-    let resolve, reject
-    super((res, rej) => {
-      resolve = res
-      reject = rej
-    })
+    super(takeResolvers)
+    this.#resolve = takenResolve
+    this.#reject = takenReject
+    takenResolve = takenReject = null
     this.#pool = pool
     this.#text = text
     this.#params = params
     this.#types = types
-    this.#error = error
-    this.#unsafeText = unsafeText
-    this.#lease = lease
-    this.#resolve = resolve
-    this.#reject = reject
+    this.#flags = unsafeText ? UNSAFE_TEXT : 0
+    if (error || lease !== undefined) {
+      const extra = this.#more()
+      extra.error = error || null
+      extra.lease = lease
+    }
+  }
+
+  #more() {
+    if (this.#extra === null) this.#extra = new Extra()
+    return this.#extra
   }
 
   // then() of a derived promise must make a plain Promise, not another lazy Query.
@@ -80,44 +114,70 @@ class Query extends Promise {
   }
 
   get active() {
-    return this.#active
+    return (this.#flags & ACTIVE) !== 0
   }
 
   get cancelled() {
-    return this.#cancelled
+    return (this.#flags & CANCELLED) !== 0
+  }
+
+  // { strings, values } when this query can be spliced into another template (lib/template.js).
+  get [kFragment]() {
+    return this.#strings === null ? undefined : { strings: this.#strings, values: this.#fragValues }
+  }
+
+  [kSetFragment](strings, values) {
+    this.#strings = strings
+    this.#fragValues = values
+    return this
   }
 
   [kRun]() {
-    if (this.#started) return
-    this.#started = true
-    if (this.#error) {
-      this.#reject(this.#error)
+    let flags = this.#flags
+    if ((flags & STARTED) !== 0) return
+    const extra = this.#extra
+    if (extra !== null && extra.error !== null) {
+      this.#flags = flags | STARTED
+      this.#reject(extra.error)
       return
     }
-    this.#active = true
-    this.#runMode = this.#mode
-    const simple = this.#simple || (this.#params !== null && this.#params.length === 0 && this.#unsafeText)
+    const mode = (flags >> MODE_SHIFT) & MODE_MASK
+    flags |= STARTED | ACTIVE | (mode << RUN_MODE_SHIFT)
+    this.#flags = flags
+    const params = this.#params
+    const simple = (flags & SIMPLE) !== 0 || (params !== null && params.length === 0 && (flags & UNSAFE_TEXT) !== 0)
     // The query is its own sink (the [kOn*] methods below): no object or closures per query.
-    this.#id = this.#pool.send(this.#text, this.#params, this.#types, simple, this.#mode === 'raw', this, this.#lease)
+    this.#id = this.#pool.send(this.#text, params, this.#types, simple, mode === 2, this,
+      extra === null ? undefined : extra.lease)
+    // C has copied them: garbage now rather than copied by every scavenge until the answer.
+    this.#params = null
+    this.#types = null
+  }
+
+  #runMode() {
+    return MODES[(this.#flags >> RUN_MODE_SHIFT) & MODE_MASK]
   }
 
   // Rows of a long result, before its end: decoded as they come.
   [kOnBatch]([shape, batch], views) {
+    const extra = this.#more()
     try {
-      if (this.#partial === null) this.#partial = { result: newResult(), shape: this.#pool.shapeOf(shape) }
-      decodeBatch(this.#partial.result, views, batch, this.#partial.shape, this.#runMode, this.#pool.options)
+      if (extra.partial === null) extra.partial = { result: newResult(), shape: this.#pool.shapeOf(shape) }
+      decodeBatch(extra.partial.result, views, batch, extra.partial.shape, this.#runMode(), this.#pool.options)
     } catch (err) {
-      this.#partial = { failed: err }
+      extra.partial = { failed: err }
     }
   }
 
-  [kOnRows](payload, views) {
-    this.#active = false
-    const partial = this.#partial
+  // results[at..]: `count` result sets of four values each (see buildResult).
+  [kOnRows](results, at, count, views) {
+    this.#flags &= ~ACTIVE
+    const partial = this.#extra === null ? null : this.#extra.partial
     let result
     try {
       if (partial !== null && partial.failed) throw partial.failed
-      result = buildResults(this.#pool, payload, views, this.#runMode, this.#pool.options, partial)
+      const pool = this.#pool
+      result = buildResults(pool, results, at, count, views, this.#runMode(), pool.options, partial)
     } catch (err) {
       this.#reject(err)
       return
@@ -127,17 +187,18 @@ class Query extends Promise {
 
   // A result built in JS (the sqlite adapter).
   [kOnResult](result) {
-    this.#active = false
+    this.#flags &= ~ACTIVE
     this.#resolve(result)
   }
 
   get [kMode]() {
-    return this.#runMode
+    return this.#runMode()
   }
 
   [kOnError](err) {
-    this.#active = false
-    if (this.#cancelled && this.#pool.dialect.isCancelError(err)) err.code = this.#pool.dialect.error('QUERY_CANCELLED', '').code
+    this.#flags &= ~ACTIVE
+    const dialect = this.#pool.dialect
+    if ((this.#flags & CANCELLED) !== 0 && dialect.isCancelError(err)) err.code = dialect.error('QUERY_CANCELLED', '').code
     this.#reject(err)
   }
 
@@ -160,13 +221,14 @@ class Query extends Promise {
   // CancelRequest or KILL QUERY (it then rejects with code ERR_POSTGRES_QUERY_CANCELLED or
   // ERR_MYSQL_QUERY_CANCELLED).
   cancel() {
-    if (this.#cancelled) return this
-    this.#cancelled = true
-    if (!this.#started) {
-      this.#started = true
+    const flags = this.#flags
+    if ((flags & CANCELLED) !== 0) return this
+    this.#flags = flags | CANCELLED
+    if ((flags & STARTED) === 0) {
+      this.#flags |= STARTED
       this.#reject(this.#pool.dialect.error('QUERY_CANCELLED', 'Query cancelled'))
       super.then(undefined, () => {}) // cancelled before use: not an unhandled rejection
-    } else if (this.#active) {
+    } else if ((flags & ACTIVE) !== 0) {
       this.#pool.cancel(this.#id)
     }
     return this
@@ -185,19 +247,19 @@ class Query extends Promise {
 
   // Sends the text with the simple protocol: several statements, no parameters.
   simple() {
-    this.#simple = true
+    this.#flags |= SIMPLE
     return this
   }
 
   values() {
-    this.#mode = 'values'
+    this.#flags = (this.#flags & ~(MODE_MASK << MODE_SHIFT)) | (1 << MODE_SHIFT)
     return this
   }
 
   raw() {
-    this.#mode = 'raw'
+    this.#flags = (this.#flags & ~(MODE_MASK << MODE_SHIFT)) | (2 << MODE_SHIFT)
     return this
   }
 }
 
-module.exports = { Query }
+module.exports = { Query, kSetFragment }

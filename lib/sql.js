@@ -5,10 +5,10 @@ const { parseOptions, closeTimeout } = require('./options.js')
 const { NativePool } = require('./pool.js')
 const { SqlitePool } = require('./sqlite.js')
 const { dialects } = require('./dialect.js')
-const { Query } = require('./query.js')
+const { Query, kSetFragment } = require('./query.js')
 const fs = require('node:fs')
 const { typedArray } = require('./params.js')
-const { kFragment, isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
+const { isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
 const { Listener, notify } = require('./listen.js')
 
 // sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
@@ -79,8 +79,7 @@ function makeScopedSql(pool, lease) {
       // A misused helper rejects when the query is awaited, like a binding error.
       q = new Query(pool, strings.join('?'), null, null, err, false, lease)
     }
-    Object.defineProperty(q, kFragment, { value: { strings, values } })
-    return q
+    return q[kSetFragment](strings, values)
   }
 
   sql.unsafe = (text, values = []) => {
@@ -96,7 +95,7 @@ function makeScopedSql(pool, lease) {
       return new Query(pool, text, null, null, err, false, lease)
     }
     // Without parameters it can also be spliced into a template, as raw SQL text.
-    if (params.length === 0) Object.defineProperty(q, kFragment, { value: { strings: [text], values: [] } })
+    if (params.length === 0) q[kSetFragment]([text], [])
     return q
   }
   // The file's text as a query (several statements when there are no parameters).

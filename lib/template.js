@@ -183,12 +183,21 @@ function shapesText(v) {
   return v !== null && typeof v === 'object' && (v[kFragment] !== undefined || v[kHelper] === true || v instanceof Promise)
 }
 
+// compileTemplate's answer, read at once by the caller: one object for every call instead of
+// one per query.
+const compiled = { text: '', values: null }
+
+// -> { text, values } (the same object every call: read it before the next call). The
+// values of a template without fragments or helpers are the call's own array, undefined
+// included (every dialect's encoder binds undefined as NULL): no copy per query.
 function compileTemplate(strings, values, dialect = dialects.postgres) {
   const n = values.length
   for (let i = 0; i < n; i++) {
     if (shapesText(values[i])) {
       const b = new Builder(dialect).append(strings, values)
-      return { text: b.text, values: b.values }
+      compiled.text = b.text
+      compiled.values = b.values
+      return compiled
     }
   }
   let texts = textCache.get(strings)
@@ -201,9 +210,9 @@ function compileTemplate(strings, values, dialect = dialects.postgres) {
     text = new Builder(dialect).append(strings, values).text
     texts[dialect.name] = text
   }
-  const params = new Array(n)
-  for (let i = 0; i < n; i++) params[i] = values[i] === undefined ? null : values[i]
-  return { text, values: params }
+  compiled.text = text
+  compiled.values = values
+  return compiled
 }
 
 module.exports = { kFragment, isTemplateStrings, compileTemplate, makeHelper, escapeIdentifier }

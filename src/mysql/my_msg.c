@@ -484,6 +484,16 @@ int my_msg_execute(buf_t *out, uint16_t nparams, const uint32_t *types, const sl
     }
     uint32_t t = types != NULL ? types[i] : MYSQL_TYPE_VAR_STRING;
     char why[96] = "";
+    if ((t & MY_PARAM_BINARY) != 0) {
+      uint32_t wt = wire_type(t & 0xFFu);
+      if (values[i].n != 8 || (wt != MYSQL_TYPE_LONGLONG && wt != MYSQL_TYPE_DOUBLE)) {
+        snprintf(errbuf, errlen, "parameter %u: a binary value must be an 8-byte BIGINT or DOUBLE",
+                 (unsigned)i + 1);
+        return DB_EARG;
+      }
+      rc = buf_append(out, values[i].p, 8);
+      continue;
+    }
     rc = put_param(out, wire_type(t & 0xFFu), (t & MY_PARAM_UNSIGNED) != 0, values[i], why,
                    sizeof(why));
     if (rc == DB_EARG) {

@@ -56,6 +56,9 @@ enum {
 
 /* my_conn_query() parameter types: MYSQL_TYPE_* | MY_PARAM_UNSIGNED. */
 #define MY_PARAM_UNSIGNED 0x8000u
+/* The value is already its wire form: 8 bytes, little-endian, of a LONGLONG or DOUBLE (JS
+ * numbers, sent as doubles rather than as text that the engine parses back). */
+#define MY_PARAM_BINARY 0x10000u
 
 /* Column flags (db_field_t.flags). */
 #define MY_FLAG_NOT_NULL 0x0001u
@@ -217,7 +220,8 @@ int my_conn_feed(my_conn_t *c, const uint8_t *p, size_t n);
 /* Binary protocol: COM_STMT_PREPARE (unless cached) + COM_STMT_EXECUTE. types[i] =
  * MYSQL_TYPE_* | MY_PARAM_UNSIGNED; values[i].p == NULL means NULL. Values are text, encoded by
  * the engine: TINY/SHORT/INT24/LONG/LONGLONG/YEAR from decimal text, FLOAT/DOUBLE from text,
- * DATE/DATETIME/TIMESTAMP from 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]', everything else as bytes.
+ * DATE/DATETIME/TIMESTAMP from 'YYYY-MM-DD[ HH:MM:SS[.ffffff]]', everything else as bytes;
+ * with MY_PARAM_BINARY, a LONGLONG or DOUBLE value is its 8 wire bytes already.
  * Returns 0 and later calls on_query_done exactly once; or < 0 and never calls back (DB_EARG
  * for a bad value text: my_conn_arg_error() says which). */
 int my_conn_query(my_conn_t *c, const char *text, size_t len, uint16_t nparams,

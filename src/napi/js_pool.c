@@ -27,11 +27,14 @@
  *   kind 9 (a reservation got its connection): payload = [slot, seq], the lease
  *   kind 10 (a lease lost its connection): id 0, payload = [slot, seq]
  */
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../base/base_err.h"
 #include "../base/base_mem.h"
+#include "../mysql/mysql.h"
 #include "js_pool_int.h"
 
 static void js_pool_env_cleanup(void *arg);
@@ -47,6 +50,7 @@ void js__pool_free(js_pool_t *jp) {
   buf_destroy(&jp->scratch);
   buf_destroy(&jp->scratch_slices);
   buf_destroy(&jp->scratch_types);
+  buf_destroy(&jp->scratch_nums);
   free(jp);
 }
 
@@ -378,13 +382,40 @@ static ssize_t utf8_prefix(const uint8_t *p, size_t n, uint32_t units) {
   return (ssize_t)i;
 }
 
+#define PACKED_NULL UINT32_MAX
+#define PACKED_NUMBER (UINT32_MAX - 1)
+
+/* A MySQL number parameter (a JS number, `d`) in its wire form: LONGLONG (a safe integer, as
+ * lib/mysql-params.js types it) or DOUBLE, 8 bytes little-endian. -1 when it is neither. */
+static int wire_number(uint32_t type, double d, uint8_t out[8]) {
+  uint64_t bits;
+  if ((type & 0xFFu) == MYSQL_TYPE_LONGLONG && (type & MY_PARAM_UNSIGNED) == 0) {
+    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != (double)(int64_t)d) {
+      return -1;
+    }
+    bits = (uint64_t)(int64_t)d;
+  } else if ((type & 0xFFu) == MYSQL_TYPE_DOUBLE && isfinite(d)) {
+    memcpy(&bits, &d, 8);
+  } else {
+    return -1;
+  }
+  for (int i = 0; i < 8; i++) {
+    out[i] = (uint8_t)(bits >> (8 * i));
+  }
+  return 0;
+}
+
 /* The packed parameters (lib/pool.js packParams): `joined`, every non-NULL value back to back,
  * and `meta`, a Uint32Array of [type, UTF-16 length or 0xffffffff for NULL] per parameter.
  * Two Node-API reads for the whole query instead of two napi_get_element and two string calls
- * per parameter. Fills jp->scratch_slices/scratch_types; the slices point into jp->scratch, so
- * they are valid until the next use of the scratch. napi_ok, or a thrown error. */
+ * per parameter. A MySQL number is not in `joined`: its length is 0xfffffffe and `nums` (a
+ * Float64Array, by parameter index) holds it; it goes to the engine in its wire form
+ * (MY_PARAM_BINARY), neither formatted as text in JS nor parsed back in C.
+ * Fills jp->scratch_slices/scratch_types; the slices point into jp->scratch and
+ * jp->scratch_nums, so they are valid until the next use of those. napi_ok, or a thrown
+ * error. */
 static napi_status read_packed_params(napi_env env, js_pool_t *jp, napi_value joined,
-                                      napi_value meta, uint32_t *nparams) {
+                                      napi_value meta, napi_value nums_value, uint32_t *nparams) {
   napi_typedarray_type tt;
   size_t count = 0;
   void *data = NULL;
@@ -411,16 +442,45 @@ static napi_status read_packed_params(napi_env env, js_pool_t *jp, napi_value jo
     napi_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
     return napi_generic_failure;
   }
+  const double *nums = NULL;
+  size_t nnums = 0;
+  napi_valuetype nt = napi_undefined;
+  if (nums_value != NULL && napi_typeof(env, nums_value, &nt) == napi_ok && nt == napi_object) {
+    void *ndata = NULL;
+    st = napi_get_typedarray_info(env, nums_value, &tt, &nnums, &ndata, NULL, NULL);
+    if (st != napi_ok || tt != napi_float64_array) {
+      napi_throw_type_error(env, NULL, "poolQuery: bad packed numbers");
+      return napi_invalid_arg;
+    }
+    nums = ndata;
+    buf_clear(&jp->scratch_nums);
+    if (buf_reserve(&jp->scratch_nums, (size_t)n * 8) < 0) {
+      napi_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
+      return napi_generic_failure;
+    }
+  }
   slice_t *values = (slice_t *)buf_begin(&jp->scratch_slices);
   uint32_t *types = (uint32_t *)buf_begin(&jp->scratch_types);
+  uint8_t *wire = nums != NULL ? (uint8_t *)buf_begin(&jp->scratch_nums) : NULL;
   const uint8_t *p = buf_begin(&jp->scratch) + at;
   size_t left = len;
+  int mysql = jp->pool.cfg.proto == POOL_PROTO_MYSQL;
   for (uint32_t i = 0; i < n; i++) {
     types[i] = m[2 * i];
     uint32_t units = m[2 * i + 1];
-    if (units == UINT32_MAX) {
+    if (units == PACKED_NULL) {
       values[i].p = NULL; /* SQL NULL */
       values[i].n = 0;
+      continue;
+    }
+    if (units == PACKED_NUMBER) {
+      if (!mysql || i >= nnums || wire_number(types[i], nums[i], wire + 8 * (size_t)i) < 0) {
+        napi_throw_type_error(env, NULL, "poolQuery: bad packed number");
+        return napi_invalid_arg;
+      }
+      types[i] |= MY_PARAM_BINARY;
+      values[i].p = wire + 8 * (size_t)i;
+      values[i].n = 8;
       continue;
     }
     ssize_t bytes = utf8_prefix(p, left, units);
@@ -437,15 +497,15 @@ static napi_status read_packed_params(napi_env env, js_pool_t *jp, napi_value jo
   return napi_ok;
 }
 
-/* poolQuery(handle, id, text, params, types, simple, raw[, slot, seq]) -> undefined; throws
+/* poolQuery(handle, id, text, params, types, simple, raw[, slot, seq[, nums]]) -> undefined; throws
  * when the pool is closed. Parameters come packed (lib/pool.js: params is one string of every
  * non-NULL value, types a Uint32Array of [type, UTF-16 length or 0xffffffff] per parameter), or,
  * when some value is a Buffer (bytes, MySQL BLOB), as arrays: params of strings (text format),
  * Buffers or null, types of parameter type OIDs (0 = inferred). simple = true sends the text with
  * the simple protocol (no params); raw = true hands every cell over as text (for .raw()). */
 static napi_value js_pool_query(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
+  size_t argc = 10;
+  napi_value argv[10];
   js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
@@ -466,7 +526,8 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   napi_valuetype pt = napi_undefined;
   int packed = argc >= 5 && napi_typeof(env, argv[3], &pt) == napi_ok && pt == napi_string;
   if (packed) {
-    if (read_packed_params(env, jp, argv[3], argv[4], &nparams) != napi_ok) {
+    if (read_packed_params(env, jp, argv[3], argv[4], argc >= 10 ? argv[9] : NULL, &nparams) !=
+        napi_ok) {
       return NULL;
     }
   } else if (argc >= 4 && napi_is_array(env, argv[3], &is_array) == napi_ok && is_array) {

@@ -70,6 +70,7 @@ typedef struct js_pool_s {
                         * pool_query_new copies out of it, so one buffer serves every query */
   buf_t scratch_slices; /* owned: poolQuery's slice_t per parameter, likewise */
   buf_t scratch_types;  /* owned: poolQuery's type per parameter, likewise */
+  buf_t scratch_nums;   /* owned: poolQuery's MySQL numbers in their 8-byte wire form, likewise */
   /* Owned freelists: a query record and its result set (with their buffers) are made and freed
    * per query, about ten malloc/free pairs that showed up at 7% of S2's profile. */
   struct js_query_s *free_queries; /* linked through `first` (unused while free) */

@@ -1159,6 +1159,25 @@ static void test_param_encoding(void) {
   slice_t baddate[1] = {{(const uint8_t *)"2024-13-01", 10}};
   CHECK_EQ_INT(my_msg_execute(&b, 1, types + 3, baddate, err, sizeof(err)), DB_EARG,
                "month 13 refused");
+  /* MY_PARAM_BINARY: the 8 wire bytes go out as they are (JS numbers, lib/pool.js). */
+  buf_clear(&b);
+  const uint8_t wire[8] = {1, 2, 3, 4, 5, 6, 7, 0x80};
+  uint32_t bin_types[2] = {MYSQL_TYPE_LONGLONG | MY_PARAM_BINARY, MYSQL_TYPE_DOUBLE | MY_PARAM_BINARY};
+  slice_t bin[2] = {{wire, 8}, {wire, 8}};
+  CHECK_EQ_INT(my_msg_execute(&b, 2, bin_types, bin, err, sizeof(err)), 0, "binary params encode");
+  p = buf_begin(&b);
+  CHECK(p[12] == MYSQL_TYPE_LONGLONG && p[13] == 0 && p[14] == MYSQL_TYPE_DOUBLE && p[15] == 0,
+        "binary params: the wire types without the flag");
+  CHECK(buf_size(&b) == 16 + 16 && memcmp(p + 16, wire, 8) == 0 && memcmp(p + 24, wire, 8) == 0,
+        "binary params: their bytes as they are");
+  buf_clear(&b);
+  uint32_t bad_bin_type = MYSQL_TYPE_LONG | MY_PARAM_BINARY;
+  CHECK_EQ_INT(my_msg_execute(&b, 1, &bad_bin_type, bin, err, sizeof(err)), DB_EARG,
+               "a binary value only for BIGINT and DOUBLE");
+  buf_clear(&b);
+  slice_t short_bin[1] = {{wire, 4}};
+  CHECK_EQ_INT(my_msg_execute(&b, 1, bin_types, short_bin, err, sizeof(err)), DB_EARG,
+               "a binary value is 8 bytes");
   buf_destroy(&b);
 }
 

@@ -102,6 +102,27 @@ test('parameters keep their JS type: numbers, strings, booleans, dates, bytes, J
   assert.deepStrictEqual(JSON.parse(r.arr), [1, 'x'])
 })
 
+test('numbers go as BIGINT or DOUBLE wire values: extremes, -0 and fractions are exact, NaN/Infinity refused', async () => {
+  const n = [0, -0, 1, -1, 2147483648, 9007199254740991, -9007199254740991, 0.1, -2.5, 1e300, 5e-324, 2 ** 53 + 2]
+  // CAST(? AS CHAR) shows the value the server received, as MariaDB prints it.
+  const [r] = await sql`select ${n[0]} as a, ${n[1]} as b, ${n[2]} as c, ${n[3]} as d,
+    cast(${n[4]} as char) as e, cast(${n[5]} as char) as f, cast(${n[6]} as char) as g,
+    ${n[7]} as h, ${n[8]} as i, ${n[9]} as j, ${n[10]} as k, ${n[11]} as l`
+  assert.deepStrictEqual([r.a, r.b, r.c, r.d], [0, 0, 1, -1])
+  assert.deepStrictEqual([r.e, r.f, r.g], ['2147483648', '9007199254740991', '-9007199254740991'])
+  assert.deepStrictEqual([r.h, r.i, r.j, r.k, r.l], [0.1, -2.5, 1e300, 5e-324, 2 ** 53 + 2])
+  // Beside a Buffer the parameters go as an array (numbers as text): the same values.
+  const [m] = await sql`select ${Buffer.from('x')} as b, ${7} + 0 as n, ${0.1} as f`
+  assert.deepStrictEqual([m.b, m.n, m.f], [Buffer.from('x'), 7, 0.1])
+  for (const v of [NaN, Infinity, -Infinity]) {
+    const err = await sql`select ${v} as x`.then(() => null, (e) => e)
+    assert.strictEqual(err && err.code, 'ERR_MYSQL_INVALID_QUERY_BINDING', String(v))
+  }
+  // In a transaction (a lease: the numbers ride with the slot arguments).
+  const [t] = await sql.begin((tx) => tx`select ${42} as v, ${1.5} as w`)
+  assert.deepStrictEqual([t.v, t.w], [42, 1.5])
+})
+
 test('zero dates read as Invalid Date; TIME stays a string with its fraction', async () => {
   const [r] = await sql.unsafe("select cast('0000-00-00' as date) as z, cast('10:11:12.5' as time(1)) as t").simple()
   assert.ok(r.z === null || Number.isNaN(r.z.getTime()), String(r.z))
