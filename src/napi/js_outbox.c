@@ -90,12 +90,8 @@ static void result_free(js_result_t *r) {
   free(r);
 }
 
-void js__query_free(js_pool_t *jp, js_query_t *jq) {
-  free(jq->message);
-  free(jq->channel);
-  free(jq->payload);
-  js_pgerr_free(jq->err);
-  js_result_t *r = jq->first;
+/* Recycles (or frees) a list of result sets. */
+static void results_release(js_pool_t *jp, js_result_t *r) {
   while (r != NULL) {
     js_result_t *next = r->next;
     /* rowbatch_start(0 columns) forgets any rows never handed over (a failed query). */
@@ -112,6 +108,14 @@ void js__query_free(js_pool_t *jp, js_query_t *jq) {
     }
     r = next;
   }
+}
+
+void js__query_free(js_pool_t *jp, js_query_t *jq) {
+  free(jq->message);
+  free(jq->channel);
+  free(jq->payload);
+  js_pgerr_free(jq->err);
+  results_release(jp, jq->first);
   if (jp != NULL && jp->nfree_queries < JS_FREE_QUERIES_MAX) {
     jq->first = (js_result_t *)jp->free_queries;
     jp->free_queries = jq;
@@ -248,6 +252,22 @@ static void on_query_error(void *ctx, pool_query_t *q, const db_error_t *e) {
   if (jq->err == NULL) {
     jq->err = js_pgerr_copy(e);
   }
+}
+
+/* The pool runs `q` again (a cancel meant for an earlier query hit it): its rows so far are
+ * dropped, unless some already went to JS as a partial batch. */
+static int on_query_retry(void *ctx, pool_query_t *q) {
+  js_pool_t *jp = ctx;
+  js_query_t *jq = q->data;
+  if (jq->streamed || jq->err != NULL) {
+    return 0;
+  }
+  list_remove(&jq->streaming);
+  results_release(jp, jq->first);
+  jq->first = NULL;
+  jq->last = NULL;
+  jq->rows_failed = 0;
+  return 1;
 }
 
 static void on_query_done(void *ctx, pool_query_t *q, int status, const char *message,
@@ -678,6 +698,7 @@ static int build_batch(napi_env env, js_pool_t *jp) {
   list_node_t *s;
   while ((s = list_pop_front(&jp->streaming)) != NULL) {
     js_query_t *jq = container_of(s, js_query_t, streaming);
+    jq->streamed = 1;
     napi_value payload = build_partial(env, jp, jq);
     if (payload == NULL || push_head(env, jp, jq->id, 6) != napi_ok ||
         push_arg(env, jp, payload) != napi_ok) {
@@ -836,6 +857,7 @@ static void on_closed(void *ctx) {
 const pool_handler_t js__pool_handler = {
   .on_fields = on_fields,
   .on_row = on_row,
+  .on_query_retry = on_query_retry,
   .on_command = on_command,
   .on_query_error = on_query_error,
   .on_query_done = on_query_done,

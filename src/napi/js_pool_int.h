@@ -35,6 +35,7 @@ typedef struct js_query_s {
   list_node_t streaming; /* in js_pool_t.streaming while rows wait for a partial batch */
   int all_text;       /* raw mode: every cell as text */
   int rows_failed;    /* a row could not be decoded (DB_ENOMEM, DB_EPROTO): the query fails */
+  int streamed;       /* a partial batch of its rows went to JS: they cannot be taken back */
   pool_query_t *pq;   /* borrowed from the pool until on_query_done */
   double id;          /* JS-side identity */
   int kind;           /* 0 rows, 1 server error, 2 client error, 3 notice, 4 notification */

@@ -69,7 +69,9 @@ typedef struct pool_query_s {
   int replan;        /* it runs once more: its cached plan went stale (0A000/26000), or a
                       * cancel meant for an earlier query hit it (pool_engine.c) */
   int replanned;     /* ...and that already happened: a second failure is reported */
-  int delivered;     /* rows or a command tag went to the owner: it can never run again */
+  int delivered;     /* a command tag went to the owner: it can never run again */
+  int rows_seen;     /* rows went to the owner; it may run again only if the owner can take
+                      * them back (on_query_retry) */
   int cancel_requested; /* pool_query_cancel() took it: a second call changes nothing */
   uint32_t slot;
   uint32_t gen;
@@ -83,6 +85,10 @@ typedef struct {
   void (*on_row)(void *ctx, pool_query_t *q, const uint8_t *body, size_t n);
   void (*on_command)(void *ctx, pool_query_t *q, slice_t tag);
   void (*on_query_error)(void *ctx, pool_query_t *q, const db_error_t *e);
+  /* The pool wants to run `q` once more (a cancel meant for an earlier query hit it): 1 when
+   * none of its rows reached the user yet and the owner dropped what it kept (the rows come
+   * again), 0 when some did (the error is then the answer). May be NULL: never. */
+  int (*on_query_retry)(void *ctx, pool_query_t *q);
   /* status 0: finished (maybe with a server error reported before); < 0: failed with `message`
    * and, when the server said why, `err`. The pool frees q after this returns. */
   void (*on_query_done)(void *ctx, pool_query_t *q, int status, const char *message,

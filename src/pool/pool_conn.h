@@ -34,8 +34,12 @@ struct pool_conn_s {
                           * the pool gives it no new query */
   uint32_t cancels_out;  /* ...of which sent (their query runs or ran): while > 0 nothing
                           * more is written on it */
-  uint32_t stray_cancels; /* cancels that may have reached its backend and that no query was
-                           * failed by yet: a cancel error on a query nobody cancelled is one */
+  uint32_t stray_cancels; /* cancels sent on it while queries were in flight, counted until it
+                           * is quiet again (no cancel out, nothing in flight): until then a
+                           * cancel error on a query nobody cancelled may come from one. Not
+                           * used up by the first hit: PostgreSQL signals the backend twice
+                           * (its pid and its process group), and on another CPU the second
+                           * signal can land after the first one's error, on the next query. */
   tls_conn_t *tls;    /* owned; NULL in plaintext */
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */

@@ -50,7 +50,7 @@ static void on_eng_fields(void *ctx, void *query, const db_field_t *f, uint16_t 
 static void on_eng_row(void *ctx, void *query, const uint8_t *body, size_t n) {
   pool_conn_t *c = ctx;
   if (!c->killer) {
-    ((pool_query_t *)query)->delivered = 1;
+    ((pool_query_t *)query)->rows_seen = 1;
     c->pool->handler->on_row(c->pool->ctx, query, body, n);
   }
 }
@@ -82,29 +82,46 @@ static int is_cancel_error(const pool_conn_t *c, const db_error_t *e) {
   return e->code.n == 5 && memcmp(e->code.p, "57014", 5) == 0;
 }
 
-/* A cancel error on a query nobody cancelled, while a cancel sent on this connection has hit
- * nothing yet: that cancel arrived after its own query ended (pool_cancel.c). The query runs
- * once more when that provably changes nothing the caller could see: it delivered no row and
- * no command tag, it is not part of a lease (whose queries never move to another connection),
- * and it ran outside any transaction, so the interruption rolled it back whole. PostgreSQL:
- * the session was idle ('I') before it. MySQL: autocommit and no transaction, and only a
- * SELECT: a killed write on a non-transactional table (MyISAM, Aria) keeps what it did. */
+/* Rows it already handed to the owner are taken back (the owner says whether it can). */
+static int retry_taken_back(pool_conn_t *c, pool_query_t *q) {
+  const pool_handler_t *h = c->pool->handler;
+  if (h->on_query_retry == NULL || !h->on_query_retry(c->pool->ctx, q)) {
+    return 0;
+  }
+  q->rows_seen = 0;
+  return 1;
+}
+
+/* A cancel error on a query nobody cancelled, while a cancel sent on this connection may still
+ * land (pool_conn_t.stray_cancels): that cancel arrived after its own query ended, or it was
+ * PostgreSQL's second signal (pool_cancel.c). The query runs
+ * once more when that provably changes nothing the caller could see: no command tag and no
+ * row reached its caller, it is not part of a lease (whose queries never move to another
+ * connection), and it ran outside any transaction, so the interruption rolled it back whole.
+ * PostgreSQL: the session was idle ('I') before it. MySQL: autocommit and no transaction, and
+ * only a SELECT: a killed write on a non-transactional table (MyISAM, Aria) keeps what it did. */
 static int stray_cancel_rerun(pool_conn_t *c, pool_query_t *q, const db_error_t *e) {
   if (c->stray_cancels == 0 || !is_cancel_error(c, e)) {
     return 0;
   }
-  c->stray_cancels--; /* this error used one cancel up, whoever it was meant for */
   if (q->cancel_requested || q->replanned || q->delivered || !pool__conn_current(c) ||
       c->pool->slots[c->slot].state == SLOT_RESERVED) {
     return 0;
   }
+  int harmless;
   if (!is_mysql(c)) {
-    return c->eng.pg.tx_status == 'I';
+    harmless = c->eng.pg.tx_status == 'I';
+  } else {
+    uint16_t st = c->eng.my.server_status;
+    char verb[8];
+    leading_keyword(q->text, q->text_len, verb, sizeof(verb));
+    harmless = (st & MY_STATUS_AUTOCOMMIT) && !(st & MY_STATUS_IN_TRANS) &&
+               strcmp(verb, "SELECT") == 0;
   }
-  uint16_t st = c->eng.my.server_status;
-  char verb[8];
-  leading_keyword(q->text, q->text_len, verb, sizeof(verb));
-  return (st & MY_STATUS_AUTOCOMMIT) && !(st & MY_STATUS_IN_TRANS) && strcmp(verb, "SELECT") == 0;
+  /* The interruption often lands after the first rows went out (the executor checks for
+   * interrupts between rows): those rows are taken back from the owner if none reached the
+   * user yet, else the error stays the answer. */
+  return harmless && (!q->rows_seen || retry_taken_back(c, q));
 }
 
 static void on_eng_query_error(void *ctx, void *query, const db_error_t *e) {

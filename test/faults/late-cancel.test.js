@@ -26,6 +26,8 @@ const PROTOCOLS = [
     sleepQuery: (sql, s) => sql`select pg_sleep(${s}) as s`,
     // A query that takes `s` seconds and says whether it ran to its end.
     probe: (sql, s, x) => sql`select pg_sleep(${s})::text as s, ${x}::int as x`,
+    // Its first row leaves before it sleeps: a cancel then interrupts it after a DataRow.
+    rowThenSleep: (sql, s, x) => sql`select g, ${x}::int as x, case when g = 2 then pg_sleep(${s})::text end as s from generate_series(1, 2) g`,
     finished: (row) => row.s === '',
   },
   {
@@ -48,16 +50,16 @@ function describeOutcome(o) {
 
 // A query pipelined behind a cancelled one that ends before its stalled cancel arrives: the
 // cancel is released while the pipelined query (x, 0.4 s) runs. Its outcome.
-async function pipelinedBehindLateCancel(P, sql, proxy, x) {
+async function pipelinedBehindLateCancel(P, sql, proxy, x, probe = P.probe) {
   // Both statements prepared once already: MySQL then sends the probe's EXECUTE at once (not
   // after a PREPARE answer, which would be held with everything else).
   await P.sleepQuery(sql, 0)
-  await P.probe(sql, 0, 0)
+  await probe(sql, 0, 0)
   proxy.hold()
   const q1 = P.sleepQuery(sql, 0.3)
   const s1 = settle(q1)
   // Sent at once behind q1 (max: 1, so the pool pipelines), before the cancel exists.
-  const s2 = settle(P.probe(sql, 0.4, x))
+  const s2 = settle(probe(sql, 0.4, x))
   await sleep(50)
   q1.cancel()
   assert.ok((await s1).ok, 'the stalled cancel cannot have reached the server')
@@ -139,6 +141,24 @@ for (const P of PROTOCOLS) {
       await proxy.close()
     }
   })
+
+  if (P.rowThenSleep) {
+    test(`${P.name}: a pipelined query hit by the late cancel after its first rows is run once more, its rows not doubled`, async () => {
+      const proxy = await holdProxy({ port: P.port() })
+      const sql = new SQL(proxy.rewrite(P.url()), { max: 1 })
+      try {
+        const o2 = await pipelinedBehindLateCancel(P, sql, proxy, 8, P.rowThenSleep)
+        assert.ok(o2.ok, `the pipelined query was hit: ${describeOutcome(o2)}`)
+        assert.deepStrictEqual([...o2.v].map((r) => [r.g, r.x]), [[1, 8], [2, 8]])
+        assert.ok(P.finished(o2.v[1]), 'the second run slept to its end')
+        assert.strictEqual(sql._stats().opened, 1)
+      } finally {
+        proxy.release()
+        await closeBounded(sql, { ms: 2000, cpuMs: 200 })
+        await proxy.close()
+      }
+    })
+  }
 
   test(`${P.name}: a lease's query pipelined behind the cancelled one and hit is reported, never run again`, async () => {
     const proxy = await holdProxy({ port: P.port() })
