@@ -389,8 +389,11 @@ static ssize_t utf8_prefix(const uint8_t *p, size_t n, uint32_t units) {
  * lib/mysql-params.js types it) or DOUBLE, 8 bytes little-endian. -1 when it is neither. */
 static int wire_number(uint32_t type, double d, uint8_t out[8]) {
   uint64_t bits;
-  if ((type & 0xFFu) == MYSQL_TYPE_LONGLONG && (type & MY_PARAM_UNSIGNED) == 0) {
-    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != (double)(int64_t)d) {
+  if ((type & 0xFFu) == MYSQL_TYPE_LONGLONG) {
+    /* A safe integer; UNSIGNED (lib/mysql-params.js marks those above 2^31 - 1 so, as Bun.SQL
+     * does) must not be negative. Below 2^53 both wire forms are the same bytes. */
+    double lo = (type & MY_PARAM_UNSIGNED) != 0 ? 0.0 : -9007199254740991.0;
+    if (!(d >= lo && d <= 9007199254740991.0) || d != (double)(int64_t)d) {
       return -1;
     }
     bits = (uint64_t)(int64_t)d;
