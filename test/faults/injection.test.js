@@ -64,9 +64,10 @@ for (const [name, get, opts] of [['PostgreSQL', () => pgSql, { astral: true, max
   test(`${name}: 300 random Unicode identifiers round-trip as column aliases`, async () => {
     const sql = get()
     const names = Array.from({ length: 300 }, () => randomName(opts))
-    // MariaDB drops the leading whitespace of an alias (server behaviour, the same through the
-    // text protocol with hand-quoted names), so those names are compared without it there.
-    const usable = name === 'MySQL' ? names.map((n) => n.replace(/^[ \t\n\r]+/, '')).filter(Boolean) : names
+    // MariaDB drops the leading non-graphic characters of an alias (whitespace, and controls
+    // such as DEL: Item::set_name; server behaviour, the same through the text protocol with
+    // hand-quoted names), so those names are compared without them there. CI met a "\x7f" alias.
+    const usable = name === 'MySQL' ? names.map((n) => n.replace(/^[\x00-\x20\x7f]+/, '')).filter(Boolean) : names
     const results = await Promise.all(usable.map((n) => sql`select 1 as ${sql(n)}`.then((rows) => Object.keys(rows[0])[0], (e) => e)))
     const bad = usable.map((n, i) => [n, results[i]]).filter(([n, got]) => got !== n)
     assert.deepStrictEqual(bad.map(([n, got]) => [JSON.stringify(n), got instanceof Error ? got.message : JSON.stringify(got)]), [])
