@@ -135,6 +135,13 @@ class NativePool {
     return this.handle
   }
 
+  // Ids of queries and reservations: positive, exact as doubles (C keeps them as such).
+  takeId() {
+    const id = this.nextId++
+    if (this.nextId > Number.MAX_SAFE_INTEGER) this.nextId = 1
+    return id
+  }
+
   // Sends at once; `sink` gets exactly one of [kOnRows](results, at, count, views) /
   // [kOnError](err) (lib/query.js). Returns the
   // query's id (for cancel), or 0 when it failed at once.
@@ -144,8 +151,7 @@ class NativePool {
       sink[kOnError](this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
       return 0
     }
-    const id = this.nextId++
-    if (this.nextId > Number.MAX_SAFE_INTEGER) this.nextId = 1
+    const id = this.takeId()
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
     try {
@@ -186,7 +192,7 @@ class NativePool {
     }
     if (signal && signal.aborted) return Promise.reject(signal.reason)
     return new Promise((resolve, reject) => {
-      const id = this.nextId++
+      const id = this.takeId()
       let onAbort = null
       const done = () => {
         if (onAbort !== null) signal.removeEventListener('abort', onAbort)
