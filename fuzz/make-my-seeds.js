@@ -12,7 +12,7 @@
 
 const fs = require('node:fs')
 const path = require('node:path')
-const { lenenc, lenstr, DEFAULT_CAPS, CAPS } = require('../test/helpers/fake-mysql.js')
+const { lenenc, lenstr, DEFAULT_CAPS, CAPS, greetingPayload } = require('../test/helpers/fake-mysql.js')
 
 const CORPUS = path.join(__dirname, 'corpus')
 const seeds = new Map() // target -> [[name, bytes]]; written at the end (each dir replaced)
@@ -34,15 +34,7 @@ function packets (seq, ...payloads) {
 }
 
 const NONCE = Buffer.from('0123456789abcdefghij')
-function greeting ({ plugin = 'mysql_native_password', caps = DEFAULT_CAPS, version = '10.11.6-MariaDB' } = {}) {
-  const flags = Buffer.alloc(18)
-  flags.writeUInt16LE(caps & 0xffff, 0)
-  flags[2] = 45
-  flags.writeUInt16LE(2, 3)
-  flags.writeUInt16LE(caps >>> 16, 5)
-  flags[7] = 21
-  return cat(10, version + '\0', u32(7), NONCE.subarray(0, 8), 0, flags, NONCE.subarray(8), 0, plugin + '\0')
-}
+const greeting = ({ plugin, caps, version = '10.11.6-MariaDB' } = {}) => greetingPayload({ plugin, caps, version, threadId: 7, nonce: NONCE })
 const ok = ({ status = 2, eof = false, info = '' } = {}) => cat(eof ? 0xfe : 0, lenenc(0), lenenc(0), u16(status), u16(0), info)
 const err = (code, state, msg) => cat(0xff, u16(code), '#' + state + msg)
 function colDef (name, type = 253, { flags = 0, charset = 45, decimals = 0 } = {}) {

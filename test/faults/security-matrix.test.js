@@ -37,7 +37,7 @@ const { SQL } = require('../..')
 const { makeCerts } = require('../helpers/certs.js')
 const { answerFor } = require('../helpers/fake-pg.js')
 const f = require('../helpers/frames.js')
-const { lenenc, DEFAULT_CAPS, CAPS } = require('../helpers/fake-mysql.js')
+const { lenenc, DEFAULT_CAPS, CAPS, greetingPayload } = require('../helpers/fake-mysql.js')
 
 const PASSWORD = 'Sntl-matrix-7d2e-pw'
 const MY_USER = 'matrix_user_41'
@@ -324,16 +324,7 @@ function myPacket(seq, payload) {
   return Buffer.concat([h, payload])
 }
 
-function myGreeting(caps) {
-  const flags = Buffer.alloc(18)
-  flags.writeUInt16LE(caps & 0xffff, 0)
-  flags[2] = 45
-  flags.writeUInt16LE(2, 3)
-  flags.writeUInt16LE(caps >>> 16, 5)
-  flags[7] = 21
-  return Buffer.concat([Buffer.from([10]), Buffer.from('10.11.99-matrix\0'), Buffer.from([1, 0, 0, 0]), NONCE.subarray(0, 8),
-    Buffer.from([0]), flags, NONCE.subarray(8), Buffer.from([0]), Buffer.from('mysql_native_password\0')])
-}
+const myGreeting = (caps) => greetingPayload({ caps, version: '10.11.99-matrix', threadId: 1, nonce: NONCE })
 
 const myOk = (eof = false) => Buffer.concat([Buffer.from([eof ? 0xfe : 0]), lenenc(0), lenenc(0), Buffer.from([2, 0, 0, 0])])
 

@@ -109,16 +109,7 @@ class FakeMysqlConn extends FakeClientConn {
 
   greeting({ plugin = 'mysql_native_password', caps = this.caps, version = '8.0.99-fake' } = {}) {
     this.caps = caps
-    const head = Buffer.alloc(4)
-    head.writeUInt32LE(this.id, 0)
-    const flags = Buffer.alloc(2 + 1 + 2 + 2 + 1 + 10)
-    flags.writeUInt16LE(caps & 0xffff, 0)
-    flags[2] = 45
-    flags.writeUInt16LE(2, 3)
-    flags.writeUInt16LE(caps >>> 16, 5)
-    flags[7] = 21
-    return Buffer.concat([Buffer.from([10]), Buffer.from(version + '\0'), head, this.nonce.subarray(0, 8), Buffer.from([0]),
-      flags, this.nonce.subarray(8), Buffer.from([0]), Buffer.from(plugin + '\0')])
+    return greetingPayload({ plugin, caps, version, threadId: this.id, nonce: this.nonce })
   }
 
   greet(opts) {
@@ -241,4 +232,20 @@ async function fakeMysql(script) {
   }
 }
 
-module.exports = { fakeMysql, sha2Scramble, CAPS, DEFAULT_CAPS, lenenc, lenstr }
+// A HandshakeV10 payload (no packet header): protocol 10, the server version, the thread id, the
+// 20-byte scramble in its two parts, the capability flags, utf8mb4_general_ci, status
+// SERVER_STATUS_AUTOCOMMIT, 21 bytes of auth data, the auth plugin.
+function greetingPayload({ plugin = 'mysql_native_password', caps = DEFAULT_CAPS, version = '8.0.99-fake', threadId = 1, nonce }) {
+  const head = Buffer.alloc(4)
+  head.writeUInt32LE(threadId, 0)
+  const flags = Buffer.alloc(2 + 1 + 2 + 2 + 1 + 10)
+  flags.writeUInt16LE(caps & 0xffff, 0)
+  flags[2] = 45
+  flags.writeUInt16LE(2, 3)
+  flags.writeUInt16LE(caps >>> 16, 5)
+  flags[7] = 21
+  return Buffer.concat([Buffer.from([10]), Buffer.from(version + '\0'), head, nonce.subarray(0, 8), Buffer.from([0]),
+    flags, nonce.subarray(8), Buffer.from([0]), Buffer.from(plugin + '\0')])
+}
+
+module.exports = { fakeMysql, greetingPayload, sha2Scramble, CAPS, DEFAULT_CAPS, lenenc, lenstr }
