@@ -316,21 +316,16 @@ int pool_query_submit_on(pool_t *p, pool_query_t *q, uint32_t slot, uint32_t seq
   return 0;
 }
 
-/* A reserved PostgreSQL connection given back inside a transaction block (ReadyForQuery 'T' or
- * 'E': a BEGIN never ended, or an error that aborted it) must not serve the next pooled query,
- * which would run inside it and see its writes vanish at a later ROLLBACK, or fail with 25P02.
- * Closing it rolls it back (Bun.SQL sends ROLLBACK). Pooled queries are left alone: with max 1
- * a BEGIN ... COMMIT sent as separate queries is how Bun lets a pool run a transaction. */
-static int left_in_transaction(const pool_conn_t *c) {
-  return c != NULL && c->pool->cfg.proto == POOL_PROTO_PG && c->eng.pg.tx_status != 'I';
-}
-
 /* A reserved connection with nothing running goes back to the pool, or away when the pool
  * closes, its lifetime is over or it is still inside a transaction. */
 static void lease_returned(pool_t *p, uint32_t index) {
   pool_slot_t *s = &p->slots[index];
   int expired = s->expired;
-  int discard = s->discard_pending || left_in_transaction(s->conn);
+  /* A connection still inside a transaction must not serve the next pooled query, which would
+   * run inside it: closing it rolls it back (Bun.SQL sends ROLLBACK). Pooled queries are left
+   * alone: with max 1 a BEGIN ... COMMIT sent as separate queries is how Bun lets a pool run a
+   * transaction. */
+  int discard = s->discard_pending || (s->conn != NULL && pool__eng_in_transaction(s->conn));
   pool_slot_fire(p, index, SLOT_EV_RELEASE);
   if (discard) {
     pool__retire(p, index, DB_ECLOSED);

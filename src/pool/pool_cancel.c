@@ -27,7 +27,7 @@
  * Queries already pipelined behind the cancelled one when the cancel went out stay exposed: if
  * the cancelled query ends first, the late request interrupts the next one. Such a query is
  * recognised (a cancel error on a query nobody cancelled while a cancel sent on its connection
- * has hit nothing yet: pool_conn_t.stray_cancels) and run once more when that is provably
+ * may still land: pool_conn_t.stray_window) and run once more when that is provably
  * harmless (pool_engine.c, stray_cancel_rerun); otherwise its error is reported.
  */
 #include <stdlib.h>
@@ -79,15 +79,20 @@ static void hold_given_back(pool_t *p, pool_conn_t *c, int sent) {
   }
 }
 
+void pool__cancel_sent(pool_t *p, pool_cancel_t *k) {
+  k->sent = 1;
+  pool_conn_t *c = victim(p, k);
+  if (c != NULL) {
+    c->stray_window = 1;
+  }
+}
+
 void pool__cancel_closed(pool_t *p, pool_cancel_t *k) {
   p->in_callback++;
   list_remove(&k->node);
   p->live_cancels--;
   pool_conn_t *c = victim(p, k);
   if (c != NULL) {
-    if (!k->sent && c->stray_cancels > 0) {
-      c->stray_cancels--; /* never left: it cannot hit anything */
-    }
     if (k->sent && !k->resolved) {
       /* The request may still reach the server and hit whatever runs then. */
       pool__eng_fail(c, DB_ECLOSED,
@@ -101,7 +106,7 @@ void pool__cancel_closed(pool_t *p, pool_cancel_t *k) {
 
 void pool__cancel_quiet(pool_conn_t *c) {
   if (c->cancels_out == 0) {
-    c->stray_cancels = 0;
+    c->stray_window = 0;
   }
 }
 
@@ -122,7 +127,7 @@ static void on_cancel_connect(net_sock_t *s, int status) {
     net_sock_close(s); /* nothing left: the query simply runs to its end */
     return;
   }
-  k->rec.sent = 1; /* the request, queued before the connect, is being written */
+  pool__cancel_sent(k->pool, &k->rec); /* the request, queued before the connect, is leaving */
 }
 
 static void on_cancel_read(net_sock_t *s, const uint8_t *p, size_t n) {
@@ -198,6 +203,5 @@ int pool__send_cancel(pool_t *p, pool_conn_t *c) {
     return rc;
   }
   c->cancels_out++;
-  c->stray_cancels++;
   return 0;
 }

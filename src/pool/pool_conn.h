@@ -34,12 +34,12 @@ struct pool_conn_s {
                           * the pool gives it no new query */
   uint32_t cancels_out;  /* ...of which sent (their query runs or ran): while > 0 nothing
                           * more is written on it */
-  uint32_t stray_cancels; /* cancels sent on it while queries were in flight, counted until it
-                           * is quiet again (no cancel out, nothing in flight): until then a
-                           * cancel error on a query nobody cancelled may come from one. Not
-                           * used up by the first hit: PostgreSQL signals the backend twice
-                           * (its pid and its process group), and on another CPU the second
-                           * signal can land after the first one's error, on the next query. */
+  int stray_window;   /* a cancel request for it may have reached the server, and it was not
+                       * quiet since (no cancel out, nothing in flight): until then a cancel
+                       * error on a query nobody cancelled may come from one. Not closed by
+                       * the first hit: PostgreSQL signals the backend twice (its pid and its
+                       * process group), and on another CPU the second signal can land after
+                       * the first one's error, on the next query. */
   tls_conn_t *tls;    /* owned; NULL in plaintext */
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */
@@ -82,6 +82,9 @@ int pool__eng_set_password(pool_conn_t *c, const char *password);
 int pool__eng_send(pool_conn_t *c, pool_query_t *q);
 const char *pool__eng_send_error(pool_conn_t *c, int rc);
 int pool__eng_request_cancel(pool_conn_t *c, pool_query_t *q);
+/* The session is inside a transaction block. PostgreSQL only (ReadyForQuery 'T' or 'E': a BEGIN
+ * never ended, or an error aborted it); MySQL connections answer 0. */
+int pool__eng_in_transaction(const pool_conn_t *c);
 const char *pool__eng_error_message(const pool_conn_t *c);
 int pool__eng_error(const pool_conn_t *c);
 
@@ -100,6 +103,8 @@ void pool__check_closed(pool_t *p);
  * the query `c` runs now; the caller took one of c's cancel_holds for it, which is given back
  * when the cancel is resolved, also when it cannot even start. */
 int pool__send_cancel(pool_t *p, pool_conn_t *c);
+/* The request of cancel `k` may be leaving for the server now: it can hit from here on. */
+void pool__cancel_sent(pool_t *p, pool_cancel_t *k);
 /* The deadline of a cancel connection: a cancel holds its victim's slot at most this long. */
 uint64_t pool__cancel_timeout_ms(const pool_t *p);
 /* A cancel connection closed: gives its victim's hold back, or discards the victim when the

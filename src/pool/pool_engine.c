@@ -33,7 +33,7 @@ static void on_eng_ready(void *ctx) {
       pool__conn_retire(c);
       return;
     }
-    c->cancel.sent = 1;
+    pool__cancel_sent(c->pool, &c->cancel);
     return;
   }
   net_sock_clear_deadline(&c->sock);
@@ -93,7 +93,7 @@ static int retry_taken_back(pool_conn_t *c, pool_query_t *q) {
 }
 
 /* A cancel error on a query nobody cancelled, while a cancel sent on this connection may still
- * land (pool_conn_t.stray_cancels): that cancel arrived after its own query ended, or it was
+ * land (pool_conn_t.stray_window): that cancel arrived after its own query ended, or it was
  * PostgreSQL's second signal (pool_cancel.c). The query runs
  * once more when that provably changes nothing the caller could see: no command tag and no
  * row reached its caller, it is not part of a lease (whose queries never move to another
@@ -101,7 +101,7 @@ static int retry_taken_back(pool_conn_t *c, pool_query_t *q) {
  * PostgreSQL: the session was idle ('I') before it. MySQL: autocommit and no transaction, and
  * only a SELECT: a killed write on a non-transactional table (MyISAM, Aria) keeps what it did. */
 static int stray_cancel_rerun(pool_conn_t *c, pool_query_t *q, const db_error_t *e) {
-  if (c->stray_cancels == 0 || !is_cancel_error(c, e)) {
+  if (!c->stray_window || !is_cancel_error(c, e)) {
     return 0;
   }
   if (q->cancel_requested || q->replanned || q->delivered || !pool__conn_current(c) ||
@@ -388,6 +388,10 @@ const char *pool__eng_send_error(pool_conn_t *c, int rc) {
     return my_conn_arg_error(&c->eng.my);
   }
   return rc == DB_EARG ? "query text contains a NUL byte" : base_err_message(rc);
+}
+
+int pool__eng_in_transaction(const pool_conn_t *c) {
+  return !is_mysql(c) && c->eng.pg.tx_status != 'I';
 }
 
 int pool__eng_request_cancel(pool_conn_t *c, pool_query_t *q) {
