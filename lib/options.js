@@ -6,6 +6,7 @@ const path = require('node:path')
 const { resolveTls } = require('./tls-options.js')
 const { isSqliteUrl, parseSqliteOptions } = require('./sqlite.js')
 const { takePgAuthOptions } = require('./pg-auth-options.js')
+const { pick, invalid } = require('./option-values.js')
 
 // Bun.SQL's order. With an explicit adapter only the variables that can name it are read.
 const URL_ENV_VARS = ['POSTGRES_URL', 'TLS_POSTGRES_DATABASE_URL', 'DATABASE_URL', 'TLS_DATABASE_URL', 'PGURL', 'PG_URL', 'MYSQL_URL', 'TLS_MYSQL_DATABASE_URL']
@@ -25,11 +26,6 @@ const ADAPTER_DEFAULTS = {
 
 const SCHEME_ADAPTER = { postgres: 'postgres', postgresql: 'postgres', unix: 'postgres', mysql: 'mysql', mysql2: 'mysql', mariadb: 'mysql', mysqls: 'mysql' }
 
-function pick(...values) {
-  for (const v of values) if (v !== undefined && v !== null && v !== '') return v
-  return undefined
-}
-
 function seconds(name, value, fallback) {
   if (value === undefined || value === null) return fallback
   const n = Number(value)
@@ -39,12 +35,6 @@ function seconds(name, value, fallback) {
     throw err
   }
   return n
-}
-
-function invalid(message) {
-  const err = new TypeError(message)
-  err.code = 'ERR_INVALID_ARG_VALUE'
-  return err
 }
 
 // The I/O driver: 'uv' (libuv sockets on the runtime's loop) or 'js' (JS sockets feeding the

@@ -6,18 +6,14 @@
 // names). The C engine checks them before it answers any authentication request, so a
 // refused method costs no credential.
 
+const { pick, invalid } = require('./option-values.js')
+
 // Values of pg_channel_binding_t (src/pg/pg.h).
 const CHANNEL_BINDING = { prefer: 0, disable: 1, require: 2 }
 // PG_AUTH_ALLOW_* bits (src/pg/pg.h); gss and sspi are valid names that this client never
 // uses, so allowing them allows nothing.
 const AUTH_BITS = { none: 1, password: 2, md5: 4, 'scram-sha-256': 8, gss: 0, sspi: 0 }
 const ALL_AUTH = 15
-
-function invalid(message) {
-  const err = new TypeError(message)
-  err.code = 'ERR_INVALID_ARG_VALUE'
-  return err
-}
 
 function parseChannelBinding(value) {
   if (value === undefined) return CHANNEL_BINDING.prefer
@@ -72,15 +68,14 @@ function takePgAuthOptions(o, urlParams, env, adapter) {
     }
     delete urlParams[k]
   }
-  const pick = (vs) => vs.find((v) => v !== undefined && v !== null && v !== '')
   if (adapter !== 'postgres') {
-    if (pick(cbRaw) !== undefined || pick(raRaw) !== undefined) {
+    if (pick(...cbRaw) !== undefined || pick(...raRaw) !== undefined) {
       throw invalid('channel_binding and require_auth are PostgreSQL settings')
     }
     return { channelBinding: 0, authAllowed: 0, connectTimeout }
   }
-  const channelBinding = parseChannelBinding(pick([...cbRaw, env.PGCHANNELBINDING]))
-  const authAllowed = parseRequireAuth(pick([...raRaw, env.PGREQUIREAUTH]))
+  const channelBinding = parseChannelBinding(pick(...cbRaw, env.PGCHANNELBINDING))
+  const authAllowed = parseRequireAuth(pick(...raRaw, env.PGREQUIREAUTH))
   if (channelBinding === CHANNEL_BINDING.require && authAllowed !== 0 && (authAllowed & AUTH_BITS['scram-sha-256']) === 0) {
     throw invalid('channel_binding=require needs SCRAM-SHA-256, which require_auth rules out')
   }

@@ -16,15 +16,11 @@
 const fs = require('node:fs')
 const net = require('node:net')
 
+const { invalid } = require('./option-values.js')
+
 const MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']
 // What the native side gets: 0 disable, 1 try TLS then plaintext, 2 TLS required.
 const NATIVE_MODE = { disable: 0, allow: 1, prefer: 1, require: 2, 'verify-ca': 2, 'verify-full': 2 }
-
-function invalid(message) {
-  const err = new TypeError(message)
-  err.code = 'ERR_INVALID_ARG_VALUE'
-  return err
-}
 
 function checkMode(mode, where) {
   if (!MODES.includes(mode)) {
