@@ -76,14 +76,19 @@ static pool_conn_t *victim(pool_t *p, const pool_cancel_t *k) {
   return s->gen == k->gen ? s->conn : NULL;
 }
 
+/* The connection still runs queries and may take a cancel (not closing). */
+static int may_resend(const pool_t *p, const pool_conn_t *c) {
+  const pool_slot_t *s = &p->slots[c->slot];
+  return s->inflight > 0 && !c->sock.closing &&
+         (s->state == SLOT_READY || s->state == SLOT_BUSY || s->state == SLOT_RESERVED);
+}
+
 /* A cancel was acted on while its query still runs: it may have landed between two commands
  * and been dropped, so it goes once more later. The hold taken here keeps the connection
  * from new queries until then; pool__cancel_query_left gives it back if the query ends
  * first. */
 static void plan_resend(pool_t *p, pool_conn_t *c) {
-  pool_slot_state_t st = p->slots[c->slot].state;
-  if (p->slots[c->slot].inflight == 0 ||
-      (st != SLOT_READY && st != SLOT_BUSY && st != SLOT_RESERVED)) {
+  if (!may_resend(p, c)) {
     return;
   }
   uint32_t shift = c->resends < 5 ? c->resends : 5;
@@ -168,6 +173,10 @@ uint64_t pool__cancel_resends(pool_t *p, uint64_t now, int fire) {
     }
     if (fire && now >= c->resend_at_ms) {
       c->resend_at_ms = 0;
+      if (!may_resend(p, c)) {
+        hold_given_back(p, c, 0); /* it is closing: its queries fail anyway */
+        continue;
+      }
       p->stats.cancel_resends++;
       (void)pool__send_cancel(p, c, 0); /* with the hold plan_resend kept */
       continue;

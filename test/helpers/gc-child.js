@@ -34,9 +34,9 @@ async function collectFor(ms) {
   }
 }
 
-// Rounds of collection until the connections are closed: the round, or -1 after 40.
+// Rounds of collection until the connections are closed: the round, or -1 after 80.
 async function roundsUntilClosed(ids) {
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 80; i++) {
     gc()
     await sleep(25)
     if ((await open(ids)) === 0) return i
