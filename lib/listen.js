@@ -38,6 +38,8 @@ class Listener {
     this.timer = null
     pool.onNotification = (pid, channel, payload) => this.deliver(channel, payload)
     pool.onLeaseLost = (lease) => this.lost(lease)
+    // Its callbacks are held only by the pool: the pool is kept while a channel is listened to.
+    pool.listening = () => this.channels.size > 0
   }
 
   run(text) {

@@ -92,6 +92,29 @@ const KIND_RESERVED = 9
 const KIND_LEASE_LOST = 10
 const KIND_ROWS_FLAT = 11 // [id, 11, command, shape, batch, rowCount]: a query's only result set
 
+// The keeper: C holds the pool's callbacks for as long as the pool lives, so they must not
+// hold the pool itself, or a forgotten SQL would keep its connections forever. They reach it
+// through a keeper instead, which holds it strongly only while something is pending that
+// nothing else may hold: queries waiting or running (their promises are held only by the pool)
+// and listeners (their callbacks too). Otherwise only weakly: an idle pool that the program no
+// longer reaches is collected, and `forgottenPools` closes its native pool (from JS, so the js
+// driver's sockets close too). A lease needs no keeping: its reserved handle or transaction
+// holds the pool, and a forgotten one is released (lib/sql.js forgottenLeases).
+class Keeper {
+  constructor(pool) {
+    this.strong = null
+    this.weak = new WeakRef(pool)
+  }
+
+  get() {
+    return this.strong !== null ? this.strong : this.weak.deref()
+  }
+}
+
+const forgottenPools = new FinalizationRegistry((handle) => {
+  binding().poolClose(handle, 0) // idle: nothing is failed; the connections close
+})
+
 class NativePool {
   constructor(options) {
     this.options = options
@@ -105,6 +128,17 @@ class NativePool {
     this.onNotification = null // set by listen() (pid, channel, payload)
     this.onLeaseLost = null // set by listen() ({ slot, seq })
     this.shapes = new Map() // row shape id (from C) -> { names, oids, decoders }
+    this.keeper = new Keeper(this)
+    this.listening = null // set by listen(): () => whether a channel is listened to
+  }
+
+  // Nothing pending that only this pool holds (see Keeper): C may let go of it.
+  loosen() {
+    const w = this.waiting
+    if (w.count === 0 && (w.overflow === null || w.overflow.size === 0) &&
+        (this.listening === null || !this.listening())) {
+      this.keeper.strong = null
+    }
   }
 
   // A row shape from C: null, a known id, or [id, names, oids] the first time.
@@ -124,13 +158,21 @@ class NativePool {
     if (this.handle === null) {
       const config = nativeConfig(this.options)
       if (this.options.driver === 'js') config.driver = jsDriver()
+      const keeper = this.keeper // never `this`: see Keeper
       this.handle = binding().poolCreate(
         config,
         // The flush's row buffer, then the records as arguments (one array when there are very
-        // many: src/napi/js_outbox.c).
-        (rows, ...batch) => this.onResults(rows, batch.length === 1 ? batch[0] : batch),
-        () => this.onClosed(),
+        // many: src/napi/js_outbox.c). A pool already collected has nothing left to tell.
+        (rows, ...batch) => {
+          const pool = keeper.get()
+          if (pool !== undefined) pool.onResults(rows, batch.length === 1 ? batch[0] : batch)
+        },
+        () => {
+          const pool = keeper.get()
+          if (pool !== undefined) pool.onClosed()
+        },
       )
+      forgottenPools.register(this, this.handle, this)
     }
     return this.handle
   }
@@ -154,6 +196,7 @@ class NativePool {
     const id = this.takeId()
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
+    this.keeper.strong = this
     try {
       const handle = this.ensureHandle()
       let p = params
@@ -178,6 +221,7 @@ class NativePool {
       }
     } catch (err) {
       this.waiting.delete(id)
+      this.loosen()
       sink[kOnError](this.nativeError(err))
       return 0
     }
@@ -213,6 +257,7 @@ class NativePool {
         },
         [kOnRows]: () => {},
       })
+      this.keeper.strong = this
       if (signal) {
         onAbort = () => { if (this.handle !== null) binding().poolCancel(this.handle, id) }
         signal.addEventListener('abort', onAbort, { once: true })
@@ -222,6 +267,7 @@ class NativePool {
       } catch (err) {
         done()
         this.waiting.delete(id)
+        this.loosen()
         reject(this.nativeError(err))
       }
     })
@@ -300,6 +346,7 @@ class NativePool {
         sink[kOnError](this.dialect.clientError(payload[0], payload[1], payload[2]))
       }
     }
+    if (this.keeper.strong !== null) this.loosen()
   }
 
   // A new connection needs the password: call the user's (sync or async) function, once per
@@ -342,6 +389,7 @@ class NativePool {
   close(timeout) {
     this.closed = true
     if (this.handle === null) return Promise.resolve()
+    forgottenPools.unregister(this)
     if (this.closePromise === null) {
       this.closePromise = new Promise((resolve) => { this.resolveClose = resolve })
     }

@@ -279,10 +279,13 @@ async function reserveConnection(pool, signal) {
   const lease = await pool.reserve(signal)
   const reserved = makeScopedSql(pool, lease)
   const state = { released: false }
-  forgottenLeases.register(reserved, { pool, lease, state })
+  forgottenLeases.register(reserved, { pool, lease, state }, state)
   reserved.release = () => {
     if (!state.released) {
       state.released = true
+      // The registry's record holds the pool: once released, it must not keep it (lib/pool.js
+      // Keeper) for as long as this handle lives.
+      forgottenLeases.unregister(state)
       pool.release(lease)
     }
   }

@@ -841,6 +841,7 @@ static napi_value js_pool_stats(napi_env env, napi_callback_info info) {
     {"queries", (double)st->queries},
     {"waiterMs", (double)st->waiter_ms},
     {"badTransitions", (double)st->bad_transitions},
+    {"cancelResends", (double)st->cancel_resends},
   };
   for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
     NAPI_CALL(env, napi_create_double(env, extra[i].value, &v));

@@ -413,7 +413,7 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
    * is sent now (rc 1), but also when it waits for q's turn (0, on_cancel_due), so no query is
    * pipelined behind one that will be cancelled. Once sent, nothing is written either. */
   s->conn->cancel_holds++;
-  return rc == 1 ? pool__send_cancel(p, s->conn) : 0;
+  return rc == 1 ? pool__send_cancel(p, s->conn, 0) : 0;
 }
 
 /* ---- connection events ------------------------------------------------------------------ */
@@ -542,6 +542,7 @@ void pool__requeue(pool_conn_t *c, pool_query_t *q) {
   list_push_front(&p->waiting, &q->node); /* first in line: it was sent before the others */
   p->nwaiting++;
   query_left_conn(c);
+  pool__cancel_query_left(c);
   pool__dispatch(p);
 }
 
@@ -558,6 +559,7 @@ void pool__on_query_done(pool_conn_t *c, pool_query_t *q, int status, const db_e
   p->handler->on_query_done(p->ctx, q, status, message, err);
   pool_query_free(q);
   query_left_conn(c);
+  pool__cancel_query_left(c);
 }
 
 static void query_left_conn(pool_conn_t *c) {

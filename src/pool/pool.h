@@ -156,6 +156,7 @@ typedef struct {
   uint64_t queries;
   uint64_t waiter_ms;        /* total time queries spent waiting for a connection */
   uint64_t bad_transitions;  /* refused state changes: must stay 0 */
+  uint64_t cancel_resends;   /* cancels sent once more: acted on while their query still ran */
 } pool_stats_t;
 
 typedef struct {
@@ -187,6 +188,7 @@ struct pool_s {
   int dispatching;            /* pool__dispatch is walking the waiting list */
   int dispatch_again;         /* ...and was asked for another pass meanwhile */
   uint32_t flush_pending;     /* connections whose queued queries wait for pool__flush_pending */
+  uint32_t resends_pending;   /* connections with a cancel re-send due (pool_conn_t.resend_at_ms) */
   const pool_handler_t *handler;
   void *ctx;
   pool_stats_t stats;

@@ -29,6 +29,21 @@
  * recognised (a cancel error on a query nobody cancelled while a cancel sent on its connection
  * may still land: pool_conn_t.stray_window) and run once more when that is provably
  * harmless (pool_engine.c, stray_cancel_rerun); otherwise its error is reported.
+ *
+ * A request that the server acted on can still miss its query: it is sent when the query
+ * becomes the running one (at once, or at the previous query's end), but the backend may not
+ * have started it yet. PostgreSQL ignores a SIGINT that lands while it reads a message (even
+ * one already buffered: between the previous query's Sync and the target's Execute); MariaDB
+ * resets KILL QUERY when its next command starts (and a MySQL EXECUTE that waits for its
+ * PREPARE answer leaves only once the KILL is resolved). Neither server answers anything
+ * before the query ends (PostgreSQL flushes nothing before Sync), so no "it started" reply can
+ * time the request. So when a cancel is resolved and the query it was sent for still runs
+ * (pool_cancel_t.mark: no query left the connection since), it is sent once more after a
+ * backoff (50 ms, doubling to 1 s) until the query ends: one request lands while it runs. The
+ * connection still takes no new query meanwhile (the re-send keeps a hold); writes flow
+ * between the sends, as at any resolution. A successful cancel's error arrives well within
+ * the first delay, so a re-send is rare and, when late, hits an idle backend (dropped) or a
+ * query already pipelined behind (the stray window above covers it).
  */
 #include <stdlib.h>
 
@@ -37,6 +52,9 @@
 
 /* A cancel holds a slot for at most this long, whatever connectionTimeout says. */
 #define POOL_CANCEL_TIMEOUT_MAX_MS 10000u
+/* Re-sends of a cancel whose query still runs: first delay, and the cap of the doubling. */
+#define RESEND_BASE_MS 50u
+#define RESEND_CAP_MS 1000u
 
 typedef struct {
   pool_cancel_t rec;
@@ -56,6 +74,29 @@ static pool_conn_t *victim(pool_t *p, const pool_cancel_t *k) {
   }
   pool_slot_t *s = &p->slots[k->slot];
   return s->gen == k->gen ? s->conn : NULL;
+}
+
+/* The connection still runs queries and may take a cancel (not closing). */
+static int may_resend(const pool_t *p, const pool_conn_t *c) {
+  const pool_slot_t *s = &p->slots[c->slot];
+  return s->inflight > 0 && !c->sock.closing &&
+         (s->state == SLOT_READY || s->state == SLOT_BUSY || s->state == SLOT_RESERVED);
+}
+
+/* A cancel was acted on while its query still runs: it may have landed between two commands
+ * and been dropped, so it goes once more later. The hold taken here keeps the connection
+ * from new queries until then; pool__cancel_query_left gives it back if the query ends
+ * first. */
+static void plan_resend(pool_t *p, pool_conn_t *c) {
+  if (!may_resend(p, c)) {
+    return;
+  }
+  uint32_t shift = c->resends < 5 ? c->resends : 5;
+  uint64_t delay = (uint64_t)RESEND_BASE_MS << shift;
+  c->resends++;
+  c->resend_at_ms = net_now(p->loop) + (delay < RESEND_CAP_MS ? delay : RESEND_CAP_MS);
+  c->cancel_holds++;
+  p->resends_pending++;
 }
 
 /* One cancel for `c` is resolved (`sent`: it had been sent). */
@@ -98,10 +139,53 @@ void pool__cancel_closed(pool_t *p, pool_cancel_t *k) {
       pool__eng_fail(c, DB_ECLOSED,
                      "connection closed: a cancel request sent on it got no answer in time");
     } else {
+      if (k->resolved && k->mark == c->queries_left) {
+        plan_resend(p, c);
+      }
       hold_given_back(p, c, 1);
     }
   }
   pool__end_callback(p); /* checks whether a closing pool is done */
+}
+
+void pool__cancel_query_left(pool_conn_t *c) {
+  c->queries_left++;
+  c->resends = 0;
+  if (c->resend_at_ms == 0) {
+    return;
+  }
+  c->resend_at_ms = 0; /* the query it was for ended: nothing left to cancel */
+  if (pool__conn_current(c)) {
+    hold_given_back(c->pool, c, 0);
+  }
+}
+
+uint64_t pool__cancel_resends(pool_t *p, uint64_t now, int fire) {
+  uint64_t due = UINT64_MAX;
+  if (p->resends_pending == 0) {
+    return due;
+  }
+  uint32_t pending = 0; /* counted again: a connection that died took its re-send along */
+  for (uint32_t i = 0; i < p->cfg.max; i++) {
+    pool_conn_t *c = p->slots[i].conn;
+    if (c == NULL || c->resend_at_ms == 0) {
+      continue;
+    }
+    if (fire && now >= c->resend_at_ms) {
+      c->resend_at_ms = 0;
+      if (!may_resend(p, c)) {
+        hold_given_back(p, c, 0); /* it is closing: its queries fail anyway */
+        continue;
+      }
+      p->stats.cancel_resends++;
+      (void)pool__send_cancel(p, c, 0); /* with the hold plan_resend kept */
+      continue;
+    }
+    pending++;
+    due = c->resend_at_ms < due ? c->resend_at_ms : due;
+  }
+  p->resends_pending = pending;
+  return due;
 }
 
 void pool__cancel_quiet(pool_conn_t *c) {
@@ -158,7 +242,7 @@ static const net_sock_cb_t cancel_sock_cb = {
 };
 
 /* < 0 only when nothing was created; later failures end in on_cancel_closed. */
-static int send_cancel_request(pool_t *p, pool_conn_t *c) {
+static int send_cancel_request(pool_t *p, pool_conn_t *c, uint64_t mark) {
   pool_canceller_t *k = calloc(1, sizeof(*k));
   if (k == NULL) {
     return DB_ENOMEM;
@@ -167,6 +251,7 @@ static int send_cancel_request(pool_t *p, pool_conn_t *c) {
   k->rec.slot = c->slot;
   k->rec.gen = c->gen;
   k->rec.sock = &k->sock;
+  k->rec.mark = mark;
   list_push_back(&p->cancels, &k->rec.node);
   p->live_cancels++;
   net_sock_init(&k->sock, p->loop, p->cfg.js, &cancel_sock_cb, k);
@@ -188,13 +273,14 @@ static int send_cancel_request(pool_t *p, pool_conn_t *c) {
   return 0;
 }
 
-int pool__send_cancel(pool_t *p, pool_conn_t *c) {
+int pool__send_cancel(pool_t *p, pool_conn_t *c, uint32_t leaving) {
+  uint64_t mark = c->queries_left + leaving; /* what queries_left is while the target runs */
   /* The cancelled query may still sit in the engine's output (queued this tick): it leaves
    * now, ahead of a request that needs a connection of its own to arrive, and before writes
    * are held. */
   pool__conn_flush(c);
-  int rc = p->cfg.proto == POOL_PROTO_MYSQL ? pool__conn_open_killer(p, c)
-                                            : send_cancel_request(p, c);
+  int rc = p->cfg.proto == POOL_PROTO_MYSQL ? pool__conn_open_killer(p, c, mark)
+                                            : send_cancel_request(p, c, mark);
   if (rc < 0) {
     /* Nothing was created that could give the hold back later. */
     p->in_callback++;

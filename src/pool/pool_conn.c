@@ -251,7 +251,7 @@ int pool__conn_open(pool_t *p, uint32_t index) {
 
 /* < 0 only when nothing was created (the caller gives the victim's hold back); any later
  * failure ends in on_sock_closed -> pool__cancel_closed. */
-int pool__conn_open_killer(pool_t *p, pool_conn_t *victim) {
+int pool__conn_open_killer(pool_t *p, pool_conn_t *victim, uint64_t mark) {
   pool_conn_t *c = calloc(1, sizeof(*c));
   if (c == NULL) {
     return DB_ENOMEM;
@@ -270,6 +270,7 @@ int pool__conn_open_killer(pool_t *p, pool_conn_t *victim) {
   c->cancel.slot = victim->slot;
   c->cancel.gen = victim->gen;
   c->cancel.sock = &c->sock;
+  c->cancel.mark = mark;
   list_push_back(&p->cancels, &c->cancel.node);
   p->live_cancels++;
   return pool__conn_connect(c);

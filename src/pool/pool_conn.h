@@ -17,6 +17,8 @@ typedef struct {
   net_sock_t *sock; /* borrowed: the cancel connection's socket (closed by pool_close now) */
   int sent;         /* the request may have left for the server */
   int resolved;     /* ...and the server has acted on it (or refused it) */
+  uint64_t mark;    /* the victim's queries_left when it was sent: equal while the query it
+                     * was sent for (the one running then) still runs */
 } pool_cancel_t;
 
 struct pool_conn_s {
@@ -40,6 +42,12 @@ struct pool_conn_s {
                        * the first hit: PostgreSQL signals the backend twice (its pid and its
                        * process group), and on another CPU the second signal can land after
                        * the first one's error, on the next query. */
+  uint64_t queries_left; /* queries that left it so far (answered, failed or requeued) */
+  uint64_t resend_at_ms; /* 0, or when the cancel of the query it runs is sent once more: the
+                          * last one was acted on while the query still ran, so it may have
+                          * reached the backend between two commands and been dropped
+                          * (pool_cancel.c). Holds one of cancel_holds meanwhile. */
+  uint32_t resends;      /* re-sends for the running query so far (the backoff) */
   tls_conn_t *tls;    /* owned; NULL in plaintext */
   int tls_ready;      /* handshake finished and reported to the engine */
   buf_t plain;        /* owned: scratch for decrypted bytes */
@@ -56,7 +64,7 @@ struct pool_conn_s {
 /* Opens a connection for slot `index` (already CONNECTING). 0, or < 0 and nothing opened. */
 int pool__conn_open(pool_t *p, uint32_t index);
 /* Opens a MySQL connection that kills the query `victim` runs (pool_engine.c). */
-int pool__conn_open_killer(pool_t *p, pool_conn_t *victim);
+int pool__conn_open_killer(pool_t *p, pool_conn_t *victim, uint64_t mark);
 /* Opens the socket of a created connection. 0 (failures are reported asynchronously). */
 int pool__conn_connect(pool_conn_t *c);
 /* Fails a connection that never opened its socket, asynchronously, with this reason. */
@@ -101,8 +109,9 @@ void pool__check_closed(pool_t *p);
 
 /* Cancels (pool_cancel.c). pool__send_cancel sends a CancelRequest (MySQL: opens a killer) for
  * the query `c` runs now; the caller took one of c's cancel_holds for it, which is given back
- * when the cancel is resolved, also when it cannot even start. */
-int pool__send_cancel(pool_t *p, pool_conn_t *c);
+ * when the cancel is resolved, also when it cannot even start. `leaving`: queries still to
+ * leave c before that one is the running one (1 when the previous query is ending now). */
+int pool__send_cancel(pool_t *p, pool_conn_t *c, uint32_t leaving);
 /* The request of cancel `k` may be leaving for the server now: it can hit from here on. */
 void pool__cancel_sent(pool_t *p, pool_cancel_t *k);
 /* The deadline of a cancel connection: a cancel holds its victim's slot at most this long. */
@@ -110,6 +119,12 @@ uint64_t pool__cancel_timeout_ms(const pool_t *p);
 /* A cancel connection closed: gives its victim's hold back, or discards the victim when the
  * request may have left without the server acting on it yet. */
 void pool__cancel_closed(pool_t *p, pool_cancel_t *k);
+/* A query left `c` (answered, failed or sent back to the queue): a re-send that waited for
+ * it is not needed any more. */
+void pool__cancel_query_left(pool_conn_t *c);
+/* The housekeeping timer: sends the re-sends that are due; returns the earliest one still
+ * waiting (UINT64_MAX: none). */
+uint64_t pool__cancel_resends(pool_t *p, uint64_t now, int fire);
 /* pool_close(now): closes every cancel connection. */
 void pool__cancel_abort_all(pool_t *p);
 /* The connection has nothing in flight: once no sent cancel is unresolved either, every

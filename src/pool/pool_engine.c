@@ -166,7 +166,8 @@ static void on_eng_fatal(void *ctx, int code, const char *message, const db_erro
 
 static void on_eng_cancel_due(void *ctx) {
   pool_conn_t *c = ctx;
-  (void)pool__send_cancel(c->pool, c);
+  /* Called just before the previous query's on_query_done: that one is still to leave. */
+  (void)pool__send_cancel(c->pool, c, 1);
 }
 
 static int on_eng_tls_start(void *ctx) {

@@ -1,6 +1,6 @@
 /* The pool's deadlines, on one timer: retries after failed dials (capped exponential backoff
  * with jitter, until connectionTimeout), idle and lifetime expiry, and the close deadline.
- * The timer keeps the process alive only while queries wait for a retry or a close has a
+ * Also the re-sends of cancels whose query still ran (pool_cancel.c). The timer keeps the process alive only while queries wait for a retry or a close has a
  * deadline; an idle pool's timers never do. */
 #include <errno.h>
 
@@ -67,6 +67,7 @@ void pool__schedule(pool_t *p) {
   if (p->flush_pending > 0) {
     due = now; /* queries held back for one write (pool__conn_flush_soon) */
   }
+  due = earliest(due, pool__cancel_resends(p, now, 0));
   if (p->cfg.idle_timeout_ms > 0 || p->cfg.max_lifetime_ms > 0) {
     for (uint32_t i = 0; i < p->cfg.max; i++) {
       const pool_slot_t *s = &p->slots[i];
@@ -91,8 +92,9 @@ void pool__schedule(pool_t *p) {
       return;
     }
   }
+  /* A cancel re-send is for a query in flight, which keeps the process alive anyway. */
   int ref = (p->retry_at_ms != 0 && p->nwaiting > 0) || p->close_deadline_ms != 0 ||
-            p->flush_pending > 0;
+            p->flush_pending > 0 || p->resends_pending > 0;
   net_timer_start(&p->timer, due > now ? due - now : 0, ref);
 }
 
@@ -126,5 +128,6 @@ void pool__on_timer(net_timer_t *t) {
   if (p->retry_at_ms != 0 && now >= p->retry_at_ms) {
     p->retry_at_ms = 0; /* dispatch (at the end of this callback) dials again */
   }
+  (void)pool__cancel_resends(p, now, 1);
   pool__end_callback(p);
 }

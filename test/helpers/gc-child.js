@@ -1,0 +1,132 @@
+'use strict'
+// Child process of test/pool/gc.test.js (run with --expose-gc on Node; Bun.gc under Bun).
+// UVSQL_URL: the server; UVSQL_ROOT: the package. Each scenario makes an SQL instance that only
+// the work in progress reaches, forces collections while that work runs, and reports as one
+// JSON line what happened: whether the work finished right, and whether the instance's server
+// connections (by backend pid / thread id) were still open during and after it.
+
+const { SQL } = require(process.env.UVSQL_ROOT)
+
+const url = process.env.UVSQL_URL
+const my = url.startsWith('mysql')
+const gc = typeof globalThis.gc === 'function' ? () => globalThis.gc() : () => Bun.gc(true)
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+const admin = new SQL(url, { max: 1 })
+
+// How many of these server connections are open.
+async function open(ids) {
+  if (my) {
+    const rows = await admin.unsafe(`select count(*) as n from information_schema.processlist where id in (${ids.map(Number).join(',')})`)
+    return Number(rows[0].n)
+  }
+  return (await admin`select count(*)::int as n from pg_stat_activity where pid = any(${ids}::int[])`)[0].n
+}
+
+const idQuery = (sql) => (my ? sql`select connection_id() as id` : sql`select pg_backend_pid() as id`)
+const sleepQuery = (sql, s, x) => (my ? sql`select sleep(${s}) as z, ${x} as x` : sql`select pg_sleep(${s})::text as z, ${x}::int as x`)
+
+// Collections, with turns of the event loop between them, for `ms`.
+async function collectFor(ms) {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    gc()
+    await sleep(25)
+  }
+}
+
+// Rounds of collection until the connections are closed: the round, or -1 after 80.
+async function roundsUntilClosed(ids) {
+  for (let i = 0; i < 80; i++) {
+    gc()
+    await sleep(25)
+    if ((await open(ids)) === 0) return i
+  }
+  return -1
+}
+
+const scenarios = {
+  // Used (3 connections), idle, unreachable: collected, and its connections close.
+  async idle() {
+    let ids
+    await (async () => {
+      const sql = new SQL(url, { max: 3 })
+      const rows = await Promise.all([0, 1, 2].map((x) => sql.begin(async (tx) => (await idQuery(tx))[0].id)))
+      ids = [...new Set(rows.map(Number))]
+    })()
+    return { ids: ids.length, openBefore: await open(ids), closedAfterRounds: await roundsUntilClosed(ids) }
+  },
+
+  // Unreachable with a query running: it finishes with its own value; only then collected.
+  async inflight() {
+    let ids
+    const result = (async () => {
+      const sql = new SQL(url, { max: 1 })
+      ids = [Number((await idQuery(sql))[0].id)]
+      return sleepQuery(sql, 0.6, 7).then((rows) => rows[0].x)
+    })()
+    await sleep(100)
+    await collectFor(300)
+    const openDuring = await open(ids)
+    const x = Number(await result)
+    return { x, openDuring, closedAfterRounds: await roundsUntilClosed(ids) }
+  },
+
+  // Unreachable but for a reserved connection the program keeps: usable; collected once it is
+  // released and dropped.
+  async reserved() {
+    const { ids, x } = await (async () => {
+      const reserved = await new SQL(url, { max: 2 }).reserve()
+      const ids = [Number((await idQuery(reserved))[0].id)]
+      await collectFor(200)
+      const x = Number((await sleepQuery(reserved, 0, 5))[0].x)
+      reserved.release()
+      return { ids, x }
+    })()
+    return { x, closedAfterRounds: await roundsUntilClosed(ids) }
+  },
+
+  // Unreachable but for the transaction running on it, which waits between its statements:
+  // it commits; collected afterwards.
+  async transaction() {
+    let ids
+    const result = (async () => {
+      const sql = new SQL(url, { max: 1 })
+      return sql.begin(async (tx) => {
+        ids = [Number((await idQuery(tx))[0].id)]
+        await collectFor(300)
+        return Number((await sleepQuery(tx, 0, 9))[0].x)
+      })
+    })()
+    const x = await result
+    return { x, closedAfterRounds: await roundsUntilClosed(ids) }
+  },
+
+  // PostgreSQL: unreachable but for a listener: notifications still arrive after collections.
+  async listener() {
+    let ids
+    let heard = null
+    const channel = 'uvsql_gc_' + process.pid
+    await (async () => {
+      const sql = new SQL(url, { max: 2 })
+      await sql.listen(channel, (payload) => { heard = payload })
+      ids = [Number((await idQuery(sql))[0].id)]
+    })()
+    await collectFor(300)
+    await admin`select pg_notify(${channel}, 'still here')`
+    for (let i = 0; i < 40 && heard === null; i++) await sleep(25)
+    return { heard }
+  },
+}
+
+;(async () => {
+  for (const name of process.argv.slice(2)) {
+    let out
+    try {
+      out = await scenarios[name]()
+    } catch (err) {
+      out = { error: String((err && err.stack) || err) }
+    }
+    process.stdout.write(JSON.stringify({ name, ...out }) + '\n')
+  }
+  await admin.close()
+})()

@@ -1,0 +1,64 @@
+'use strict'
+// A forgotten SQL instance is garbage-collected and its connections close (lib/pool.js
+// Keeper): the native pool holds its JS callbacks, which reach the pool only weakly while
+// nothing is pending. Pending work that only the pool holds (a running query, a listener) and
+// work that holds the pool (a reserved connection, a transaction) keep it, whatever the
+// collector does meanwhile. Each scenario runs in a child process that forces collections
+// (test/helpers/gc-child.js: --expose-gc on Node, Bun.gc under Bun) and counts the instance's
+// server connections (pg_stat_activity / information_schema.processlist).
+
+const { test } = require('node:test')
+const assert = require('node:assert')
+const { spawn } = require('node:child_process')
+const path = require('node:path')
+const env = require('../helpers/env.js')
+
+const ROOT = path.join(__dirname, '..', '..')
+const CHILD = path.join(__dirname, '..', 'helpers', 'gc-child.js')
+
+function runChild(url, scenarios) {
+  return new Promise((resolve, reject) => {
+    const args = typeof Bun === 'object' ? [CHILD, ...scenarios] : ['--expose-gc', CHILD, ...scenarios]
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, UVSQL_ROOT: ROOT, UVSQL_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(killer)
+      const out = {}
+      for (const line of stdout.split('\n')) if (line.startsWith('{')) { const r = JSON.parse(line); out[r.name] = r }
+      resolve({ code, signal, stderr, out })
+    })
+  })
+}
+
+const PROTOCOLS = [
+  { name: 'PostgreSQL', url: () => env.pg.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction', 'listener'] },
+  { name: 'MySQL', url: () => env.mysql.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction'] },
+]
+
+for (const P of PROTOCOLS) {
+  test(`${P.name}: forgotten instances are collected once idle, never in the middle of work`, async () => {
+    const r = await runChild(P.url(), P.scenarios)
+    assert.strictEqual(r.code, 0, `child exited with ${r.code} ${r.signal}\n${r.stderr}`)
+    for (const name of P.scenarios) assert.ok(r.out[name] && !r.out[name].error, `${name}: ${JSON.stringify(r.out[name])}\n${r.stderr}`)
+    const { idle, inflight, reserved, transaction, listener } = r.out
+    assert.ok(idle.ids >= 1 && idle.openBefore === idle.ids, `idle: its connections were open first: ${JSON.stringify(idle)}`)
+    assert.ok(idle.closedAfterRounds >= 0, 'idle: an unreachable idle instance is collected and its connections close')
+    assert.strictEqual(inflight.x, 7, 'inflight: the running query finished with its own value')
+    assert.strictEqual(inflight.openDuring, 1, 'inflight: its connection stayed open while it ran')
+    assert.ok(inflight.closedAfterRounds >= 0, 'inflight: collected once the query finished')
+    assert.strictEqual(reserved.x, 5, 'reserved: the reserved connection kept working')
+    assert.ok(reserved.closedAfterRounds >= 0, 'reserved: collected once released')
+    assert.strictEqual(transaction.x, 9, 'transaction: it ran to its end')
+    assert.ok(transaction.closedAfterRounds >= 0, 'transaction: collected once it ended')
+    if (listener) assert.strictEqual(listener.heard, 'still here', 'listener: notifications still arrive')
+  })
+}
