@@ -87,8 +87,15 @@ static int append_utf8(buf_t *dst, const uint8_t *p, size_t n, double *utf16, in
   if (rc < 0) {
     return rc;
   }
+  /* ASCII runs: copy as is. Eight bytes at a time: S4's text and JSON are all ASCII, and a
+   * byte at a time this loop was the largest of the C decoder's costs. */
   size_t i = 0;
-  /* ASCII runs: copy as is. */
+  for (uint64_t w; i + 8 <= n; i += 8) {
+    memcpy(&w, p + i, 8);
+    if ((w & 0x8080808080808080ull) != 0) {
+      break;
+    }
+  }
   while (i < n && p[i] < 0x80) {
     i++;
   }
@@ -251,18 +258,23 @@ int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
 
 int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
   int rc = buf_reserve(&b->text, n * 2);
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    if (p[i] < 0x80) {
-      rc = buf_put_u8(&b->text, p[i]);
-    } else {
-      uint8_t two[2] = {(uint8_t)(0xc0 | (p[i] >> 6)), (uint8_t)(0x80 | (p[i] & 0x3f))};
-      rc = buf_append(&b->text, two, 2);
-      b->ascii = 0;
-    }
-  }
   if (rc < 0) {
     return rc;
   }
+  /* Written in place (the room is reserved): MySQL sends DECIMAL with the binary charset, so
+   * S4's `amount` comes this way, and a buf_put_u8 per byte was 1.6% of the MySQL client's
+   * instructions. */
+  uint8_t *d = b->text.data + b->text.len;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] < 0x80) {
+      *d++ = p[i];
+    } else {
+      *d++ = (uint8_t)(0xc0 | (p[i] >> 6));
+      *d++ = (uint8_t)(0x80 | (p[i] & 0x3f));
+      b->ascii = 0;
+    }
+  }
+  b->text.len = (size_t)(d - b->text.data);
   b->utf16_end += (double)n;
   put_end(b, b->utf16_end, ROW_TAG_TEXT);
   return 0;

@@ -500,6 +500,24 @@ static void test_tls(void) {
   pg_conn_destroy(&c);
 }
 
+/* The serialized batch of one row of one column of type `oid` (a DataRow body), or NULL when
+ * the row is refused; the caller frees it. */
+static uint8_t *one_cell_batch(uint32_t oid, const uint8_t *row, size_t n) {
+  rowbatch_t b;
+  rowbatch_init(&b);
+  db_field_t f;
+  memset(&f, 0, sizeof(f));
+  f.type_oid = oid;
+  pg_rowbatch_set_fields(&b, &f, 1, 0);
+  uint8_t *out = NULL;
+  if (pg_rowbatch_add(&b, row, n) == 0) {
+    out = malloc(rowbatch_size(&b));
+    rowbatch_take(&b, out);
+  }
+  rowbatch_destroy(&b);
+  return out;
+}
+
 /* Regressions found by the fuzzers (fuzz/crashes/). */
 static void test_rowbatch_edges(void) {
   double ms = 0;
@@ -508,25 +526,41 @@ static void test_rowbatch_edges(void) {
   CHECK(pg_parse_time((const uint8_t *)"2024-02-03 04:05:06.789+01", 26, &ms) == 0 &&
             ms == 1706929506789.0,
         "timestamptz with fraction and offset");
-  rowbatch_t b;
-  rowbatch_init(&b);
-  db_field_t f;
-  memset(&f, 0, sizeof(f));
-  f.type_oid = 701;
-  pg_rowbatch_set_fields(&b, &f, 1, 0);
   const uint8_t row[] = {0, 1, 0, 0, 0, 9, 'I', 'n', 'f', 'i', 'n', 'i', 't', 'y', 0};
-  CHECK(pg_rowbatch_add(&b, row, sizeof(row)) == 0, "row added");
-  size_t size = rowbatch_size(&b);
-  uint8_t *out = malloc(size);
-  rowbatch_take(&b, out);
+  uint8_t *out = one_cell_batch(701, row, sizeof(row));
+  CHECK(out != NULL, "row added");
   /* header 24 + kinds 8 + one f64 8, then the tag */
-  CHECK(out[24 + 8 + 8] == ROW_TAG_TEXT, "\"Infinity\\0\" is text (JS gives NaN), not Infinity");
+  CHECK(out != NULL && out[24 + 8 + 8] == ROW_TAG_TEXT,
+        "\"Infinity\\0\" is text (JS gives NaN), not Infinity");
   free(out);
-  rowbatch_destroy(&b);
+}
+
+/* Text cells are scanned eight bytes at a time for their ASCII run: a non-ASCII or invalid byte
+ * inside or after the first word must still be validated and counted in UTF-16 units. */
+static void test_rowbatch_text_runs(void) {
+  static const uint8_t cell[] = "abcdefgh\xc3\xa9ijklmnopqrs\xff\xf0\x9f\x98\x80";
+  size_t clen = sizeof(cell) - 1;
+  uint8_t row[6 + sizeof(cell)] = {0, 1, 0, 0, 0, (uint8_t)clen};
+  memcpy(row + 6, cell, clen);
+  uint8_t *out = one_cell_batch(25, row, 6 + clen);
+  CHECK(out != NULL, "text row added");
+  if (out == NULL) {
+    return;
+  }
+  double end = 0;
+  memcpy(&end, out + 24 + 8, 8);
+  /* 8 + é + 11 + U+FFFD + a surrogate pair */
+  CHECK(end == 23, "UTF-16 end of a mixed cell");
+  CHECK((out[12] & 1) == 0, "a non-ASCII cell clears the batch's ASCII flag");
+  static const uint8_t want[] = "abcdefgh\xc3\xa9ijklmnopqrs\xef\xbf\xbd\xf0\x9f\x98\x80";
+  CHECK(out[8] == sizeof(want) - 1 && memcmp(out + 24 + 8 + 8 + 8, want, sizeof(want) - 1) == 0,
+        "invalid byte replaced, the rest copied");
+  free(out);
 }
 
 int main(void) {
   test_rowbatch_edges();
+  test_rowbatch_text_runs();
   test_tls();
   test_chunking();
   test_malformed();
