@@ -92,6 +92,19 @@ const KIND_RESERVED = 9
 const KIND_LEASE_LOST = 10
 const KIND_ROWS_FLAT = 11 // [id, 11, command, shape, batch, rowCount]: a query's only result set
 
+// A transaction's queries that may still run, by id, for tx.close() (lib/sql.js): the finished
+// ones are dropped whenever the list has doubled, so a long transaction keeps only a few.
+function noteSent(lease, id, waiting) {
+  const sent = lease.sent
+  if (sent.length >= lease.sentLimit) {
+    let k = 0
+    for (let i = 0; i < sent.length; i++) if (waiting.has(sent[i])) sent[k++] = sent[i]
+    sent.length = k
+    lease.sentLimit = Math.max(64, 2 * k)
+  }
+  sent.push(id)
+}
+
 class NativePool {
   constructor(options) {
     this.options = options
@@ -147,13 +160,16 @@ class NativePool {
   // query's id (for cancel), or 0 when it failed at once.
   // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
   send(text, params, types, simple, raw, sink, lease) {
-    if (this.closed) {
+    // A transaction's lease (reserve(_, true)) still runs its queries through a graceful close;
+    // C decides when its connection is gone. A closed transaction (tx.close()) takes none.
+    if (lease !== undefined ? lease.closed === true || (this.closed && lease.tx !== true) : this.closed) {
       sink[kOnError](this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
       return 0
     }
     const id = this.takeId()
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
+    if (lease !== undefined && lease.sent !== undefined) noteSent(lease, id, this.waiting)
     try {
       const handle = this.ensureHandle()
       let p = params
@@ -186,7 +202,8 @@ class NativePool {
 
   // An exclusive lease on one connection: { slot, seq }. FIFO with the queries. An AbortSignal
   // takes a request that still waits out of the queue (it rejects with the signal's reason).
-  reserve(signal) {
+  // forTransaction: begin()'s lease, which a graceful close() lets finish (lease.tx).
+  reserve(signal, forTransaction = false) {
     if (this.closed) {
       return Promise.reject(this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
     }
@@ -204,6 +221,7 @@ class NativePool {
             this.release(lease) // aborted while the lease was on its way: give it back
             reject(signal.reason)
           } else {
+            if (forTransaction) lease.tx = true
             resolve(lease)
           }
         },
@@ -218,7 +236,7 @@ class NativePool {
         signal.addEventListener('abort', onAbort, { once: true })
       }
       try {
-        binding().poolReserve(this.ensureHandle(), id)
+        binding().poolReserve(this.ensureHandle(), id, forTransaction)
       } catch (err) {
         done()
         this.waiting.delete(id)

@@ -216,8 +216,13 @@ async function runTransaction(pool, mode, fn, prepared, held) {
   if (typeof fn !== 'function') throw new TypeError('begin() expects a callback')
   const dialect = pool.dialect
   const begin = prepared ? dialect.distributed.begin(prepared) : beginStatement(mode, dialect)
-  const lease = held !== undefined ? held : await pool.reserve()
-  const tx = makeScopedSql(pool, lease)
+  const lease = held !== undefined ? held : await pool.reserve(undefined, true)
+  // The callback's queries carry a copy of the lease that tx.close() can close; BEGIN, COMMIT
+  // and ROLLBACK go on the lease itself.
+  const txLease = { slot: lease.slot, seq: lease.seq, tx: lease.tx, closed: false, sent: [], sentLimit: 64 }
+  const tx = makeScopedSql(pool, txLease)
+  const own = makeScopedSql(pool, lease)
+  const closedError = () => dialect.error('CONNECTION_CLOSED', 'Connection closed')
   // As in Bun: no nested begin (use savepoint()); reserve() takes another connection.
   tx.begin = () => {
     throw dialect.error('INVALID_TRANSACTION_STATE', 'cannot call begin inside a transaction use savepoint() instead')
@@ -235,30 +240,67 @@ async function runTransaction(pool, mode, fn, prepared, held) {
     try {
       let result = await inner(tx)
       if (Array.isArray(result)) result = await Promise.all(result)
-      await tx.unsafe('RELEASE SAVEPOINT ' + sp)
+      if (txLease.closed) throw closedError() // rolled back by tx.close(): nothing to release
+      await own.unsafe('RELEASE SAVEPOINT ' + sp)
       return result
     } catch (err) {
-      await tx.unsafe('ROLLBACK TO SAVEPOINT ' + sp)
+      if (!txLease.closed) await own.unsafe('ROLLBACK TO SAVEPOINT ' + sp)
       throw err
     }
   }
+  const rollback = async () => {
+    // The connection may be gone: then the server already rolled back.
+    for (const statement of prepared ? dialect.distributed.rollback(prepared) : ['ROLLBACK']) {
+      await own.unsafe(statement).catch(() => {})
+    }
+  }
+  // Bun's transaction close(): no more queries; the running ones are cancelled (with a
+  // timeout > 0: after at most that long) and the transaction rolled back. begin() then
+  // rejects with CONNECTION_CLOSED; the connection goes back to the pool.
+  let closing = null
+  tx.close = async (opts) => {
+    const timeout = closeTimeout(opts)
+    if (closing !== null) return closing
+    txLease.closed = true
+    closing = (async () => {
+      const running = () => txLease.sent.filter((id) => pool.waiting !== undefined && pool.waiting.has(id))
+      if (timeout > 0 && running().length > 0) {
+        const sinks = running().map((id) => pool.waiting.get(id))
+        let timer
+        await Promise.race([
+          Promise.allSettled(sinks),
+          new Promise((resolve) => { timer = setTimeout(resolve, timeout * 1000) }),
+        ])
+        clearTimeout(timer)
+      }
+      for (const id of running()) pool.cancel(id)
+      await rollback()
+    })()
+    return closing
+  }
+  tx.end = tx.close
+  tx.flush = () => {}
+  tx[Symbol.asyncDispose] = () => tx.close()
   try {
-    await tx.unsafe(begin)
+    await own.unsafe(begin)
     let result
     try {
       result = await fn(tx)
       if (Array.isArray(result)) result = await Promise.all(result)
     } catch (err) {
-      // The connection may be gone: then the server already rolled back.
-      for (const statement of prepared ? dialect.distributed.rollback(prepared) : ['ROLLBACK']) {
-        await tx.unsafe(statement).catch(() => {})
-      }
+      // After tx.close(), its ROLLBACK must be done before the lease goes back.
+      await (txLease.closed ? closing : rollback())
       throw err
+    }
+    // Closed by tx.close(): rolled back, nothing to commit.
+    if (txLease.closed) {
+      await closing
+      throw closedError()
     }
     for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) {
       // PostgreSQL answers COMMIT (and PREPARE TRANSACTION) of a transaction an error aborted
       // with the tag ROLLBACK: nothing was committed, so begin() must not resolve.
-      if ((await tx.unsafe(statement)).command === 'ROLLBACK') {
+      if ((await own.unsafe(statement)).command === 'ROLLBACK') {
         throw dialect.error('COMMIT_ROLLED_BACK', `${statement.split(' ')[0]} was answered with ROLLBACK: a statement of the transaction failed (its error was caught), so the server rolled the transaction back`)
       }
     }

@@ -215,6 +215,7 @@ static void grant_lease(pool_t *p, uint32_t index, pool_query_t *q) {
   p->nwaiting--;
   p->stats.waiter_ms += net_now(p->loop) - q->queued_ms;
   pool_slot_fire(p, index, SLOT_EV_RESERVE); /* bumps lease_seq */
+  s->close_hold = q->reserve == 2;
   p->handler->on_reserved(p->ctx, q, index, s->lease_seq);
   pool_query_free(q);
 }
@@ -297,7 +298,7 @@ static void dispatch_once(pool_t *p) {
 }
 
 int pool_reserve(pool_t *p, pool_query_t *q) {
-  q->reserve = 1;
+  q->reserve = q->reserve == 2 ? 2 : 1;
   return pool_query_submit(p, q);
 }
 
@@ -579,7 +580,7 @@ static void query_left_conn(pool_conn_t *c) {
       if (s->release_pending) {
         lease_returned(p, c->slot);
         pool__dispatch(p);
-      } else if (p->closing) {
+      } else if (p->closing && !s->close_hold) {
         pool__retire(p, c->slot, DB_ECLOSED);
       }
     }
@@ -675,7 +676,8 @@ int pool_close(pool_t *p, int now, uint64_t timeout_ms) {
         (s->state == SLOT_CONNECTING || s->state == SLOT_PENDING) && list_empty(&p->waiting);
     /* A lease with nothing running is closed too: a forgotten reserve() cannot hold close()
      * forever. Its holder's next query fails with CONNECTION_CLOSED, never runs elsewhere. */
-    int reserved_idle = s->state == SLOT_RESERVED && (now || s->inflight == 0);
+    /* A transaction's lease is not forgotten: begin() releases it when its callback ends. */
+    int reserved_idle = s->state == SLOT_RESERVED && (now || (s->inflight == 0 && !s->close_hold));
     int busy_now = (now && s->state == SLOT_BUSY) || reserved_idle;
     if (idle || opening_unneeded || busy_now) {
       pool__retire(p, i, DB_ECLOSED);

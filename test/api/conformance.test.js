@@ -350,3 +350,92 @@ test('MySQL: a helper after ON DUPLICATE KEY UPDATE is col = value pairs', async
     await db.close()
   }
 })
+
+for (const [name, url, sleep] of [['PostgreSQL', () => pg.url, 'select pg_sleep(0.5)'], ['MySQL', () => mysql.url, 'select sleep(0.5)']]) {
+  test(`${name}: tx.close() (Bun's transaction close): later queries are CONNECTION_CLOSED, the work is rolled back, begin() rejects`, async () => {
+    const db = new SQL(url(), { max: 2 })
+    const table = 'conf_txc_' + process.pid
+    const count = async () => Number((await db.unsafe(`select count(*) as n from ${table}`))[0].n)
+    try {
+      await db.unsafe(`create table ${table} (x int)`)
+      for (const sp of [false, true]) {
+        const seen = {}
+        const e = await rejection(db.begin(async (tx) => {
+          seen.methods = [typeof tx.close, typeof tx.end, typeof tx.flush, typeof tx[Symbol.asyncDispose]]
+          await tx.unsafe(`insert into ${table} values (1)`)
+          // Closed inside a savepoint, the savepoint rejects too (nothing to release).
+          seen.closed = sp ? (await rejection(tx.savepoint(async (s) => s.close()))).code : await tx.close()
+          seen.again = await tx.close() // a second close resolves as well
+          seen.after = (await rejection(tx`select 1`)).code
+          seen.savepoint = (await rejection(tx.savepoint(async () => {}))).code
+          return 'not committed'
+        }))
+        const closedCode = `ERR_${name === 'MySQL' ? 'MYSQL' : 'POSTGRES'}_CONNECTION_CLOSED`
+        assert.deepStrictEqual(seen, { methods: ['function', 'function', 'function', 'function'], closed: sp ? closedCode : undefined,
+          again: undefined, after: closedCode, savepoint: closedCode })
+        assert.strictEqual(e.code, seen.after)
+        assert.strictEqual(await count(), 0) // rolled back
+      }
+      // A running query: without a timeout it is cancelled; with one it may finish first.
+      for (const timeout of [undefined, 5]) {
+        const t0 = Date.now()
+        let slow
+        await rejection(db.begin(async (tx) => {
+          await tx.unsafe(`insert into ${table} values (2)`)
+          const q = tx.unsafe(sleep).execute()
+          slow = q.then(() => 'finished', (err) => err.errno)
+          // A cancel that reaches the server before the query starts is dropped (best effort).
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          await tx.close(timeout === undefined ? undefined : { timeout })
+          return 'not committed'
+        }))
+        assert.strictEqual(await slow, timeout === undefined ? (name === 'MySQL' ? 1317 : '57014') : 'finished')
+        assert.ok(timeout === undefined ? Date.now() - t0 < 450 : Date.now() - t0 >= 450)
+        assert.strictEqual(await count(), 0)
+      }
+      const bad = await rejection(db.begin(async (tx) => tx.close({ timeout: NaN })))
+      assert.ok(bad instanceof TypeError)
+      assert.strictEqual(bad.code, 'ERR_INVALID_ARG_VALUE')
+      assert.strictEqual(Number((await db`select 3 as y`)[0].y), 3) // the pool still serves
+    } finally {
+      await db.unsafe(`drop table if exists ${table}`)
+      await db.close()
+    }
+  })
+
+  test(`${name}: close({ timeout }) while begin() starts lets the transaction's queries run until the deadline`, async () => {
+    const table = 'conf_txd_' + process.pid
+    const admin = new SQL(url(), { max: 1 })
+    await admin.unsafe(`create table ${table} (x int)`)
+    try {
+      const a = new SQL(url(), { max: 2 })
+      process.nextTick(() => a.close({ timeout: 1 }))
+      // Bun's sql.test.ts "Uncaught transaction request errors bubbles to transaction".
+      const e = await rejection(a.begin((tx) => [tx`select wat`, tx`select 1 as x`]))
+      assert.strictEqual(e.code, `ERR_${name === 'MySQL' ? 'MYSQL' : 'POSTGRES'}_SERVER_ERROR`)
+      const b = new SQL(url(), { max: 2 })
+      const closed = new Promise((resolve) => process.nextTick(() => resolve(b.close({ timeout: 2 }))))
+      const v = await b.begin(async (tx) => {
+        await tx.unsafe(sleep.replace('0.5', '0.2'))
+        await tx.unsafe(`insert into ${table} values (5)`)
+        return (await tx`select 7 as v`)[0].v
+      })
+      assert.strictEqual(Number(v), 7)
+      await closed
+      assert.strictEqual(Number((await admin.unsafe(`select count(*) as n from ${table}`))[0].n), 1) // committed
+      assert.strictEqual((await rejection(b`select 1`)).code, e.code.replace('SERVER_ERROR', 'CONNECTION_CLOSED'))
+      // Past the deadline its next query fails, and close() has resolved.
+      const c = new SQL(url(), { max: 2 })
+      process.nextTick(() => c.close({ timeout: 0.3 }))
+      const late = await rejection(c.begin(async (tx) => {
+        await tx`select 1`
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        return tx`select 2`
+      }))
+      assert.strictEqual(late.code, e.code.replace('SERVER_ERROR', 'CONNECTION_CLOSED'))
+    } finally {
+      await admin.unsafe(`drop table if exists ${table}`)
+      await admin.close()
+    }
+  })
+}
