@@ -258,9 +258,10 @@ class NativePool {
     if (this.handle !== null) binding().poolRelease(this.handle, lease.slot, lease.seq, discard)
   }
 
-  // A waiting query fails at once; a running one gets a CancelRequest.
+  // A waiting query fails at once; a running one gets a CancelRequest. 1: the query is
+  // pipelined behind others, and its cancel waits for its turn.
   cancel(id) {
-    if (this.handle === null || !this.waiting.has(id)) return false
+    if (this.handle === null || !this.waiting.has(id)) return -1
     return binding().poolCancel(this.handle, id)
   }
 

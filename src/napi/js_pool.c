@@ -742,7 +742,8 @@ static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
       }
     }
   }
-  NAPI_CALL(env, napi_get_boolean(env, rc == 0, &result));
+  /* 0 done or sent, 1 waits for the query's turn (pipelined behind others), < 0 not found. */
+  NAPI_CALL(env, napi_create_int32(env, rc, &result));
   return result;
 }
 

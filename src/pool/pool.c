@@ -396,8 +396,8 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
   if (!q->sent) {
     list_remove(&q->node);
     p->nwaiting--;
-    p->handler->on_query_done(p->ctx, q, DB_ECANCELED, "canceling statement due to user request",
-                              NULL);
+    /* Bun.SQL's words for a query it never sent. */
+    p->handler->on_query_done(p->ctx, q, DB_ECANCELED, "Query cancelled", NULL);
     pool_query_free(q);
     return 0;
   }
@@ -414,7 +414,7 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
    * is sent now (rc 1), but also when it waits for q's turn (0, on_cancel_due), so no query is
    * pipelined behind one that will be cancelled. Once sent, nothing is written either. */
   s->conn->cancel_holds++;
-  return rc == 1 ? pool__send_cancel(p, s->conn) : 0;
+  return rc == 1 ? pool__send_cancel(p, s->conn) : 1;
 }
 
 /* ---- connection events ------------------------------------------------------------------ */

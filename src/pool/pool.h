@@ -242,8 +242,8 @@ void pool_release(pool_t *p, uint32_t slot, uint32_t seq, int discard);
  * before this returns); a running one gets a CancelRequest (the server then fails it with
  * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. From the request
  * until the cancel is resolved no query is given to q's connection, and from the sending on
- * nothing is written on it (pool_cancel.c explains why). 0, or < 0 when q is no longer in the
- * pool's hands. */
+ * nothing is written on it (pool_cancel.c explains why). 0; 1 when the cancel waits for q's
+ * turn (queries were pipelined before it); < 0 when q is no longer in the pool's hands. */
 int pool_query_cancel(pool_t *p, pool_query_t *q);
 
 /* The answer to on_connected: the slot becomes READY if it is still PENDING with generation

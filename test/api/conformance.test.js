@@ -439,3 +439,35 @@ for (const [name, url, sleep] of [['PostgreSQL', () => pg.url, 'select pg_sleep(
     }
   })
 }
+
+test('PostgreSQL cancel() as Bun 1.4.5: a running query rejects with the server error (SERVER_ERROR, 57014); one waiting for a connection or pipelined behind another rejects at once with QUERY_CANCELLED "Query cancelled"', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    await db`select 1` // connected: the cancel below does not race the handshake
+    const running = db`select pg_sleep(5)`.execute()
+    await new Promise((resolve) => setTimeout(resolve, 300)) // running on the server
+    running.cancel()
+    const e1 = await rejection(running)
+    assert.deepStrictEqual([e1.code, e1.errno, e1.message], ['ERR_POSTGRES_SERVER_ERROR', '57014', 'canceling statement due to user request'])
+
+    const reserved = await db.reserve() // the only connection: a pooled query waits in the pool
+    const waiting = db`select 1`.execute()
+    waiting.cancel()
+    const e2 = await rejection(waiting)
+    assert.deepStrictEqual([e2.code, e2.message, e2.errno], ['ERR_POSTGRES_QUERY_CANCELLED', 'Query cancelled', undefined])
+    reserved.release()
+
+    const head = db`select pg_sleep(0.3), 1 as x`.execute()
+    const behind = db`select pg_sleep(5)`.execute()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    behind.cancel()
+    const e3 = await Promise.race([rejection(behind), head.then(() => 'the head ended first')])
+    assert.strictEqual(e3.code, 'ERR_POSTGRES_QUERY_CANCELLED')
+    assert.strictEqual((await head)[0].x, 1)
+    const t0 = Date.now()
+    assert.strictEqual((await db`select 2 as y`)[0].y, 2) // `behind` was interrupted on the server
+    assert.ok(Date.now() - t0 < 3000)
+  } finally {
+    await db.close()
+  }
+})
