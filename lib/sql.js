@@ -329,10 +329,14 @@ async function reserveConnection(pool, signal) {
     }
   }
   reserved[Symbol.dispose] = reserved.release
-  // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
+  // Bun's ReservedSQL.close(): the connection itself is closed (once its running queries are
+  // done); the pool opens another when it needs one. It never blocks sql.close().
   reserved.close = async (opts) => {
-    closeTimeout(opts) // checked as sql.close() checks it; the connection goes back at once
-    reserved.release()
+    closeTimeout(opts) // checked as sql.close() checks it
+    if (!state.released) {
+      state.released = true
+      pool.release(lease, true)
+    }
   }
   // A transaction on this connection: no new lease; the connection stays reserved after it.
   reserved.begin = (mode, fn) => {

@@ -471,3 +471,79 @@ test('PostgreSQL cancel() as Bun 1.4.5: a running query rejects with the server 
     await db.close()
   }
 })
+
+test('PostgreSQL: a cancel connection the server answers (instead of closing it) is closed at once and the query gets its 57014 (Bun postgres-query-cancel.test.ts)', async () => {
+  const { fakePg } = require('../helpers/fake-pg.js')
+  const frames = require('../helpers/frames.js')
+  let cancelArrived
+  const arrived = new Promise((resolve) => { cancelArrived = resolve })
+  let cancelConn = null
+  const server = await fakePg(async (c, index) => {
+    await c.startup()
+    if (index === 1) { // the CancelRequest: answered like the start of a session, left open
+      cancelConn = c
+      c.send(Buffer.concat([frames.authOk(), frames.readyForQuery()]))
+      cancelArrived()
+      return
+    }
+    c.send(frames.startupOk())
+    await c.readUntilSync() // the query: unanswered until the cancel came
+    await arrived
+    c.send(Buffer.concat([frames.errorResponse({ S: 'ERROR', C: '57014', M: 'canceling statement due to user request' }), frames.readyForQuery()]))
+    await c.readUntilSync()
+  })
+  const db = new SQL({ url: server.url, max: 1, connectionTimeout: 5 })
+  try {
+    const q = db`select pg_sleep(10)`.execute()
+    while (server.connections.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const t0 = Date.now()
+    q.cancel()
+    const e = await rejection(q)
+    assert.deepStrictEqual([e.code, e.errno], ['ERR_POSTGRES_SERVER_ERROR', '57014'])
+    for (let i = 0; i < 100 && !(cancelConn && cancelConn.closed); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.ok(cancelConn.closed, 'the client closed the answered cancel connection')
+    assert.ok(Date.now() - t0 < 2000, 'not after the 5 s deadline')
+  } finally {
+    await db.close({ timeout: 0 })
+    await server.close()
+  }
+})
+
+test('PostgreSQL: `path` may name the socket file itself, not only its directory (Bun.SQL takes both)', async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvsql-sock-'))
+  const link = path.join(dir, 'pg.sock')
+  fs.symlinkSync(path.join(pg.socketDir, '.s.PGSQL.' + pg.port), link)
+  try {
+    for (const p of [link, pg.socketDir]) {
+      const db = new SQL({ adapter: 'postgres', path: p, port: pg.port, username: 'uvsql_trust', database: pg.database, max: 1 })
+      try {
+        assert.strictEqual((await db`select 1 as x`)[0].x, 1, p)
+      } finally {
+        await db.close()
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('PostgreSQL: ReservedSQL.close() closes its connection, as Bun.SQL (release() gives it back)', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const pid = async (s) => (await s`select pg_backend_pid() as p`)[0].p
+    const r1 = await db.reserve()
+    const first = await pid(r1)
+    r1.release()
+    const r2 = await db.reserve()
+    assert.strictEqual(await pid(r2), first, 'release() gave the same connection back')
+    await r2.close()
+    assert.strictEqual((await rejection(r2`select 1`)).code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+    assert.notStrictEqual(await pid(db), first, 'close() closed it: the pool opened another')
+  } finally {
+    await db.close()
+  }
+})
