@@ -106,8 +106,10 @@ function noteSent(lease, id, waiting) {
 }
 
 class NativePool {
-  constructor(options) {
+  // max: a size other than options.max (the LISTEN connection's pool of one, lib/listen.js).
+  constructor(options, max) {
     this.options = options
+    this.max = max
     this.dialect = dialects[options.adapter]
     this.handle = null // created on first use
     this.waiting = new SinkTable() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
@@ -136,6 +138,7 @@ class NativePool {
   ensureHandle() {
     if (this.handle === null) {
       const config = nativeConfig(this.options)
+      if (this.max !== undefined) config.max = this.max
       if (this.options.driver === 'js') config.driver = jsDriver()
       this.handle = binding().poolCreate(
         config,
@@ -287,7 +290,10 @@ class NativePool {
         continue
       }
       if (kind === KIND_DISCONNECTED) {
-        this.callUser(this.options.onclose, this.dialect.clientError(payload[0], payload[1], null))
+        const err = this.dialect.clientError(payload[0], payload[1], null)
+        // Bun.SQL's onclose says "Connection closed" whatever ended it (server, close()).
+        if (err.code.endsWith('_CONNECTION_CLOSED')) err.message = 'Connection closed'
+        this.callUser(this.options.onclose, err)
         continue
       }
       if (kind === KIND_LEASE_LOST) {

@@ -9,7 +9,7 @@ const { Query, kSetFragment } = require('./query.js')
 const fs = require('node:fs')
 const { typedArray } = require('./params.js')
 const { isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
-const { Listener, notify } = require('./listen.js')
+const { Listener, notify, checkListenArgs, checkNotifyArgs } = require('./listen.js')
 
 // sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
 function poolStats(raw, options) {
@@ -113,11 +113,19 @@ function makeScopedSql(pool, lease) {
     if (dialect.name === 'sqlite') throw dialect.error('NOT_SUPPORTED', "SQLite doesn't support arrays")
     return typedArray(values, type)
   }
+  // listen() is the SQL instance's (one LISTEN connection for all its handles); notify() runs
+  // on this handle, so inside a transaction it is delivered on COMMIT.
+  sql.listen = (channel, onnotify, onlisten) => listenOf.get(pool)(channel, onnotify, onlisten)
+  sql.notify = (channel, payload) => {
+    checkNotifyArgs(channel, payload)
+    return dialect.listen ? notify(sql, channel, payload) : notSupported(dialect, LISTEN_ONLY_PG)
+  }
   return sql
 }
 
 const notSupported = (dialect, what) => Promise.reject(dialect.error('NOT_SUPPORTED', what))
 const LISTEN_ONLY_PG = 'LISTEN/NOTIFY is not supported by this adapter (PostgreSQL only)'
+const listenOf = new WeakMap() // pool -> its SQL instance's listen()
 
 function SQL(a, b) {
   if (!new.target) return new SQL(a, b)
@@ -139,13 +147,18 @@ function SQL(a, b) {
   sql.rollbackDistributed = (name) => sql.unsafe(dialect.distributed.abort(distributedName(name, dialect)))
   sql.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
   let listener = null
-  sql.listen = (channel, onnotify, onlisten) => {
+  listenOf.set(pool, (channel, onnotify, onlisten) => {
+    try {
+      checkListenArgs(channel, onnotify, onlisten)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     if (!dialect.listen) return notSupported(dialect, LISTEN_ONLY_PG)
-    if (listener === null) listener = new Listener(pool)
+    if (pool.closed) return Promise.reject(dialect.error('CONNECTION_CLOSED', 'Connection closed'))
+    // A connection of its own, outside the pool (as Bun.SQL): a pool of one.
+    if (listener === null) listener = new Listener(new NativePool(options, 1))
     return listener.listen(channel, onnotify, onlisten)
-  }
-  sql.notify = (channel, payload) => (dialect.listen ? notify(sql, channel, payload)
-    : notSupported(dialect, LISTEN_ONLY_PG))
+  })
   // Opens a connection now instead of on the first query; resolves to sql, as in Bun.
   sql.connect = async () => {
     const lease = await pool.reserve()
@@ -161,11 +174,11 @@ function SQL(a, b) {
     } catch (err) {
       return Promise.reject(err)
     }
-    if (listener !== null) listener.close()
-    return pool.close(timeout)
+    const closed = pool.close(timeout)
+    return listener === null ? closed : Promise.all([closed, listener.close()]).then(() => undefined)
   }
   sql.end = sql.close
-  sql[Symbol.asyncDispose] = () => pool.close()
+  sql[Symbol.asyncDispose] = () => sql.close()
   // Not in Bun.SQL: what the pool is doing (documented in the README).
   sql.stats = () => poolStats(pool.rawStats(), options)
   // Undocumented: the raw native counters, for tests and diagnostics.

@@ -547,3 +547,103 @@ test('PostgreSQL: ReservedSQL.close() closes its connection, as Bun.SQL (release
     await db.close()
   }
 })
+
+test('listen() as Bun.SQL: a connection of its own (notify and reserve work with max 1), closed with the last subscription; channels are one identifier; tx.notify() is delivered on commit', async () => {
+  const closes = []
+  const db = new SQL(pg.url, { max: 1, onclose: (e) => closes.push(e.message) })
+  const listening = async (channel) => Number((await db`select count(*) as n from pg_stat_activity where query = ${'LISTEN "' + channel + '"'}`)[0].n)
+  // A subscription does not keep Node's event loop alive (README); the test waits for its
+  // notifications, so something else must.
+  const alive = setInterval(() => {}, 1000)
+  try {
+    const got = []
+    let arrived = null
+    const next = () => new Promise((resolve) => { arrived = resolve })
+    const onnotify = (p) => { got.push(p); if (arrived) arrived() }
+    const weird = 'wat-;.ø.§' // a dot is part of the name, not schema.name
+    const sub = await db.listen(weird, onnotify)
+    assert.strictEqual(sub.channel, weird)
+    let wait = next()
+    await db.notify(weird, 'one') // with max 1: the pool's only connection is free for it
+    await wait
+    const reserved = await db.reserve() // and for reserve()
+    wait = next()
+    await reserved.notify(weird, 'two')
+    await wait
+    reserved.release()
+    await rejection(db.begin(async (tx) => {
+      await tx.notify(weird, 'rolled back')
+      throw new Error('abort')
+    }))
+    wait = next()
+    await db.begin((tx) => tx.notify(weird, 'committed'))
+    await wait
+    assert.deepStrictEqual(got, ['one', 'two', 'committed'])
+    assert.strictEqual(await listening(weird), 1)
+    await sub.unlisten()
+    await sub.unlisten() // a second time is a no-op
+    for (let i = 0; i < 100 && await listening(weird) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.strictEqual(await listening(weird), 0, 'the last unlisten() closed the LISTEN connection')
+    assert.ok(closes.includes('Connection closed'), JSON.stringify(closes))
+  } finally {
+    clearInterval(alive)
+    await db.close()
+  }
+})
+
+test('listen()/notify() arguments as Bun.SQL: checked before any I/O (listen rejects, notify throws), whatever the adapter', async () => {
+  let lite = () => new SQL('sqlite://:memory:')
+  try {
+    if (!process.versions.bun) require('node:sqlite')
+  } catch {
+    lite = null // node:sqlite: Node >= 22.5
+  }
+  for (const db of [new SQL('postgres://u@127.0.0.1:1/db', { max: 1 }), ...(lite ? [lite()] : [])]) {
+    const cb = () => {}
+    try {
+      assert.match((await rejection(db.listen('', cb))).message, /non-empty/)
+      assert.match((await rejection(db.listen('a\0b', cb))).message, /null bytes/)
+      assert.match((await rejection(db.listen('c'.repeat(64), cb))).message, /63 bytes/)
+      assert.match((await rejection(db.listen('字'.repeat(22), cb))).message, /63 bytes/)
+      assert.match((await rejection(db.listen('ch', 1))).message, /onnotify/)
+      assert.match((await rejection(db.listen('ch', cb, 1))).message, /onlisten/)
+      assert.throws(() => db.notify('', 'p'), /non-empty/)
+      assert.throws(() => db.notify('ch', null), /payload/)
+      assert.throws(() => db.notify('ch', 1), /payload/)
+      assert.ok(!('unlisten' in db))
+    } finally {
+      await db.close()
+    }
+  }
+  if (lite === null) return
+  const db = lite()
+  assert.match((await rejection(db.listen('ch', () => {}))).message, /PostgreSQL only/)
+  assert.match((await rejection(db.notify('ch'))).message, /PostgreSQL only/)
+  await db.close()
+})
+
+test('listen(): a listener added by a callback gets the next notification, not the current one; one removed by a callback gets nothing more', async () => {
+  const db = new SQL(pg.url, { max: 2 })
+  try {
+    const calls = []
+    let done
+    const finished = new Promise((resolve) => { done = resolve })
+    let b = null
+    await db.listen('conf_order', (p) => {
+      calls.push('a:' + p)
+      if (p === '1') {
+        db.listen('conf_order', (q) => { calls.push('late:' + q); if (q === '2') done() })
+        b.unlisten()
+      }
+    })
+    b = await db.listen('conf_order', (p) => calls.push('b:' + p))
+    await db.notify('conf_order', '1')
+    await db.notify('conf_order', '2')
+    const alive = setInterval(() => {}, 1000) // see above
+    await finished
+    clearInterval(alive)
+    assert.deepStrictEqual(calls, ['a:1', 'a:2', 'late:2'])
+  } finally {
+    await db.close()
+  }
+})
