@@ -647,3 +647,32 @@ test('listen(): a listener added by a callback gets the next notification, not t
     await db.close()
   }
 })
+
+test('PostgreSQL arrays of text search, range, multirange, reg*, pg_lsn, snapshot, xid8 types are arrays of strings, as Bun.SQL reads them (were their array text)', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const [r] = await db`select array['a fat cat'::tsvector, null] as tv, array['fat & rat'::tsquery] as tq,
+      array['[1,5)'::int4range] as r4, array['[2024-01-01,2024-02-01)'::tsrange] as tr, array['{[1,2]}'::int4multirange] as mr,
+      array['pg_class'::regclass] as rc, array['int4'::regtype] as rt, array['16/B374D848'::pg_lsn] as lsn,
+      array['10:20:10,14,15'::txid_snapshot] as ts, '{1,2}'::xid8[] as x8, array[]::int8range[] as empty`
+    assert.deepStrictEqual({ ...r }, {
+      tv: ["'a' 'cat' 'fat'", null], tq: ["'fat' & 'rat'"], r4: ['[1,5)'], tr: ['["2024-01-01 00:00:00","2024-02-01 00:00:00")'],
+      mr: ['{[1,3)}'], rc: ['pg_class'], rt: ['integer'], lsn: ['16/B374D848'], ts: ['10:20:10,14,15'], x8: ['1', '2'], empty: [],
+    })
+  } finally {
+    await db.close()
+  }
+})
+
+test('PostgreSQL float4 in rows Bun.SQL reads in binary (a query with parameters) is the float32 value; read as text it is the text\'s', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const [b] = await db`select ${0.1}::float4 as f, array[0.1::float4, null] as a, array[0.1::float4] as t`
+    assert.deepStrictEqual([b.f, b.a], [Math.fround(0.1), [Math.fround(0.1), null]])
+    assert.ok(b.t instanceof Float32Array && b.t[0] === Math.fround(0.1))
+    const [t] = await db.unsafe('select 0.1::float4 as f, array[0.1::float4, null] as a')
+    assert.deepStrictEqual([t.f, t.a], [0.1, [0.1, null]])
+  } finally {
+    await db.close()
+  }
+})
