@@ -118,7 +118,8 @@ function sqliteOptions(o, explicitAdapter) {
   const sqliteUrl = url !== undefined && isSqliteUrl(url)
   if (explicitAdapter === undefined && !sqliteUrl && o.filename === undefined) return null
   if (explicitAdapter !== undefined && explicitAdapter !== 'sqlite') {
-    if (sqliteUrl) throw invalid(`the URL is a sqlite URL but the adapter option says ${o.adapter}`)
+    // Bun.SQL's words (a sqlite URL holds no password to leak).
+    if (sqliteUrl) throw invalid(`Invalid URL '${url}' for ${o.adapter}. Did you mean to specify \`{ adapter: "sqlite" }\`?`)
     return null
   }
   if (url !== undefined && !sqliteUrl && o.filename === undefined && url.includes('://')) {

@@ -676,3 +676,10 @@ test('PostgreSQL float4 in rows Bun.SQL reads in binary (a query with parameters
     await db.close()
   }
 })
+
+test('a sqlite URL with another adapter is Bun.SQL\'s "Invalid URL ... Did you mean to specify { adapter: "sqlite" }?"', () => {
+  for (const adapter of ['postgres', 'mysql']) {
+    assert.throws(() => new SQL('sqlite://:memory:', { adapter }), (e) => e instanceof Error &&
+      e.message === `Invalid URL 'sqlite://:memory:' for ${adapter}. Did you mean to specify \`{ adapter: "sqlite" }\`?`)
+  }
+})
