@@ -17,10 +17,12 @@
 //  - bytea in the legacy escape format (bytea_output = escape) decodes; Bun rejects it
 //    (ERR_POSTGRES_UNSUPPORTED_BYTEA_FORMAT).
 //  - Arrays with explicit bounds (`[0:1]={1,2}`) decode to plain JS arrays (the bounds are
-//    dropped); Bun rejects them. uuid[] decodes to an array of strings (Bun: the raw text).
+//    dropped); Bun rejects them.
 //  - Every parser is total: a malformed value never rejects the query; Bun raises
 //    ERR_POSTGRES_UNSUPPORTED_ARRAY_FORMAT and similar.
 //  - Parameter differences are listed at the top of lib/params.js.
+
+const { PostgresError } = require('./errors.js')
 
 // ---------------------------------------------------------------------------------------------
 // Type OIDs (pg_type.oid), scalars and their arrays.
@@ -347,10 +349,19 @@ const parseFloat4Binary = (s) => Math.fround(parseNumber(s))
 const parseInt4Array = typedArrayParser((s) => parseArray(s, parseNumber, 44), Int32Array)
 const parseFloat4Array = typedArrayParser((s) => parseArray(s, parseFloat4Binary, 44), Float32Array)
 
+// A column the server sent in binary format (a BINARY cursor's FETCH; src/pg/pg_conn.c gives it
+// this type): Bun 1.4.5 fails such a query with ERR_POSTGRES_UNKNOWN_FORMAT_CODE too.
+const BINARY_COLUMN = 0xFFFFFFFF
+function failBinaryColumn() {
+  throw new PostgresError('a column came in binary format (DECLARE ... BINARY CURSOR), which is not decoded; declare the cursor without BINARY',
+    { code: 'ERR_POSTGRES_UNKNOWN_FORMAT_CODE' })
+}
+
 // textFormat: rows Bun.SQL reads as text (sql.unsafe() without parameters, .simple(), a query
 // with no parameters, prepare: false).
 function parserFor(oid, options, textFormat = false) {
   const bigint = options !== undefined && options !== null && options.bigint === true
+  if (oid === BINARY_COLUMN) return failBinaryColumn
   if (!textFormat && oid === OID.int4_array) return parseInt4Array
   if (!textFormat && oid === OID.float4_array) return parseFloat4Array
   if (!textFormat && oid === OID.float4) return parseFloat4Binary // when C left it as text

@@ -683,3 +683,22 @@ test('a sqlite URL with another adapter is Bun.SQL\'s "Invalid URL ... Did you m
       e.message === `Invalid URL 'sqlite://:memory:' for ${adapter}. Did you mean to specify \`{ adapter: "sqlite" }\`?`)
   }
 })
+
+test('PostgreSQL: a BINARY cursor\'s FETCH (columns in binary format) rejects with ERR_POSTGRES_UNKNOWN_FORMAT_CODE, as in Bun 1.4.5, instead of reading the bytes as text', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const e = await rejection(db.begin(async (tx) => {
+      await tx.unsafe('declare conf_c binary cursor for select 1.5::numeric as n, 42 as i')
+      return tx.unsafe('fetch all from conf_c')
+    }))
+    assert.strictEqual(e.code, 'ERR_POSTGRES_UNKNOWN_FORMAT_CODE')
+    assert.match(e.message, /binary format/)
+    const ok = await db.begin(async (tx) => {
+      await tx.unsafe('declare conf_t cursor for select 1.5::numeric as n, 42 as i')
+      return tx.unsafe('fetch all from conf_t')
+    })
+    assert.deepStrictEqual([...ok], [{ n: '1.5', i: 42 }]) // a text cursor reads, and the connection went on
+  } finally {
+    await db.close()
+  }
+})
