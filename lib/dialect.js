@@ -28,7 +28,6 @@ const postgres = {
   encodeParams,
   // sql.unsafe(text, values): PostgreSQL reads $n itself.
   prepareUnsafe: (text, values) => ({ text, values }),
-  isCancelError: (err) => err.errno === '57014',
   begin: (mode) => (mode ? 'BEGIN ' + mode : 'BEGIN'),
   // Two-phase commit: statements around fn for beginDistributed(name, fn).
   distributed: {
@@ -67,7 +66,6 @@ const mysql = {
   encodeParams: encodeMysqlParams,
   prepareUnsafe: rewritePlaceholders,
   // KILL QUERY makes the server fail the statement with ER_QUERY_INTERRUPTED (1317).
-  isCancelError: (err) => err.errno === 1317 || err.errno === 3024,
   begin: mysqlBegin,
   // XA: the branch is ended and prepared; commit/rollback of the prepared branch comes later.
   distributed: {
@@ -95,7 +93,6 @@ const sqlite = {
   placeholder: () => '?',
   encodeParams: encodeSqliteParams,
   prepareUnsafe: (text, values) => ({ text, values }),
-  isCancelError: () => false,
   begin: sqliteBegin,
   distributed: null,
   listen: false,

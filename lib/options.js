@@ -2,6 +2,7 @@
 // Options with Bun.SQL's names, aliases, units and precedence:
 // explicit option > URL > environment > default. Timeouts are in seconds.
 
+const fs = require('node:fs')
 const path = require('node:path')
 const { resolveTls } = require('./tls-options.js')
 const { isSqliteUrl, parseSqliteOptions } = require('./sqlite.js')
@@ -117,7 +118,8 @@ function sqliteOptions(o, explicitAdapter) {
   const sqliteUrl = url !== undefined && isSqliteUrl(url)
   if (explicitAdapter === undefined && !sqliteUrl && o.filename === undefined) return null
   if (explicitAdapter !== undefined && explicitAdapter !== 'sqlite') {
-    if (sqliteUrl) throw invalid(`the URL is a sqlite URL but the adapter option says ${o.adapter}`)
+    // Bun.SQL's words (a sqlite URL holds no password to leak).
+    if (sqliteUrl) throw invalid(`Invalid URL '${url}' for ${o.adapter}. Did you mean to specify \`{ adapter: "sqlite" }\`?`)
     return null
   }
   if (url !== undefined && !sqliteUrl && o.filename === undefined && url.includes('://')) {
@@ -184,8 +186,9 @@ function parseOptions(a, b, env = process.env) {
   }
   const port = Number(pick(o.port, fromUrl.port, fromEnv('port'), defaults.port))
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`invalid port: ${port}`)
-  // PostgreSQL names a socket directory; MySQL the socket file itself.
-  if (socketPath && adapter === 'postgres' && !/\.s\.PGSQL\.\d+$/.test(socketPath)) {
+  // PostgreSQL names a socket directory (libpq), or, as Bun.SQL also takes, the socket itself:
+  // a path that exists and is not a directory is used as it is. MySQL names the socket file.
+  if (socketPath && adapter === 'postgres' && !/\.s\.PGSQL\.\d+$/.test(socketPath) && !isNonDirectory(socketPath)) {
     socketPath = path.join(socketPath, '.s.PGSQL.' + port)
   }
   const username = pick(o.username, o.user, fromUrl.username, fromEnv('user'), defaults.user)
@@ -273,6 +276,14 @@ function nativeConfig(options) {
 
 // close({ timeout }) in seconds, as Bun.SQL 1.4.5 checks it: null/undefined = no timeout; a value
 // that is not a number >= 0 (NaN, negative, Infinity) is a TypeError with Bun's wording.
+function isNonDirectory(p) {
+  try {
+    return !fs.statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
 function closeTimeout(opts) {
   const value = opts === undefined || opts === null ? undefined : opts.timeout
   if (value === undefined || value === null) return undefined

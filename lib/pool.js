@@ -115,9 +115,24 @@ const forgottenPools = new FinalizationRegistry((handle) => {
   binding().poolClose(handle, 0) // idle: nothing is failed; the connections close
 })
 
+// A transaction's queries that may still run, by id, for tx.close() (lib/sql.js): the finished
+// ones are dropped whenever the list has doubled, so a long transaction keeps only a few.
+function noteSent(lease, id, waiting) {
+  const sent = lease.sent
+  if (sent.length >= lease.sentLimit) {
+    let k = 0
+    for (let i = 0; i < sent.length; i++) if (waiting.has(sent[i])) sent[k++] = sent[i]
+    sent.length = k
+    lease.sentLimit = Math.max(64, 2 * k)
+  }
+  sent.push(id)
+}
+
 class NativePool {
-  constructor(options) {
+  // max: a size other than options.max (the LISTEN connection's pool of one, lib/listen.js).
+  constructor(options, max) {
     this.options = options
+    this.max = max
     this.dialect = dialects[options.adapter]
     this.handle = null // created on first use
     this.waiting = new SinkTable() // id -> sink ([kOnRows], [kOnError], [kOnBatch], [kOnReserved])
@@ -157,6 +172,7 @@ class NativePool {
   ensureHandle() {
     if (this.handle === null) {
       const config = nativeConfig(this.options)
+      if (this.max !== undefined) config.max = this.max
       if (this.options.driver === 'js') config.driver = jsDriver()
       const keeper = this.keeper // never `this`: see Keeper
       this.handle = binding().poolCreate(
@@ -189,7 +205,9 @@ class NativePool {
   // query's id (for cancel), or 0 when it failed at once.
   // lease: { slot, seq } from reserve() to run on that connection only, or undefined.
   send(text, params, types, simple, raw, sink, lease) {
-    if (this.closed) {
+    // A transaction's lease (reserve(_, true)) still runs its queries through a graceful close;
+    // C decides when its connection is gone. A closed transaction (tx.close()) takes none.
+    if (lease !== undefined ? lease.closed === true || (this.closed && lease.tx !== true) : this.closed) {
       sink[kOnError](this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
       return 0
     }
@@ -197,6 +215,7 @@ class NativePool {
     // Registered first: the native call may already deliver results (a failed connection).
     this.waiting.set(id, sink)
     this.keeper.strong = this
+    if (lease !== undefined && lease.sent !== undefined) noteSent(lease, id, this.waiting)
     try {
       const handle = this.ensureHandle()
       let p = params
@@ -230,7 +249,8 @@ class NativePool {
 
   // An exclusive lease on one connection: { slot, seq }. FIFO with the queries. An AbortSignal
   // takes a request that still waits out of the queue (it rejects with the signal's reason).
-  reserve(signal) {
+  // forTransaction: begin()'s lease, which a graceful close() lets finish (lease.tx).
+  reserve(signal, forTransaction = false) {
     if (this.closed) {
       return Promise.reject(this.dialect.error('CONNECTION_CLOSED', 'Connection closed'))
     }
@@ -248,6 +268,7 @@ class NativePool {
             this.release(lease) // aborted while the lease was on its way: give it back
             reject(signal.reason)
           } else {
+            if (forTransaction) lease.tx = true
             resolve(lease)
           }
         },
@@ -263,7 +284,7 @@ class NativePool {
         signal.addEventListener('abort', onAbort, { once: true })
       }
       try {
-        binding().poolReserve(this.ensureHandle(), id)
+        binding().poolReserve(this.ensureHandle(), id, forTransaction)
       } catch (err) {
         done()
         this.waiting.delete(id)
@@ -286,9 +307,10 @@ class NativePool {
     if (this.handle !== null) binding().poolRelease(this.handle, lease.slot, lease.seq, discard)
   }
 
-  // A waiting query fails at once; a running one gets a CancelRequest.
+  // A waiting query fails at once; a running one gets a CancelRequest. 1: the query is
+  // pipelined behind others, and its cancel waits for its turn.
   cancel(id) {
-    if (this.handle === null || !this.waiting.has(id)) return false
+    if (this.handle === null || !this.waiting.has(id)) return -1
     return binding().poolCancel(this.handle, id)
   }
 
@@ -314,7 +336,10 @@ class NativePool {
         continue
       }
       if (kind === KIND_DISCONNECTED) {
-        this.callUser(this.options.onclose, this.dialect.clientError(payload[0], payload[1], null))
+        const err = this.dialect.clientError(payload[0], payload[1], null)
+        // Bun.SQL's onclose says "Connection closed" whatever ended it (server, close()).
+        if (err.code.endsWith('_CONNECTION_CLOSED')) err.message = 'Connection closed'
+        this.callUser(this.options.onclose, err)
         continue
       }
       if (kind === KIND_LEASE_LOST) {

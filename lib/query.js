@@ -195,10 +195,10 @@ class Query extends Promise {
     return this.#runMode()
   }
 
+  // A query the server interrupted after cancel() keeps the server's error (SERVER_ERROR,
+  // errno 57014 / 1317), as in Bun.SQL; QUERY_CANCELLED is for one the client failed itself.
   [kOnError](err) {
     this.#flags &= ~ACTIVE
-    const dialect = this.#pool.dialect
-    if ((this.#flags & CANCELLED) !== 0 && dialect.isCancelError(err)) err.code = dialect.error('QUERY_CANCELLED', '').code
     this.#reject(err)
   }
 
@@ -217,9 +217,9 @@ class Query extends Promise {
     return super.finally(onFinally)
   }
 
-  // Cancels the query: one not yet sent never is; a running one is interrupted by a
-  // CancelRequest or KILL QUERY (it then rejects with code ERR_POSTGRES_QUERY_CANCELLED or
-  // ERR_MYSQL_QUERY_CANCELLED).
+  // Cancels the query: one not yet sent never is (ERR_*_QUERY_CANCELLED); a running one is
+  // interrupted by a CancelRequest or KILL QUERY (the server's error); one pipelined behind
+  // others rejects at once, as in Bun.SQL, and is interrupted when its turn comes.
   cancel() {
     const flags = this.#flags
     if ((flags & CANCELLED) !== 0) return this
@@ -228,8 +228,10 @@ class Query extends Promise {
       this.#flags |= STARTED
       this.#reject(this.#pool.dialect.error('QUERY_CANCELLED', 'Query cancelled'))
       super.then(undefined, () => {}) // cancelled before use: not an unhandled rejection
-    } else if ((flags & ACTIVE) !== 0) {
-      this.#pool.cancel(this.#id)
+    } else if ((flags & ACTIVE) !== 0 && this.#pool.cancel(this.#id) === 1) {
+      const err = this.#pool.dialect.error('QUERY_CANCELLED', 'Query cancelled')
+      err.hint = 'The server already received this query; it is interrupted when its turn comes, or runs if it ends first. Its result is discarded.'
+      this.#reject(err)
     }
     return this
   }

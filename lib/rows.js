@@ -22,6 +22,10 @@ const KIND_NUMBER = 1
 const KIND_BOOL = 2
 const KIND_TIME = 3
 const KIND_JSON = 4
+// Not from C: a PostgreSQL float4 number in rows Bun.SQL reads in binary, where it is the
+// float32's exact value (0.1::float4 is 0.10000000149011612); C parsed the text as a double.
+const KIND_FLOAT4 = 5
+const PG_FLOAT4 = 700
 
 function keyLiteral(name) {
   return name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)
@@ -34,7 +38,7 @@ const rawText = (s) => Buffer.from(s, 'utf8')
 // a whole did not parse: docs === null).
 // vals/tags are views of the whole buffer: cell i is vals[vb + i] and tags[tb + i].
 function cellSource(c, kind) {
-  const value = kind === KIND_NUMBER ? `vals[vb + i]` : kind === KIND_BOOL ? `vals[vb + i] === 1` : kind === KIND_TIME ? `new Date(vals[vb + i])` : `null`
+  const value = kind === KIND_NUMBER ? `vals[vb + i]` : kind === KIND_FLOAT4 ? `Math.fround(vals[vb + i])` : kind === KIND_BOOL ? `vals[vb + i] === 1` : kind === KIND_TIME ? `new Date(vals[vb + i])` : `null`
   const jsonCase = kind === KIND_JSON
     ? `  else if (t === 3) { e = vals[vb + i]; c${c} = docs !== null ? docs[d++] : P${c}(json.substring(j, e)); j = e + 1 }\n`
     : ''
@@ -81,7 +85,7 @@ function genericDecoder(names, kinds, parsers, mode) {
         const t = tags[tb + i]
         let v = null
         if (t === 1) {
-          v = kinds[c] === KIND_NUMBER ? vals[vb + i] : kinds[c] === KIND_BOOL ? vals[vb + i] === 1 : new Date(vals[vb + i])
+          v = kinds[c] === KIND_NUMBER ? vals[vb + i] : kinds[c] === KIND_FLOAT4 ? Math.fround(vals[vb + i]) : kinds[c] === KIND_BOOL ? vals[vb + i] === 1 : new Date(vals[vb + i])
         } else if (t === 2) {
           const e = vals[vb + i]
           v = text.substring(p, e)
@@ -106,14 +110,17 @@ function decoderFor(shape, decoders, kinds, mode, options) {
   const cached = decoders[mode]
   if (cached !== undefined) return cached
   const textFormat = decoders === shape.textDecoders
-  const typeParser = options !== undefined && options.adapter === 'mysql' ? mysqlParserFor : parserFor
+  const mysql = options !== undefined && options.adapter === 'mysql'
+  const typeParser = mysql ? mysqlParserFor : parserFor
+  const cellKinds = textFormat || mysql || !shape.oids.includes(PG_FLOAT4) ? kinds
+    : Array.from(kinds, (k, c) => (k === KIND_NUMBER && shape.oids[c] === PG_FLOAT4 ? KIND_FLOAT4 : k))
   const parsers = shape.oids.map((oid) => (mode === 'raw' ? rawText : typeParser(oid, options, textFormat)))
   const shapeMode = mode === 'objects' ? 'objects' : 'arrays'
   let decoder
   try {
-    decoder = compileDecoder(shape.names, kinds, parsers, shapeMode)
+    decoder = compileDecoder(shape.names, cellKinds, parsers, shapeMode)
   } catch {
-    decoder = genericDecoder(shape.names, kinds, parsers, shapeMode)
+    decoder = genericDecoder(shape.names, cellKinds, parsers, shapeMode)
   }
   decoders[mode] = decoder
   return decoder

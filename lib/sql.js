@@ -9,7 +9,7 @@ const { Query, kSetFragment } = require('./query.js')
 const fs = require('node:fs')
 const { typedArray } = require('./params.js')
 const { isTemplateStrings, compileTemplate, makeHelper } = require('./template.js')
-const { Listener, notify } = require('./listen.js')
+const { Listener, notify, checkListenArgs, checkNotifyArgs } = require('./listen.js')
 
 // sql.stats(): connections by state, waiting queries, and the pool's lifetime counters.
 function poolStats(raw, options) {
@@ -113,11 +113,19 @@ function makeScopedSql(pool, lease) {
     if (dialect.name === 'sqlite') throw dialect.error('NOT_SUPPORTED', "SQLite doesn't support arrays")
     return typedArray(values, type)
   }
+  // listen() is the SQL instance's (one LISTEN connection for all its handles); notify() runs
+  // on this handle, so inside a transaction it is delivered on COMMIT.
+  sql.listen = (channel, onnotify, onlisten) => listenOf.get(pool)(channel, onnotify, onlisten)
+  sql.notify = (channel, payload) => {
+    checkNotifyArgs(channel, payload)
+    return dialect.listen ? notify(sql, channel, payload) : notSupported(dialect, LISTEN_ONLY_PG)
+  }
   return sql
 }
 
 const notSupported = (dialect, what) => Promise.reject(dialect.error('NOT_SUPPORTED', what))
 const LISTEN_ONLY_PG = 'LISTEN/NOTIFY is not supported by this adapter (PostgreSQL only)'
+const listenOf = new WeakMap() // pool -> its SQL instance's listen()
 
 function SQL(a, b) {
   if (!new.target) return new SQL(a, b)
@@ -139,13 +147,18 @@ function SQL(a, b) {
   sql.rollbackDistributed = (name) => sql.unsafe(dialect.distributed.abort(distributedName(name, dialect)))
   sql.reserve = (opts) => reserveConnection(pool, opts && opts.signal)
   let listener = null
-  sql.listen = (channel, onnotify, onlisten) => {
+  listenOf.set(pool, (channel, onnotify, onlisten) => {
+    try {
+      checkListenArgs(channel, onnotify, onlisten)
+    } catch (err) {
+      return Promise.reject(err)
+    }
     if (!dialect.listen) return notSupported(dialect, LISTEN_ONLY_PG)
-    if (listener === null) listener = new Listener(pool)
+    if (pool.closed) return Promise.reject(dialect.error('CONNECTION_CLOSED', 'Connection closed'))
+    // A connection of its own, outside the pool (as Bun.SQL): a pool of one.
+    if (listener === null) listener = new Listener(new NativePool(options, 1))
     return listener.listen(channel, onnotify, onlisten)
-  }
-  sql.notify = (channel, payload) => (dialect.listen ? notify(sql, channel, payload)
-    : notSupported(dialect, LISTEN_ONLY_PG))
+  })
   // Opens a connection now instead of on the first query; resolves to sql, as in Bun.
   sql.connect = async () => {
     const lease = await pool.reserve()
@@ -161,11 +174,11 @@ function SQL(a, b) {
     } catch (err) {
       return Promise.reject(err)
     }
-    if (listener !== null) listener.close()
-    return pool.close(timeout)
+    const closed = pool.close(timeout)
+    return listener === null ? closed : Promise.all([closed, listener.close()]).then(() => undefined)
   }
   sql.end = sql.close
-  sql[Symbol.asyncDispose] = () => pool.close()
+  sql[Symbol.asyncDispose] = () => sql.close()
   // Not in Bun.SQL: what the pool is doing (documented in the README).
   sql.stats = () => poolStats(pool.rawStats(), options)
   // Undocumented: the raw native counters, for tests and diagnostics.
@@ -216,8 +229,13 @@ async function runTransaction(pool, mode, fn, prepared, held) {
   if (typeof fn !== 'function') throw new TypeError('begin() expects a callback')
   const dialect = pool.dialect
   const begin = prepared ? dialect.distributed.begin(prepared) : beginStatement(mode, dialect)
-  const lease = held !== undefined ? held : await pool.reserve()
-  const tx = makeScopedSql(pool, lease)
+  const lease = held !== undefined ? held : await pool.reserve(undefined, true)
+  // The callback's queries carry a copy of the lease that tx.close() can close; BEGIN, COMMIT
+  // and ROLLBACK go on the lease itself.
+  const txLease = { slot: lease.slot, seq: lease.seq, tx: lease.tx, closed: false, sent: [], sentLimit: 64 }
+  const tx = makeScopedSql(pool, txLease)
+  const own = makeScopedSql(pool, lease)
+  const closedError = () => dialect.error('CONNECTION_CLOSED', 'Connection closed')
   // As in Bun: no nested begin (use savepoint()); reserve() takes another connection.
   tx.begin = () => {
     throw dialect.error('INVALID_TRANSACTION_STATE', 'cannot call begin inside a transaction use savepoint() instead')
@@ -235,30 +253,67 @@ async function runTransaction(pool, mode, fn, prepared, held) {
     try {
       let result = await inner(tx)
       if (Array.isArray(result)) result = await Promise.all(result)
-      await tx.unsafe('RELEASE SAVEPOINT ' + sp)
+      if (txLease.closed) throw closedError() // rolled back by tx.close(): nothing to release
+      await own.unsafe('RELEASE SAVEPOINT ' + sp)
       return result
     } catch (err) {
-      await tx.unsafe('ROLLBACK TO SAVEPOINT ' + sp)
+      if (!txLease.closed) await own.unsafe('ROLLBACK TO SAVEPOINT ' + sp)
       throw err
     }
   }
+  const rollback = async () => {
+    // The connection may be gone: then the server already rolled back.
+    for (const statement of prepared ? dialect.distributed.rollback(prepared) : ['ROLLBACK']) {
+      await own.unsafe(statement).catch(() => {})
+    }
+  }
+  // Bun's transaction close(): no more queries; the running ones are cancelled (with a
+  // timeout > 0: after at most that long) and the transaction rolled back. begin() then
+  // rejects with CONNECTION_CLOSED; the connection goes back to the pool.
+  let closing = null
+  tx.close = async (opts) => {
+    const timeout = closeTimeout(opts)
+    if (closing !== null) return closing
+    txLease.closed = true
+    closing = (async () => {
+      const running = () => txLease.sent.filter((id) => pool.waiting !== undefined && pool.waiting.has(id))
+      if (timeout > 0 && running().length > 0) {
+        const sinks = running().map((id) => pool.waiting.get(id))
+        let timer
+        await Promise.race([
+          Promise.allSettled(sinks),
+          new Promise((resolve) => { timer = setTimeout(resolve, timeout * 1000) }),
+        ])
+        clearTimeout(timer)
+      }
+      for (const id of running()) pool.cancel(id)
+      await rollback()
+    })()
+    return closing
+  }
+  tx.end = tx.close
+  tx.flush = () => {}
+  tx[Symbol.asyncDispose] = () => tx.close()
   try {
-    await tx.unsafe(begin)
+    await own.unsafe(begin)
     let result
     try {
       result = await fn(tx)
       if (Array.isArray(result)) result = await Promise.all(result)
     } catch (err) {
-      // The connection may be gone: then the server already rolled back.
-      for (const statement of prepared ? dialect.distributed.rollback(prepared) : ['ROLLBACK']) {
-        await tx.unsafe(statement).catch(() => {})
-      }
+      // After tx.close(), its ROLLBACK must be done before the lease goes back.
+      await (txLease.closed ? closing : rollback())
       throw err
+    }
+    // Closed by tx.close(): rolled back, nothing to commit.
+    if (txLease.closed) {
+      await closing
+      throw closedError()
     }
     for (const statement of prepared ? dialect.distributed.prepare(prepared) : ['COMMIT']) {
       // PostgreSQL answers COMMIT (and PREPARE TRANSACTION) of a transaction an error aborted
       // with the tag ROLLBACK: nothing was committed, so begin() must not resolve.
-      if ((await tx.unsafe(statement)).command === 'ROLLBACK') {
+      if ((await own.unsafe(statement)).command === 'ROLLBACK') {
         throw dialect.error('COMMIT_ROLLED_BACK', `${statement.split(' ')[0]} was answered with ROLLBACK: a statement of the transaction failed (its error was caught), so the server rolled the transaction back`)
       }
     }
@@ -290,10 +345,14 @@ async function reserveConnection(pool, signal) {
     }
   }
   reserved[Symbol.dispose] = reserved.release
-  // Bun's ReservedSQL.close(): the connection is given back; it never blocks sql.close().
+  // Bun's ReservedSQL.close(): the connection itself is closed (once its running queries are
+  // done); the pool opens another when it needs one. It never blocks sql.close().
   reserved.close = async (opts) => {
-    closeTimeout(opts) // checked as sql.close() checks it; the connection goes back at once
-    reserved.release()
+    closeTimeout(opts) // checked as sql.close() checks it
+    if (!state.released) {
+      state.released = true
+      pool.release(lease, true)
+    }
   }
   // A transaction on this connection: no new lease; the connection stays reserved after it.
   reserved.begin = (mode, fn) => {

@@ -279,7 +279,9 @@ class SqlitePool {
     const mode = raw ? 'raw' : sink[kMode] || 'objects'
     const run = () => this.execute(text, params, mode, sink)
     if (lease !== undefined) {
-      if (this.owner !== lease) sink[kOnError](clientError('CONNECTION_CLOSED', 'this reserved connection was released'))
+      // By seq: a transaction's queries carry a copy of its lease (lib/sql.js, tx.close()).
+      if (lease.closed === true) sink[kOnError](clientError('CONNECTION_CLOSED', 'Connection closed'))
+      else if (this.owner === null || this.owner.seq !== lease.seq) sink[kOnError](clientError('CONNECTION_CLOSED', 'this reserved connection was released'))
       else run()
       return id
     }

@@ -17,10 +17,12 @@
 //  - bytea in the legacy escape format (bytea_output = escape) decodes; Bun rejects it
 //    (ERR_POSTGRES_UNSUPPORTED_BYTEA_FORMAT).
 //  - Arrays with explicit bounds (`[0:1]={1,2}`) decode to plain JS arrays (the bounds are
-//    dropped); Bun rejects them. uuid[] decodes to an array of strings (Bun: the raw text).
+//    dropped); Bun rejects them.
 //  - Every parser is total: a malformed value never rejects the query; Bun raises
 //    ERR_POSTGRES_UNSUPPORTED_ARRAY_FORMAT and similar.
 //  - Parameter differences are listed at the top of lib/params.js.
+
+const { PostgresError } = require('./errors.js')
 
 // ---------------------------------------------------------------------------------------------
 // Type OIDs (pg_type.oid), scalars and their arrays.
@@ -67,6 +69,22 @@ const ARRAY_ELEMENT = new Map([
   [OID.numeric_array, OID.numeric], [OID.refcursor_array, OID.refcursor],
   [OID.uuid_array, OID.uuid], [OID.jsonb_array, OID.jsonb], [OID.jsonpath_array, OID.jsonpath],
 ])
+
+// Arrays of the other built-in types whose elements stay strings (as Bun.SQL reads them, 1.4.5):
+// text search, ranges and multiranges, reg* (object names), pg_lsn, snapshots, xid8, cstring.
+// Measured against PostgreSQL 15's pg_type. record[] and arrays of user-defined types (enums,
+// domains) keep their text, as in Bun.
+const STRING_ELEMENT_ARRAYS = [
+  271, // xid8
+  1008, 2207, 2208, 2209, 2210, 2211, 3735, 3770, 4090, 4097, 4192, // regproc ... regcollation
+  1263, // cstring
+  2949, 5039, // txid_snapshot, pg_snapshot
+  3221, // pg_lsn
+  3643, 3644, 3645, // tsvector, gtsvector, tsquery
+  3905, 3907, 3909, 3911, 3913, 3927, // int4range, numrange, tsrange, tstzrange, daterange, int8range
+  6150, 6151, 6152, 6153, 6155, 6157, // the multiranges
+]
+for (const oid of STRING_ELEMENT_ARRAYS) ARRAY_ELEMENT.set(oid, OID.text)
 
 // ---------------------------------------------------------------------------------------------
 // Scalar parsers. Each takes the text-format value (never NULL) and is kept small and
@@ -325,15 +343,28 @@ function typedArrayParser(parse, TypedArray) {
     return TypedArray.from(a)
   }
 }
+// In binary a float4 is the float32's exact value (0.1 reads 0.10000000149011612), also in
+// a plain array (with NULLs).
+const parseFloat4Binary = (s) => Math.fround(parseNumber(s))
 const parseInt4Array = typedArrayParser((s) => parseArray(s, parseNumber, 44), Int32Array)
-const parseFloat4Array = typedArrayParser((s) => parseArray(s, parseNumber, 44), Float32Array)
+const parseFloat4Array = typedArrayParser((s) => parseArray(s, parseFloat4Binary, 44), Float32Array)
+
+// A column the server sent in binary format (a BINARY cursor's FETCH; src/pg/pg_conn.c gives it
+// this type): Bun 1.4.5 fails such a query with ERR_POSTGRES_UNKNOWN_FORMAT_CODE too.
+const BINARY_COLUMN = 0xFFFFFFFF
+function failBinaryColumn() {
+  throw new PostgresError('a column came in binary format (DECLARE ... BINARY CURSOR), which is not decoded; declare the cursor without BINARY',
+    { code: 'ERR_POSTGRES_UNKNOWN_FORMAT_CODE' })
+}
 
 // textFormat: rows Bun.SQL reads as text (sql.unsafe() without parameters, .simple(), a query
 // with no parameters, prepare: false).
 function parserFor(oid, options, textFormat = false) {
   const bigint = options !== undefined && options !== null && options.bigint === true
+  if (oid === BINARY_COLUMN) return failBinaryColumn
   if (!textFormat && oid === OID.int4_array) return parseInt4Array
   if (!textFormat && oid === OID.float4_array) return parseFloat4Array
+  if (!textFormat && oid === OID.float4) return parseFloat4Binary // when C left it as text
   const element = ARRAY_ELEMENT.get(oid)
   if (element !== undefined) return arrayParser(oid, element, bigint)
   return scalarParser(oid, bigint)

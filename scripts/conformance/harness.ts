@@ -16,6 +16,11 @@ export const isLinux = process.platform === "linux";
 export const isMacOS = process.platform === "darwin";
 export const isWindows = process.platform === "win32";
 export const isASAN = false;
+export const isMusl = false;
+// Whether the loopback interface has ::1 (Bun's harness asks the same).
+export function isIPv6() {
+  return Object.values(os.networkInterfaces()).some(list => (list ?? []).some(a => a.family === "IPv6" && a.address === "::1"));
+}
 export const isDebug = false;
 export const bunEnv = { ...process.env, BUN_DEBUG_QUIET_LOGS: "1", NO_COLOR: "1" };
 export function bunExe() { return process.execPath; }

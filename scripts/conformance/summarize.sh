@@ -6,7 +6,7 @@ for f in $(cd /tmp/conf/bun && ls *.test.ts); do
   for pre in out-base out out-native; do
     log=/tmp/conf/$pre-$f.log
     if [ -f $log ]; then
-      p=$(grep -E '^ *[0-9]+ pass' $log | tail -1 | awk '{print $1}'); x=$(grep -E '^ *[0-9]+ fail' $log | tail -1 | awk '{print $1}')
+      p=$(grep -a -E '^ *[0-9]+ pass' $log | tail -1 | awk '{print $1}'); x=$(grep -a -E '^ *[0-9]+ fail' $log | tail -1 | awk '{print $1}')
       row="$row $(printf '%12s' "${p:-0}/${x:-0}")"
     else row="$row $(printf '%12s' -)"; fi
   done

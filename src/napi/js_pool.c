@@ -655,11 +655,12 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* poolReserve(handle, id): asks for an exclusive lease; answered in a batch as kind 9
- * [slot, gen], or as a client error. Throws when the pool is closed. */
+/* poolReserve(handle, id, forTransaction): asks for an exclusive lease; answered in a batch as
+ * kind 9 [slot, gen], or as a client error. Throws when the pool is closed. A transaction's
+ * lease keeps running its queries through a graceful close (pool_slot_t.close_hold). */
 static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   js_pool_t *jp = pool_call(env, info, &argc, argv);
   if (jp == NULL) {
     return NULL;
@@ -676,6 +677,10 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
     free(jq);
     js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
     return NULL;
+  }
+  bool for_tx = false;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &for_tx) == napi_ok && for_tx) {
+    q->reserve = 2;
   }
   /* Registered first: an idle connection grants the lease during the call (on_reserved). */
   jq->pq = q;
@@ -737,7 +742,8 @@ static napi_value js_pool_cancel(napi_env env, napi_callback_info info) {
       }
     }
   }
-  NAPI_CALL(env, napi_get_boolean(env, rc == 0, &result));
+  /* 0 done or sent, 1 waits for the query's turn (pipelined behind others), < 0 not found. */
+  NAPI_CALL(env, napi_create_int32(env, rc, &result));
   return result;
 }
 

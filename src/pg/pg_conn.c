@@ -686,6 +686,14 @@ static int on_row_description(pg_conn_t *c, const uint8_t *body, size_t n) {
     return DB_EPROTO;
   }
   c->row_ncols = count;
+  /* Every Bind asks for text results; only the FETCH of a BINARY cursor (simple protocol)
+   * answers in binary. Its bytes read as text would be wrong values, silently: such a column
+   * gets a type no parser knows, and lib/types.js fails the query with a clear error. */
+  for (uint16_t i = 0; i < count; i++) {
+    if (c->fields[i].format != 0) {
+      c->fields[i].type_oid = PG_OID_BINARY_COLUMN;
+    }
+  }
   c->handler->on_fields(c->ctx, front_query(c), c->fields, count);
   return 0;
 }

@@ -15,6 +15,9 @@
 #define PG_MESSAGE_MAX (1024u * 1024u * 1024u - 1u)
 /* PostgreSQL allows at most 1664 result columns. */
 #define PG_MAX_FIELDS 1664u
+/* The type reported for a column the server sent in binary format (lib/types.js fails the
+ * query on it): no real type has this OID. */
+#define PG_OID_BINARY_COLUMN 0xFFFFFFFFu
 
 /* >0: a whole frame of that many bytes (type byte included) is buffered; 0: need more bytes;
  * DB_ESYNC: the length field is impossible. Never consumes, never allocates. */

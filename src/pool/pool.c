@@ -215,6 +215,7 @@ static void grant_lease(pool_t *p, uint32_t index, pool_query_t *q) {
   p->nwaiting--;
   p->stats.waiter_ms += net_now(p->loop) - q->queued_ms;
   pool_slot_fire(p, index, SLOT_EV_RESERVE); /* bumps lease_seq */
+  s->close_hold = q->reserve == 2;
   p->handler->on_reserved(p->ctx, q, index, s->lease_seq);
   pool_query_free(q);
 }
@@ -297,7 +298,7 @@ static void dispatch_once(pool_t *p) {
 }
 
 int pool_reserve(pool_t *p, pool_query_t *q) {
-  q->reserve = 1;
+  q->reserve = q->reserve == 2 ? 2 : 1;
   return pool_query_submit(p, q);
 }
 
@@ -395,8 +396,8 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
   if (!q->sent) {
     list_remove(&q->node);
     p->nwaiting--;
-    p->handler->on_query_done(p->ctx, q, DB_ECANCELED, "canceling statement due to user request",
-                              NULL);
+    /* Bun.SQL's words for a query it never sent. */
+    p->handler->on_query_done(p->ctx, q, DB_ECANCELED, "Query cancelled", NULL);
     pool_query_free(q);
     return 0;
   }
@@ -413,7 +414,7 @@ int pool_query_cancel(pool_t *p, pool_query_t *q) {
    * is sent now (rc 1), but also when it waits for q's turn (0, on_cancel_due), so no query is
    * pipelined behind one that will be cancelled. Once sent, nothing is written either. */
   s->conn->cancel_holds++;
-  return rc == 1 ? pool__send_cancel(p, s->conn, 0) : 0;
+  return rc == 1 ? pool__send_cancel(p, s->conn, 0) : 1;
 }
 
 /* ---- connection events ------------------------------------------------------------------ */
@@ -581,7 +582,7 @@ static void query_left_conn(pool_conn_t *c) {
       if (s->release_pending) {
         lease_returned(p, c->slot);
         pool__dispatch(p);
-      } else if (p->closing) {
+      } else if (p->closing && !s->close_hold) {
         pool__retire(p, c->slot, DB_ECLOSED);
       }
     }
@@ -677,7 +678,8 @@ int pool_close(pool_t *p, int now, uint64_t timeout_ms) {
         (s->state == SLOT_CONNECTING || s->state == SLOT_PENDING) && list_empty(&p->waiting);
     /* A lease with nothing running is closed too: a forgotten reserve() cannot hold close()
      * forever. Its holder's next query fails with CONNECTION_CLOSED, never runs elsewhere. */
-    int reserved_idle = s->state == SLOT_RESERVED && (now || s->inflight == 0);
+    /* A transaction's lease is not forgotten: begin() releases it when its callback ends. */
+    int reserved_idle = s->state == SLOT_RESERVED && (now || (s->inflight == 0 && !s->close_hold));
     int busy_now = (now && s->state == SLOT_BUSY) || reserved_idle;
     if (idle || opening_unneeded || busy_now) {
       pool__retire(p, i, DB_ECLOSED);

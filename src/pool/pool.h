@@ -64,7 +64,8 @@ typedef struct pool_query_s {
   slice_t *values;   /* array; bytes in `storage` */
   uint32_t *types;   /* array of parameter type OIDs (0 = inferred) */
   int simple;        /* simple protocol: no parameters, several statements allowed */
-  int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers) */
+  int reserve;       /* not a query: a request for an exclusive lease (on_reserved answers); 2:
+                      * for a transaction, whose lease outlives a graceful close (close_hold) */
   int sent;          /* on a connection: `slot` and `gen` say which */
   int replan;        /* it runs once more: its cached plan went stale (0A000/26000), or a
                       * cancel meant for an earlier query hit it (pool_engine.c) */
@@ -169,6 +170,8 @@ typedef struct {
   int expired;         /* max lifetime reached: retire once drained */
   int release_pending; /* the lease was given back while queries still ran on it */
   int discard_pending; /* ...and its connection must not serve anyone else (pool_release) */
+  int close_hold;      /* a transaction's lease: a graceful close lets it run its next queries
+                        * until it is released or the close deadline passes (as Bun.SQL) */
   uint32_t lease_seq;  /* bumped by every reservation: a lease is {slot, lease_seq}, so a
                         * released lease can never reach the next holder's transaction */
 } pool_slot_t;
@@ -221,7 +224,8 @@ void pool_query_free(pool_query_t *q);
  * the caller still owns q. Never calls back synchronously. */
 int pool_query_submit(pool_t *p, pool_query_t *q);
 
-/* Queues a request for an exclusive lease (q->reserve = 1, no text): FIFO with the queries;
+/* Queues a request for an exclusive lease (q->reserve = 1, or 2 set before for a transaction's
+ * lease, no text): FIFO with the queries;
  * served by an idle connection. Answered by on_reserved, which may come during this call when
  * a connection is idle (the caller must be ready for it), or by on_query_done on failure. */
 int pool_reserve(pool_t *p, pool_query_t *q);
@@ -240,8 +244,8 @@ void pool_release(pool_t *p, uint32_t slot, uint32_t seq, int discard);
  * before this returns); a running one gets a CancelRequest (the server then fails it with
  * SQLSTATE 57014); one pipelined behind others gets it when its turn comes. From the request
  * until the cancel is resolved no query is given to q's connection, and from the sending on
- * nothing is written on it (pool_cancel.c explains why). 0, or < 0 when q is no longer in the
- * pool's hands. */
+ * nothing is written on it (pool_cancel.c explains why). 0; 1 when the cancel waits for q's
+ * turn (queries were pipelined before it); < 0 when q is no longer in the pool's hands. */
 int pool_query_cancel(pool_t *p, pool_query_t *q);
 
 /* The answer to on_connected: the slot becomes READY if it is still PENDING with generation

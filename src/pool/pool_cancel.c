@@ -214,10 +214,17 @@ static void on_cancel_connect(net_sock_t *s, int status) {
   pool__cancel_sent(k->pool, &k->rec); /* the request, queued before the connect, is leaving */
 }
 
+/* PostgreSQL answers a CancelRequest with nothing. A server that answers anyway (one that took
+ * it for the start of a session) has read the request and acted on it as it will: the cancel is
+ * resolved, and the connection closes now instead of lingering until the deadline and then
+ * costing the victim its connection (as Bun.SQL does, postgres-query-cancel.test.ts). */
 static void on_cancel_read(net_sock_t *s, const uint8_t *p, size_t n) {
-  (void)s;
   (void)p;
-  (void)n;
+  pool_canceller_t *k = s->data;
+  if (n > 0 && !k->rec.resolved) {
+    k->rec.resolved = 1;
+    net_sock_close(s);
+  }
 }
 
 static void on_cancel_end(net_sock_t *s, int status) {

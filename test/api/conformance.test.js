@@ -350,3 +350,355 @@ test('MySQL: a helper after ON DUPLICATE KEY UPDATE is col = value pairs', async
     await db.close()
   }
 })
+
+for (const [name, url, sleep] of [['PostgreSQL', () => pg.url, 'select pg_sleep(0.5)'], ['MySQL', () => mysql.url, 'select sleep(0.5)']]) {
+  test(`${name}: tx.close() (Bun's transaction close): later queries are CONNECTION_CLOSED, the work is rolled back, begin() rejects`, async () => {
+    const db = new SQL(url(), { max: 2 })
+    const table = 'conf_txc_' + process.pid
+    const count = async () => Number((await db.unsafe(`select count(*) as n from ${table}`))[0].n)
+    try {
+      await db.unsafe(`create table ${table} (x int)`)
+      for (const sp of [false, true]) {
+        const seen = {}
+        const e = await rejection(db.begin(async (tx) => {
+          seen.methods = [typeof tx.close, typeof tx.end, typeof tx.flush, typeof tx[Symbol.asyncDispose]]
+          await tx.unsafe(`insert into ${table} values (1)`)
+          // Closed inside a savepoint, the savepoint rejects too (nothing to release).
+          seen.closed = sp ? (await rejection(tx.savepoint(async (s) => s.close()))).code : await tx.close()
+          seen.again = await tx.close() // a second close resolves as well
+          seen.after = (await rejection(tx`select 1`)).code
+          seen.savepoint = (await rejection(tx.savepoint(async () => {}))).code
+          return 'not committed'
+        }))
+        const closedCode = `ERR_${name === 'MySQL' ? 'MYSQL' : 'POSTGRES'}_CONNECTION_CLOSED`
+        assert.deepStrictEqual(seen, { methods: ['function', 'function', 'function', 'function'], closed: sp ? closedCode : undefined,
+          again: undefined, after: closedCode, savepoint: closedCode })
+        assert.strictEqual(e.code, seen.after)
+        assert.strictEqual(await count(), 0) // rolled back
+      }
+      // A running query: without a timeout it is cancelled; with one it may finish first.
+      for (const timeout of [undefined, 5]) {
+        const t0 = Date.now()
+        let slow
+        await rejection(db.begin(async (tx) => {
+          await tx.unsafe(`insert into ${table} values (2)`)
+          const q = tx.unsafe(sleep).execute()
+          slow = q.then(() => 'finished', (err) => err.errno)
+          // A cancel that reaches the server before the query starts is dropped (best effort).
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          await tx.close(timeout === undefined ? undefined : { timeout })
+          return 'not committed'
+        }))
+        assert.strictEqual(await slow, timeout === undefined ? (name === 'MySQL' ? 1317 : '57014') : 'finished')
+        assert.ok(timeout === undefined ? Date.now() - t0 < 450 : Date.now() - t0 >= 450)
+        assert.strictEqual(await count(), 0)
+      }
+      const bad = await rejection(db.begin(async (tx) => tx.close({ timeout: NaN })))
+      assert.ok(bad instanceof TypeError)
+      assert.strictEqual(bad.code, 'ERR_INVALID_ARG_VALUE')
+      assert.strictEqual(Number((await db`select 3 as y`)[0].y), 3) // the pool still serves
+    } finally {
+      await db.unsafe(`drop table if exists ${table}`)
+      await db.close()
+    }
+  })
+
+  test(`${name}: close({ timeout }) while begin() starts lets the transaction's queries run until the deadline`, async () => {
+    const table = 'conf_txd_' + process.pid
+    const admin = new SQL(url(), { max: 1 })
+    await admin.unsafe(`create table ${table} (x int)`)
+    try {
+      const a = new SQL(url(), { max: 2 })
+      process.nextTick(() => a.close({ timeout: 1 }))
+      // Bun's sql.test.ts "Uncaught transaction request errors bubbles to transaction".
+      const e = await rejection(a.begin((tx) => [tx`select wat`, tx`select 1 as x`]))
+      assert.strictEqual(e.code, `ERR_${name === 'MySQL' ? 'MYSQL' : 'POSTGRES'}_SERVER_ERROR`)
+      const b = new SQL(url(), { max: 2 })
+      const closed = new Promise((resolve) => process.nextTick(() => resolve(b.close({ timeout: 2 }))))
+      const v = await b.begin(async (tx) => {
+        await tx.unsafe(sleep.replace('0.5', '0.2'))
+        await tx.unsafe(`insert into ${table} values (5)`)
+        return (await tx`select 7 as v`)[0].v
+      })
+      assert.strictEqual(Number(v), 7)
+      await closed
+      assert.strictEqual(Number((await admin.unsafe(`select count(*) as n from ${table}`))[0].n), 1) // committed
+      assert.strictEqual((await rejection(b`select 1`)).code, e.code.replace('SERVER_ERROR', 'CONNECTION_CLOSED'))
+      // Past the deadline its next query fails, and close() has resolved.
+      const c = new SQL(url(), { max: 2 })
+      process.nextTick(() => c.close({ timeout: 0.3 }))
+      const late = await rejection(c.begin(async (tx) => {
+        await tx`select 1`
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        return tx`select 2`
+      }))
+      assert.strictEqual(late.code, e.code.replace('SERVER_ERROR', 'CONNECTION_CLOSED'))
+    } finally {
+      await admin.unsafe(`drop table if exists ${table}`)
+      await admin.close()
+    }
+  })
+}
+
+test('PostgreSQL cancel() as Bun 1.4.5: a running query rejects with the server error (SERVER_ERROR, 57014); one waiting for a connection or pipelined behind another rejects at once with QUERY_CANCELLED "Query cancelled"', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    await db`select 1` // connected: the cancel below does not race the handshake
+    const running = db`select pg_sleep(5)`.execute()
+    await new Promise((resolve) => setTimeout(resolve, 300)) // running on the server
+    running.cancel()
+    const e1 = await rejection(running)
+    assert.deepStrictEqual([e1.code, e1.errno, e1.message], ['ERR_POSTGRES_SERVER_ERROR', '57014', 'canceling statement due to user request'])
+
+    const reserved = await db.reserve() // the only connection: a pooled query waits in the pool
+    const waiting = db`select 1`.execute()
+    waiting.cancel()
+    const e2 = await rejection(waiting)
+    assert.deepStrictEqual([e2.code, e2.message, e2.errno], ['ERR_POSTGRES_QUERY_CANCELLED', 'Query cancelled', undefined])
+    reserved.release()
+
+    const head = db`select pg_sleep(0.3), 1 as x`.execute()
+    const behind = db`select pg_sleep(5)`.execute()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    behind.cancel()
+    const e3 = await Promise.race([rejection(behind), head.then(() => 'the head ended first')])
+    assert.strictEqual(e3.code, 'ERR_POSTGRES_QUERY_CANCELLED')
+    assert.strictEqual((await head)[0].x, 1)
+    const t0 = Date.now()
+    assert.strictEqual((await db`select 2 as y`)[0].y, 2) // `behind` was interrupted on the server
+    assert.ok(Date.now() - t0 < 3000)
+  } finally {
+    await db.close()
+  }
+})
+
+test('PostgreSQL: a cancel connection the server answers (instead of closing it) is closed at once and the query gets its 57014 (Bun postgres-query-cancel.test.ts)', async () => {
+  const { fakePg } = require('../helpers/fake-pg.js')
+  const frames = require('../helpers/frames.js')
+  let cancelArrived
+  const arrived = new Promise((resolve) => { cancelArrived = resolve })
+  let cancelConn = null
+  const server = await fakePg(async (c, index) => {
+    await c.startup()
+    if (index === 1) { // the CancelRequest: answered like the start of a session, left open
+      cancelConn = c
+      c.send(Buffer.concat([frames.authOk(), frames.readyForQuery()]))
+      cancelArrived()
+      return
+    }
+    c.send(frames.startupOk())
+    await c.readUntilSync() // the query: unanswered until the cancel came
+    await arrived
+    c.send(Buffer.concat([frames.errorResponse({ S: 'ERROR', C: '57014', M: 'canceling statement due to user request' }), frames.readyForQuery()]))
+    await c.readUntilSync()
+  })
+  const db = new SQL({ url: server.url, max: 1, connectionTimeout: 5 })
+  try {
+    const q = db`select pg_sleep(10)`.execute()
+    while (server.connections.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const t0 = Date.now()
+    q.cancel()
+    const e = await rejection(q)
+    assert.deepStrictEqual([e.code, e.errno], ['ERR_POSTGRES_SERVER_ERROR', '57014'])
+    for (let i = 0; i < 100 && !(cancelConn && cancelConn.closed); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.ok(cancelConn.closed, 'the client closed the answered cancel connection')
+    assert.ok(Date.now() - t0 < 2000, 'not after the 5 s deadline')
+  } finally {
+    await db.close({ timeout: 0 })
+    await server.close()
+  }
+})
+
+test('PostgreSQL: `path` may name the socket file itself, not only its directory (Bun.SQL takes both)', async () => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uvsql-sock-'))
+  const link = path.join(dir, 'pg.sock')
+  fs.symlinkSync(path.join(pg.socketDir, '.s.PGSQL.' + pg.port), link)
+  try {
+    for (const p of [link, pg.socketDir]) {
+      const db = new SQL({ adapter: 'postgres', path: p, port: pg.port, username: 'uvsql_trust', database: pg.database, max: 1 })
+      try {
+        assert.strictEqual((await db`select 1 as x`)[0].x, 1, p)
+      } finally {
+        await db.close()
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('PostgreSQL: ReservedSQL.close() closes its connection, as Bun.SQL (release() gives it back)', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const pid = async (s) => (await s`select pg_backend_pid() as p`)[0].p
+    const r1 = await db.reserve()
+    const first = await pid(r1)
+    r1.release()
+    const r2 = await db.reserve()
+    assert.strictEqual(await pid(r2), first, 'release() gave the same connection back')
+    await r2.close()
+    assert.strictEqual((await rejection(r2`select 1`)).code, 'ERR_POSTGRES_CONNECTION_CLOSED')
+    assert.notStrictEqual(await pid(db), first, 'close() closed it: the pool opened another')
+  } finally {
+    await db.close()
+  }
+})
+
+test('listen() as Bun.SQL: a connection of its own (notify and reserve work with max 1), closed with the last subscription; channels are one identifier; tx.notify() is delivered on commit', async () => {
+  const closes = []
+  const db = new SQL(pg.url, { max: 1, onclose: (e) => closes.push(e.message) })
+  const listening = async (channel) => Number((await db`select count(*) as n from pg_stat_activity where query = ${'LISTEN "' + channel + '"'}`)[0].n)
+  // A subscription does not keep Node's event loop alive (README); the test waits for its
+  // notifications, so something else must.
+  const alive = setInterval(() => {}, 1000)
+  try {
+    const got = []
+    let arrived = null
+    const next = () => new Promise((resolve) => { arrived = resolve })
+    const onnotify = (p) => { got.push(p); if (arrived) arrived() }
+    const weird = 'wat-;.ø.§' // a dot is part of the name, not schema.name
+    const sub = await db.listen(weird, onnotify)
+    assert.strictEqual(sub.channel, weird)
+    let wait = next()
+    await db.notify(weird, 'one') // with max 1: the pool's only connection is free for it
+    await wait
+    const reserved = await db.reserve() // and for reserve()
+    wait = next()
+    await reserved.notify(weird, 'two')
+    await wait
+    reserved.release()
+    await rejection(db.begin(async (tx) => {
+      await tx.notify(weird, 'rolled back')
+      throw new Error('abort')
+    }))
+    wait = next()
+    await db.begin((tx) => tx.notify(weird, 'committed'))
+    await wait
+    assert.deepStrictEqual(got, ['one', 'two', 'committed'])
+    assert.strictEqual(await listening(weird), 1)
+    await sub.unlisten()
+    await sub.unlisten() // a second time is a no-op
+    for (let i = 0; i < 100 && await listening(weird) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.strictEqual(await listening(weird), 0, 'the last unlisten() closed the LISTEN connection')
+    assert.ok(closes.includes('Connection closed'), JSON.stringify(closes))
+  } finally {
+    clearInterval(alive)
+    await db.close()
+  }
+})
+
+test('listen()/notify() arguments as Bun.SQL: checked before any I/O (listen rejects, notify throws), whatever the adapter', async () => {
+  let lite = () => new SQL('sqlite://:memory:')
+  try {
+    if (!process.versions.bun) require('node:sqlite')
+  } catch {
+    lite = null // node:sqlite: Node >= 22.5
+  }
+  for (const db of [new SQL('postgres://u@127.0.0.1:1/db', { max: 1 }), ...(lite ? [lite()] : [])]) {
+    const cb = () => {}
+    try {
+      assert.match((await rejection(db.listen('', cb))).message, /non-empty/)
+      assert.match((await rejection(db.listen('a\0b', cb))).message, /null bytes/)
+      assert.match((await rejection(db.listen('c'.repeat(64), cb))).message, /63 bytes/)
+      assert.match((await rejection(db.listen('字'.repeat(22), cb))).message, /63 bytes/)
+      assert.match((await rejection(db.listen('ch', 1))).message, /onnotify/)
+      assert.match((await rejection(db.listen('ch', cb, 1))).message, /onlisten/)
+      assert.throws(() => db.notify('', 'p'), /non-empty/)
+      assert.throws(() => db.notify('ch', null), /payload/)
+      assert.throws(() => db.notify('ch', 1), /payload/)
+      assert.ok(!('unlisten' in db))
+    } finally {
+      await db.close()
+    }
+  }
+  if (lite === null) return
+  const db = lite()
+  assert.match((await rejection(db.listen('ch', () => {}))).message, /PostgreSQL only/)
+  assert.match((await rejection(db.notify('ch'))).message, /PostgreSQL only/)
+  await db.close()
+})
+
+test('listen(): a listener added by a callback gets the next notification, not the current one; one removed by a callback gets nothing more', async () => {
+  const db = new SQL(pg.url, { max: 2 })
+  try {
+    const calls = []
+    let done
+    const finished = new Promise((resolve) => { done = resolve })
+    let b = null
+    await db.listen('conf_order', (p) => {
+      calls.push('a:' + p)
+      if (p === '1') {
+        db.listen('conf_order', (q) => { calls.push('late:' + q); if (q === '2') done() })
+        b.unlisten()
+      }
+    })
+    b = await db.listen('conf_order', (p) => calls.push('b:' + p))
+    await db.notify('conf_order', '1')
+    await db.notify('conf_order', '2')
+    const alive = setInterval(() => {}, 1000) // see above
+    await finished
+    clearInterval(alive)
+    assert.deepStrictEqual(calls, ['a:1', 'a:2', 'late:2'])
+  } finally {
+    await db.close()
+  }
+})
+
+test('PostgreSQL arrays of text search, range, multirange, reg*, pg_lsn, snapshot, xid8 types are arrays of strings, as Bun.SQL reads them (were their array text)', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const [r] = await db`select array['a fat cat'::tsvector, null] as tv, array['fat & rat'::tsquery] as tq,
+      array['[1,5)'::int4range] as r4, array['[2024-01-01,2024-02-01)'::tsrange] as tr, array['{[1,2]}'::int4multirange] as mr,
+      array['pg_class'::regclass] as rc, array['int4'::regtype] as rt, array['16/B374D848'::pg_lsn] as lsn,
+      array['10:20:10,14,15'::txid_snapshot] as ts, '{1,2}'::xid8[] as x8, array[]::int8range[] as empty`
+    assert.deepStrictEqual({ ...r }, {
+      tv: ["'a' 'cat' 'fat'", null], tq: ["'fat' & 'rat'"], r4: ['[1,5)'], tr: ['["2024-01-01 00:00:00","2024-02-01 00:00:00")'],
+      mr: ['{[1,3)}'], rc: ['pg_class'], rt: ['integer'], lsn: ['16/B374D848'], ts: ['10:20:10,14,15'], x8: ['1', '2'], empty: [],
+    })
+  } finally {
+    await db.close()
+  }
+})
+
+test('PostgreSQL float4 in rows Bun.SQL reads in binary (a query with parameters) is the float32 value; read as text it is the text\'s', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const [b] = await db`select ${0.1}::float4 as f, array[0.1::float4, null] as a, array[0.1::float4] as t`
+    assert.deepStrictEqual([b.f, b.a], [Math.fround(0.1), [Math.fround(0.1), null]])
+    assert.ok(b.t instanceof Float32Array && b.t[0] === Math.fround(0.1))
+    const [t] = await db.unsafe('select 0.1::float4 as f, array[0.1::float4, null] as a')
+    assert.deepStrictEqual([t.f, t.a], [0.1, [0.1, null]])
+  } finally {
+    await db.close()
+  }
+})
+
+test('a sqlite URL with another adapter is Bun.SQL\'s "Invalid URL ... Did you mean to specify { adapter: "sqlite" }?"', () => {
+  for (const adapter of ['postgres', 'mysql']) {
+    assert.throws(() => new SQL('sqlite://:memory:', { adapter }), (e) => e instanceof Error &&
+      e.message === `Invalid URL 'sqlite://:memory:' for ${adapter}. Did you mean to specify \`{ adapter: "sqlite" }\`?`)
+  }
+})
+
+test('PostgreSQL: a BINARY cursor\'s FETCH (columns in binary format) rejects with ERR_POSTGRES_UNKNOWN_FORMAT_CODE, as in Bun 1.4.5, instead of reading the bytes as text', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const e = await rejection(db.begin(async (tx) => {
+      await tx.unsafe('declare conf_c binary cursor for select 1.5::numeric as n, 42 as i')
+      return tx.unsafe('fetch all from conf_c')
+    }))
+    assert.strictEqual(e.code, 'ERR_POSTGRES_UNKNOWN_FORMAT_CODE')
+    assert.match(e.message, /binary format/)
+    const ok = await db.begin(async (tx) => {
+      await tx.unsafe('declare conf_t cursor for select 1.5::numeric as n, 42 as i')
+      return tx.unsafe('fetch all from conf_t')
+    })
+    assert.deepStrictEqual([...ok], [{ n: '1.5', i: 42 }]) // a text cursor reads, and the connection went on
+  } finally {
+    await db.close()
+  }
+})
