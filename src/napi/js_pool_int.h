@@ -49,7 +49,11 @@ typedef struct js_query_s {
   char *payload;      /* owned: notification payload */
 } js_query_t;
 
+/* js_pool_t.magic: what an External handed to a pool entry point must point at. */
+#define JS_POOL_MAGIC 0x75767071u /* "uvpq" */
+
 typedef struct js_pool_s {
+  uint32_t magic;      /* JS_POOL_MAGIC while the struct lives */
   napi_env env;
   pool_t pool;
   int pool_live;       /* the pool exists: cleared once it closed (on_closed) and was freed */
