@@ -71,6 +71,10 @@ void js__pool_release(js_pool_t *jp) {
     napi_delete_reference(jp->env, jp->on_closed);
     jp->on_closed = NULL;
   }
+  if (jp->rows_keep != NULL) {
+    napi_delete_reference(jp->env, jp->rows_keep);
+    jp->rows_keep = NULL;
+  }
   if (jp->async_ctx != NULL) {
     napi_async_destroy(jp->env, jp->async_ctx);
     jp->async_ctx = NULL;
