@@ -10,6 +10,9 @@ const { newShape, rowViews } = require('./rows.js')
 const { jsDriver } = require('./driver-js.js')
 const { SinkTable } = require('./sink-table.js')
 
+// JS_ROWS_KEEP_MAX of src/napi/js_pool_int.h: the largest row buffer C keeps for the next flush.
+const ROWS_KEEP_MAX = 262144
+
 // Parameters go to C packed: every non-NULL value in one string and a Uint32Array of
 // [type, UTF-16 length or NULL_LEN] per parameter; two Node-API reads per query instead of four
 // calls per parameter (src/napi/js_pool.c read_packed_params). The array is reused: C reads it
@@ -145,6 +148,8 @@ class NativePool {
     this.shapes = new Map() // row shape id (from C) -> { names, oids, decoders }
     this.keeper = new Keeper(this)
     this.listening = null // set by listen(): () => whether a channel is listened to
+    this.keptRows = null // the row buffer C reuses, and its views (onResults)
+    this.keptViews = null
   }
 
   // Nothing pending that only this pool holds (see Keeper): C may let go of it.
@@ -317,7 +322,20 @@ class NativePool {
   // rows: the ArrayBuffer that holds every row batch of this call (a batch is an offset in it),
   // or null; read through two views made here, once per call.
   onResults(rows, batch) {
-    const views = rows === null ? null : rowViews(rows)
+    let views = null
+    if (rows !== null) {
+      // C passes the same buffer to every flush up to ROWS_KEEP_MAX bytes (src/napi/js_outbox.c
+      // rows_buffer): its views are made once. A larger one is used once and not kept here.
+      if (rows === this.keptRows) {
+        views = this.keptViews
+      } else {
+        views = rowViews(rows)
+        if (rows.byteLength <= ROWS_KEEP_MAX) {
+          this.keptRows = rows
+          this.keptViews = views
+        }
+      }
+    }
     for (let i = 0; i < batch.length; i += 3) {
       const kind = batch[i + 1]
       if (kind === KIND_ROWS_FLAT) {

