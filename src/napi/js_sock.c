@@ -4,7 +4,9 @@
  *   driverCreate(run, plainCall) -> handle   one per JS environment (lib/driver-js.js keeps
  *                                    it); plainCall: call `run` with napi_call_function (Bun)
  *                                    rather than as an async callback (Node)
- *   driverEvent(handle, id, ev, data)   a socket event; data: a Buffer (DATA), an errno (ERROR)
+ *   driverEvent(handle, id, ev, data)   a socket event; data: a Buffer (DATA), an errno (ERROR),
+ *                                    the fd C may write to directly or nothing (CONNECT), the
+ *                                    number of WRITE ops now all in the kernel (DRAINED)
  *   run(op, id, arg, op, id, arg, ...)  called from C, the ops as arguments; more than 8 ops
  *                                    come as one array [op, id, arg, ...] instead
  *     OPEN: arg = [host | null, port, path | null, ref]; WRITE: a Buffer (a copy);
@@ -242,8 +244,11 @@ static napi_value js_driver_event(napi_env env, napi_callback_info info) {
     js_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "driverEvent: data must be a Buffer");
     return NULL;
   }
-  if (ev == NET_JS_EV_ERROR && argc >= 4) {
-    napi_get_value_int32(env, argv[3], &code);
+  if (ev == NET_JS_EV_CONNECT) {
+    code = -1; /* no fd: every write goes through JS */
+  }
+  if ((ev == NET_JS_EV_ERROR || ev == NET_JS_EV_CONNECT || ev == NET_JS_EV_DRAINED) && argc >= 4) {
+    napi_get_value_int32(env, argv[3], &code); /* DRAINED: a count mod 2^32, wrapped as int32 */
   }
   if (!h->env_gone) {
     net_js_event(h->js, id, ev, data, len, code);
