@@ -82,6 +82,9 @@ function makeBunRun (emit, errnoOf, OP, EV) {
   }
 
   const handlers = {
+    // Chunks as ArrayBuffers: C reads their bytes in place, where a Buffer's would first be
+    // moved out of the JS heap (src/napi/js_sock.c, read_chunk).
+    binaryType: 'arraybuffer',
     open (sock) {
       const st = sock.data
       st.sock = sock
