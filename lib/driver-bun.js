@@ -59,8 +59,8 @@ function makeBunRun (emit, errnoOf, OP, EV) {
     report(st, EV.CLOSED)
   }
 
-  // Writes what waits, in order, as far as the kernel takes it; ends the socket when asked to
-  // and nothing waits any more.
+  // Writes what waits, in order, as far as the kernel takes it; once nothing waits, ends the
+  // socket when asked to, or else tells C it may write directly again.
   function pump (st) {
     if (st.closed) return // C ended it from inside an event; nothing is to go out any more
     const q = st.queue
@@ -76,9 +76,9 @@ function makeBunRun (emit, errnoOf, OP, EV) {
         q.shift()
       }
       st.queue = null
-      report(st, EV.DRAINED, st.writes)
     }
-    if (st.ending) st.sock.end()
+    if (st.ending) st.sock.end() // C writes nothing more after an END: no DRAINED then
+    else if (q !== null) report(st, EV.DRAINED, st.writes) // C may write directly again
   }
 
   const handlers = {
