@@ -19,9 +19,16 @@
 //   - A peer's FIN calls `end`, then `close`; a reset or read error calls `close(s, err)`.
 //   - A handler that throws becomes an uncaught exception (no `error` handler here), as a
 //     throwing 'data' listener does under node:net.
+//   - write() is one send(fd, MSG_DONTWAIT | MSG_NOSIGNAL) with nothing buffered in front of
+//     it, even inside a handler (no corking), and `sock.fd` is the descriptor. So CONNECT hands
+//     C the fd and C sends directly while this side holds none of the socket's bytes; C hands
+//     a WRITE op here only for what the kernel did not take (or before the connect), and
+//     DRAINED (the count of WRITE ops received, all now in the kernel) tells it when it may
+//     write directly again.
 
 // `st` (socket.data): one per id. `sock` is null until `open`; `queue` holds Buffers not yet
-// taken by the kernel (null when none); `closed` is set once CLOSED went to C.
+// taken by the kernel (null when none); `writes` counts the WRITE ops received (mod 2^32);
+// `closed` is set once CLOSED went to C.
 function makeBunRun (emit, errnoOf, OP, EV) {
   const sockets = new Map() // id -> st, until CLOSED
   let running = 0
@@ -52,8 +59,8 @@ function makeBunRun (emit, errnoOf, OP, EV) {
     report(st, EV.CLOSED)
   }
 
-  // Writes what waits, in order, as far as the kernel takes it; ends the socket when asked to
-  // and nothing waits any more.
+  // Writes what waits, in order, as far as the kernel takes it; once nothing waits, ends the
+  // socket when asked to, or else tells C it may write directly again.
   function pump (st) {
     if (st.closed) return // C ended it from inside an event; nothing is to go out any more
     const q = st.queue
@@ -70,10 +77,14 @@ function makeBunRun (emit, errnoOf, OP, EV) {
       }
       st.queue = null
     }
-    if (st.ending) st.sock.end()
+    if (st.ending) st.sock.end() // C writes nothing more after an END: no DRAINED then
+    else if (q !== null) report(st, EV.DRAINED, st.writes) // C may write directly again
   }
 
   const handlers = {
+    // Chunks as ArrayBuffers: C reads their bytes in place, where a Buffer's would first be
+    // moved out of the JS heap (src/napi/js_sock.c, read_chunk).
+    binaryType: 'arraybuffer',
     open (sock) {
       const st = sock.data
       st.sock = sock
@@ -83,7 +94,7 @@ function makeBunRun (emit, errnoOf, OP, EV) {
       }
       if (st.tcp) sock.setNoDelay(true)
       if (!st.ref) sock.unref()
-      report(st, EV.CONNECT)
+      report(st, EV.CONNECT, typeof sock.fd === 'number' && sock.fd >= 0 ? sock.fd : -1)
       if (st.queue !== null || st.ending) pump(st) // bytes queued before the connect
     },
     data (sock, chunk) {
@@ -113,7 +124,7 @@ function makeBunRun (emit, errnoOf, OP, EV) {
   }
 
   function open (id, [host, port, path, ref]) {
-    const st = { id, sock: null, queue: null, ending: false, closed: false, ref, tcp: path === null }
+    const st = { id, sock: null, queue: null, writes: 0, ending: false, closed: false, ref, tcp: path === null }
     try {
       const opts = path !== null
         ? { unix: path, socket: handlers, data: st }
@@ -131,13 +142,16 @@ function makeBunRun (emit, errnoOf, OP, EV) {
   }
 
   function write (st, buf) {
+    st.writes = (st.writes + 1) >>> 0
     if (st.sock === null || st.queue !== null) {
       if (st.queue === null) st.queue = [buf]
       else st.queue.push(buf)
       return
     }
     const n = st.sock.write(buf)
-    if (n >= 0 && n < buf.length) st.queue = [buf.subarray(n)]
+    if (n < 0) return // closed: `close` tells C
+    if (n < buf.length) st.queue = [buf.subarray(n)]
+    else report(st, EV.DRAINED, st.writes)
   }
 
   // END: once the written bytes are out. DESTROY: now, dropping what waits (a FIN all the

@@ -26,6 +26,7 @@ const EV_DATA = 2
 const EV_END = 3
 const EV_ERROR = 4
 const EV_CLOSED = 5
+const EV_DRAINED = 6 // lib/driver-bun.js only: node:net keeps its own queue, C never writes directly
 
 // DNS failures as libuv numbers them (UV_EAI_*), which is how C names them (base_err.c).
 const EAI = { ENOTFOUND: -3008, EAI_AGAIN: -3001, EAI_FAIL: -3004, EAI_NODATA: -3007 }
@@ -92,7 +93,7 @@ function run(...ops) {
 }
 
 const OP = { OPEN: OP_OPEN, WRITE: OP_WRITE, END: OP_END, DESTROY: OP_DESTROY, REF: OP_REF }
-const EV = { CONNECT: EV_CONNECT, DATA: EV_DATA, END: EV_END, ERROR: EV_ERROR, CLOSED: EV_CLOSED }
+const EV = { CONNECT: EV_CONNECT, DATA: EV_DATA, END: EV_END, ERROR: EV_ERROR, CLOSED: EV_CLOSED, DRAINED: EV_DRAINED }
 
 // The one driver handle of this JS environment.
 function jsDriver() {

@@ -551,11 +551,17 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
                    "a query can have at most 65535 parameters");
     return NULL;
   }
+  /* A query without parameters (S1's `select 1`) needs no arrays: three calloc/free pairs were
+   * 0.8k of MySQL S1's 34k instructions per query. */
+  int heap = !packed && nparams > 0;
+  slice_t no_values[1] = {{0}};
+  uint32_t no_types[1] = {0};
+  char *no_owned[1] = {NULL};
   slice_t *values = packed ? (slice_t *)buf_begin(&jp->scratch_slices)
-                           : calloc(nparams > 0 ? nparams : 1, sizeof(slice_t));
+                    : heap ? calloc(nparams, sizeof(slice_t)) : no_values;
   uint32_t *types = packed ? (uint32_t *)buf_begin(&jp->scratch_types)
-                           : calloc(nparams > 0 ? nparams : 1, sizeof(uint32_t));
-  char **owned = packed ? NULL : calloc(nparams > 0 ? nparams : 1, sizeof(char *));
+                    : heap ? calloc(nparams, sizeof(uint32_t)) : no_types;
+  char **owned = packed ? NULL : heap ? calloc(nparams, sizeof(char *)) : no_owned;
   pool_query_t *q = NULL;
   js_query_t *jq = NULL;
   int ok = values != NULL && (packed || owned != NULL) && types != NULL;
@@ -635,7 +641,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
       list_remove(&jq->live);
     }
   }
-  if (!packed) {
+  if (heap) {
     for (uint32_t i = 0; owned != NULL && i < nparams; i++) {
       free(owned[i]);
     }

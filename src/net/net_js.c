@@ -3,8 +3,10 @@
  * are real in Bun. */
 #include "net_js.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../base/base_err.h"
 
@@ -181,6 +183,66 @@ static size_t settle_refs(net_js_t *js, net_js_op_t *ops, size_t n) {
   return k;
 }
 
+/* ---- direct writes ---------------------------------------------------------------------- */
+
+#ifdef MSG_NOSIGNAL
+/* The send Bun's socket.write makes (Bun 1.4 under strace: one sendto per write, these flags,
+ * nothing buffered in front of it), made here instead: no crossing into JS, no Buffer copy.
+ * Allowed while JS holds none of this socket's bytes (every WRITE op it got is drained) and
+ * neither side has ended it (an fd Bun closed could be reused by another socket). */
+static int direct_ok(const net_sock_t *s) {
+  return s->js_fd >= 0 && s->js_open && !s->js_ended && s->js_handed == s->js_drained;
+}
+
+/* Sends what the kernel takes now; 1 when nothing is left. A hard error leaves the bytes to
+ * JS, whose write fails the same way and reports it through the usual events. */
+static int send_direct(net_sock_t *s) {
+  while (buf_size(&s->wpending) > 0) {
+    ssize_t n = send(s->js_fd, buf_begin(&s->wpending), buf_size(&s->wpending),
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      buf_consume(&s->wpending, (size_t)n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        s->js_fd = -1;
+      }
+      return 0;
+    }
+  }
+  return 1;
+}
+#else
+static int direct_ok(const net_sock_t *s) {
+  (void)s;
+  return 0;
+}
+
+static int send_direct(net_sock_t *s) {
+  (void)s;
+  return 0;
+}
+#endif
+
+/* Sends the WRITE ops that may go directly and drops those fully sent; the others (with what
+ * is left of their bytes) stay for JS and are counted as handed. */
+static size_t write_direct(net_js_t *js, net_js_op_t *ops, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    net_sock_t *s = ops[i].op == NET_JS_OP_WRITE ? net_js_lookup(js, ops[i].id) : NULL;
+    if (s != NULL) {
+      if (direct_ok(s) && send_direct(s)) {
+        s->js_write_queued = 0;
+        continue;
+      }
+      s->js_handed++;
+    }
+    ops[k++] = ops[i];
+  }
+  return k;
+}
+
 static void flush_all(net_js_t *js) {
   if (js->depth > 0 || js->nops == 0) {
     return;
@@ -191,6 +253,9 @@ static void flush_all(net_js_t *js) {
   /* Taken out first: whatever JS causes later queues into a fresh array. */
   net_js_op_t *ops = js->ops;
   size_t n = settle_refs(js, ops, js->nops);
+  if (!js->gone) {
+    n = write_direct(js, ops, n);
+  }
   js->ops = NULL;
   js->nops = 0;
   js->cap_ops = 0;
@@ -306,11 +371,15 @@ void net_js_event(net_js_t *js, double id, int ev, const uint8_t *p, size_t n, i
   if (s == NULL) {
     return; /* stale: JS still reported on a socket C let go of */
   }
+  if (ev == NET_JS_EV_END || ev == NET_JS_EV_ERROR || ev == NET_JS_EV_CLOSED) {
+    s->js_fd = -1; /* Bun may have closed it already, and the number may come back for another */
+  }
   net_js_enter(js);
   switch (ev) {
   case NET_JS_EV_CONNECT:
     if (!s->closing && !s->connected && !s->js_ended) {
       s->connected = 1;
+      s->js_fd = code;
       net__connect_done(s, 0);
     }
     break;
@@ -327,6 +396,9 @@ void net_js_event(net_js_t *js, double id, int ev, const uint8_t *p, size_t n, i
     break;
   case NET_JS_EV_CLOSED:
     sock_js_closed(js, s);
+    break;
+  case NET_JS_EV_DRAINED:
+    s->js_drained = (uint32_t)code;
     break;
   default:
     break;

@@ -9,6 +9,11 @@
  * into C while it runs the ops: its socket events arrive later, one at a time.
  * JS -> C: every socket event enters through net_js_event(), which brackets the callbacks so
  * the ops they queue leave in one batch at its end.
+ * Direct writes: when JS reports an fd with "connected" (Bun, whose socket.write is one
+ * non-blocking send with nothing buffered in between), a WRITE op that finds JS holding none of
+ * the socket's bytes is sent by C itself, at the same safe points; only what the kernel does not
+ * take goes to JS as a WRITE op (JS then waits for `drain`), and C writes directly again once JS
+ * reported every WRITE op it got as drained.
  *
  * Sockets are known to JS by a number, never by a pointer: a table maps id -> net_sock_t, an
  * id stays valid until JS reported the socket's "closed" event, and a stale id (an index whose
@@ -34,11 +39,12 @@ enum {
 
 /* Events from JS; the numbers are shared with lib/driver-js.js. */
 enum {
-  NET_JS_EV_CONNECT = 1, /* connected */
+  NET_JS_EV_CONNECT = 1, /* connected; `code`: the socket's fd when JS may share it, else -1 */
   NET_JS_EV_DATA = 2,    /* bytes arrived */
   NET_JS_EV_END = 3,     /* the peer closed */
   NET_JS_EV_ERROR = 4,   /* the socket failed: `code` is a negative errno or UV_EAI_* number */
   NET_JS_EV_CLOSED = 5,  /* JS let go of the socket: the last event for this id */
+  NET_JS_EV_DRAINED = 6, /* the kernel took every byte of the first `code` WRITE ops (mod 2^32) */
 };
 
 typedef struct {

@@ -22,6 +22,7 @@ void net_sock_init(net_sock_t *s, uv_loop_t *loop, net_js_t *js, const net_sock_
   s->cb = cb;
   s->data = data;
   s->ref = 1;
+  s->js_fd = -1;
   buf_init(&s->winflight);
   buf_init(&s->wpending);
 }

@@ -40,6 +40,9 @@ struct net_sock_s {
   int js_write_queued; /* js driver: a WRITE op for wpending is queued */
   int js_end_sent;   /* js driver: JS was told to end (it closes once the bytes are out) */
   int js_ended;      /* js driver: the end (or failed connect) was reported to the owner */
+  int js_fd;         /* js driver: the fd JS reported with "connected", for direct writes; -1: none */
+  uint32_t js_handed;  /* js driver: WRITE ops handed to JS so far (mod 2^32) */
+  uint32_t js_drained; /* js driver: of those, how many JS reported as all taken by the kernel */
   const char *host;  /* borrowed (the pool's config outlives its sockets); js driver */
   const char *path;  /* borrowed, likewise */
   const net_sock_cb_t *cb;

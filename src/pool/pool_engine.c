@@ -263,8 +263,24 @@ static size_t leading_keyword(const char *text, size_t n, char *out, size_t cap)
   return len;
 }
 
+/* " <v>" in decimal at tag + len; the new length. */
+static size_t put_space_u64(char *tag, size_t len, uint64_t v) {
+  char digits[20];
+  size_t k = 0;
+  do {
+    digits[k++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  tag[len++] = ' ';
+  while (k > 0) {
+    tag[len++] = digits[--k];
+  }
+  return len;
+}
+
 /* An OK packet -> the pool's command tag: "<KEYWORD> <affected rows> <last insert id>"
- * (lib/result.js reads it back for MySQL). */
+ * (lib/result.js reads it back for MySQL). Every MySQL result ends with one, so it is built by
+ * hand: snprintf was 1.3k instructions of MySQL S1's 34k per query (callgrind). */
 static void on_my_command(void *ctx, void *query, const my_ok_t *ok) {
   pool_conn_t *c = ctx;
   if (c->killer) {
@@ -272,13 +288,11 @@ static void on_my_command(void *ctx, void *query, const my_ok_t *ok) {
   }
   pool_query_t *q = query;
   q->delivered = 1;
-  char verb[24];
-  leading_keyword(q->text != NULL ? q->text : "", q->text_len, verb, sizeof(verb));
-  char tag[80];
-  int n = snprintf(tag, sizeof(tag), "%s %" PRIu64 " %" PRIu64, verb, ok->affected_rows,
-                   ok->last_insert_id);
-  c->pool->handler->on_command(c->pool->ctx, query,
-                               (slice_t){(const uint8_t *)tag, n > 0 ? (size_t)n : 0});
+  char tag[24 + 2 * 21]; /* a keyword of at most 23 characters and two u64s, each after a space */
+  size_t n = leading_keyword(q->text != NULL ? q->text : "", q->text_len, tag, 24);
+  n = put_space_u64(tag, n, ok->affected_rows);
+  n = put_space_u64(tag, n, ok->last_insert_id);
+  c->pool->handler->on_command(c->pool->ctx, query, (slice_t){(const uint8_t *)tag, n});
 }
 
 static const my_handler_t conn_my_handler = {

@@ -1,8 +1,8 @@
 'use strict'
 // The I/O drivers at their edges, on every runtime: the uv driver under Node, the js driver
 // under Node (node:net sockets) and under Bun (Bun.connect sockets, lib/driver-bun.js). Writes
-// bigger than the kernel takes at once (the rest waits for `drain`), many queued writes that
-// must leave in order, a value bigger than one read, many connections opening at once, host
+// bigger than the kernel takes at once (the rest waits for `drain`, and later writes queue
+// behind it), many queued writes that must leave in order, a value bigger than one read, many connections opening at once, host
 // names that do not resolve, and a server that drops the connection in the middle of a query.
 
 const { test } = require('node:test')
@@ -10,6 +10,7 @@ const assert = require('node:assert')
 const crypto = require('node:crypto')
 const { SQL } = require('../..')
 const { pg, mysql } = require('../helpers/env.js')
+const { slicingProxy } = require('../helpers/proxy.js')
 
 const md5 = (s) => crypto.createHash('md5').update(s).digest('hex')
 
@@ -36,6 +37,33 @@ for (const [name, url, hashOf] of protocols) {
       }
     } finally {
       await sql.close()
+    }
+  })
+
+  // Under Bun, C writes to the socket itself while JS holds none of its bytes; what the kernel
+  // does not take goes to JS, which waits for `drain`, and queries made meanwhile must queue
+  // behind it until JS reports it all written. The proxy (in this process, so on the same loop)
+  // takes the big write a slice at a time: the kernel keeps getting room while JS still holds
+  // the rest, which is when a write that jumped the queue would get through.
+  test(`${name}: queries made on later turns while a big write waits for drain go out after it, in order`, async () => {
+    const proxy = await slicingProxy({ port: new URL(url()).port, toClient: 0, toServer: 64 * 1024 })
+    const sql = new SQL(proxy.rewrite(url()), { max: 1 })
+    try {
+      await sql`select 1` // connected: the big query leaves on its own turn
+      const big = text(6 * 1024 * 1024, 'drain')
+      const pending = [hashOf(sql, big).then((r) => r)] // then(): a query leaves only once awaited
+      for (let i = 0; i < 40; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        pending.push(sql`select ${i} as i`.then((r) => r))
+      }
+      const [first, ...rest] = await Promise.all(pending)
+      assert.strictEqual(first[0].h, md5(big))
+      assert.deepStrictEqual(rest.map((r) => Number(r[0].i)), Array.from({ length: 40 }, (_, i) => i))
+      const [after] = await sql`select 7 as seven` // direct writes again, in step
+      assert.strictEqual(Number(after.seven), 7)
+    } finally {
+      await sql.close()
+      await proxy.close()
     }
   })
 
