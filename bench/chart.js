@@ -46,6 +46,9 @@ function panel (out, { title, sum, drivers, scenarios, driverName, top, width })
     out.push(`<text x="${lx + 16}" y="${top + 38}" font-size="12">${esc(driverName(d))}</text>`)
     lx += 24 + 7 * driverName(d).length
   }
+  // The reference line's key sits in the legend: a label at the line's end covered bars near 1.
+  out.push(`<line x1="${lx}" x2="${lx + 18}" y1="${top + 34}" y2="${top + 34}" stroke="${COLORS[ref]}" stroke-width="2" stroke-dasharray="6 3"/>`)
+  out.push(`<text x="${lx + 22}" y="${top + 38}" font-size="12" fill="${COLORS[ref]}">${esc(driverName(ref))} = 1</text>`)
   // Axis and grid.
   for (let v = 0; v <= yMax + 1e-9; v += 0.5) {
     out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`)
@@ -68,7 +71,6 @@ function panel (out, { title, sum, drivers, scenarios, driverName, top, width })
     out.push(`<text x="${left + si * groupW + groupW / 2}" y="${plotTop + height + 16}" font-size="12" text-anchor="middle">${s}</text>`)
   })
   out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(1)}" y2="${y(1)}" stroke="${COLORS[ref]}" stroke-width="2" stroke-dasharray="6 3"/>`)
-  out.push(`<text x="${left + plotW}" y="${y(1) - 4}" font-size="11" text-anchor="end" fill="${COLORS[ref]}">${esc(driverName(ref))} = 1</text>`)
   return plotTop + height + 30
 }
 

@@ -7,6 +7,7 @@
 //   node bench/run.js [--db pg,mysql] [--scenarios S1,S4] [--runs 3] [--drivers uvsql,pg,mysql2]
 //                     [--url postgres://... --url mysql://...] [--json out.json] [--pin] [--timeout 180]
 //                     [--chart out.svg | --no-chart]   (default chart: bench/results/latest.svg)
+//   node bench/run.js --from results.json [--chart out.svg]   (the report and chart of a saved --json run)
 //
 // --db defaults to both protocols, or to the protocols of the --url / DATABASE_URL given. A protocol
 // without a URL gets a throwaway server (test/helpers/servers.js: PostgreSQL 15, MariaDB 10.11),
@@ -79,6 +80,7 @@ function parseArgs (argv) {
     else if (k === '--json') a.json = v()
     else if (k === '--chart') a.chart = v()
     else if (k === '--no-chart') a.chart = null
+    else if (k === '--from') a.from = v()
     else if (k === '--timeout') a.timeout = Number(v())
     else if (k === '--pin') a.pin = true
     else if (k === '--no-pin') a.pin = false
@@ -336,8 +338,41 @@ function versionOf (name) {
 
 // ------------------------------------------------------------------ main
 
+// The Markdown report (stdout), the chart and the JSON of a run, or of a saved one (--from).
+function publish (args, results, meta) {
+  const sum = {}
+  const out = []
+  for (const db of args.dbs) {
+    sum[db] = summarize(results, db, args.driversOf[db], args.scenarios)
+    out.push(report(sum[db], db, args.driversOf[db], args.scenarios, meta))
+  }
+  process.stdout.write(out.join('\n'))
+  if (args.chart) {
+    const caption = `${meta.date}, ${meta.cpus} vCPU, median of ${meta.runs} run(s), uvsql ${meta.uvsql}; uvsql = under Node ${meta.node}`
+    fs.mkdirSync(path.dirname(args.chart), { recursive: true })
+    fs.writeFileSync(args.chart, renderChart({ sumByDb: sum, driversOf: args.driversOf, scenarios: args.scenarios, dbName: DB_NAME, driverName, caption }))
+    say(`chart written to ${args.chart}`)
+  }
+  if (args.json) {
+    fs.writeFileSync(args.json, JSON.stringify({ meta, summary: sum, results }, null, 2) + '\n')
+    say(`raw results written to ${args.json}`)
+  }
+}
+
+// --from: a saved run's drivers, protocols and scenarios, as they were measured.
+function republish (args) {
+  const saved = JSON.parse(fs.readFileSync(args.from, 'utf8'))
+  const seen = (key) => [...new Set(saved.results.map((r) => r[key]))]
+  args.dbs = ALL_DBS.filter((db) => seen('db').includes(db))
+  args.scenarios = ALL_SCENARIOS.filter((s) => seen('scenario').includes(s))
+  args.driversOf = Object.fromEntries(args.dbs.map((db) => [db, DRIVERS[db].filter((d) => saved.results.some((r) => r.db === db && r.driver === d))]))
+  args.json = null
+  publish(args, saved.results, saved.meta)
+}
+
 async function main () {
   const args = parseArgs(process.argv.slice(2))
+  if (args.from) return republish(args)
   let servers = null
   const urls = { ...args.urls }
   const stopServers = async () => {
@@ -399,23 +434,7 @@ async function main () {
       versions: { ...Object.fromEntries(['postgres', 'pg', 'mysql2', 'mariadb'].map((d) => [d, versionOf(d)])), 'pg-pipeline': versionOf('pg'), bunsql: versionOf('bun') },
       uvsql: uvsqlRevision()
     }
-    const sum = {}
-    const out = []
-    for (const db of args.dbs) {
-      sum[db] = summarize(results, db, args.driversOf[db], args.scenarios)
-      out.push(report(sum[db], db, args.driversOf[db], args.scenarios, meta))
-    }
-    process.stdout.write(out.join('\n'))
-    if (args.chart) {
-      const caption = `${meta.date}, ${os.cpus().length} vCPU, median of ${meta.runs} run(s), uvsql ${meta.uvsql}; uvsql = under Node ${process.version}`
-      fs.mkdirSync(path.dirname(args.chart), { recursive: true })
-      fs.writeFileSync(args.chart, renderChart({ sumByDb: sum, driversOf: args.driversOf, scenarios: args.scenarios, dbName: DB_NAME, driverName, caption }))
-      say(`chart written to ${args.chart}`)
-    }
-    if (args.json) {
-      fs.writeFileSync(args.json, JSON.stringify({ meta: { ...meta, node: process.version, cpus: os.cpus().length }, summary: sum, results }, null, 2) + '\n')
-      say(`raw results written to ${args.json}`)
-    }
+    publish(args, results, { ...meta, node: process.version, cpus: os.cpus().length })
     say(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`)
   } finally {
     await stopServers()
