@@ -257,9 +257,13 @@ int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
 }
 
 int rowbatch_put_latin1(rowbatch_t *b, const uint8_t *p, size_t n) {
-  int rc = buf_reserve(&b->text, n * 2);
+  int rc = n > 0 ? buf_reserve(&b->text, n * 2) : 0;
   if (rc < 0) {
     return rc;
+  }
+  if (n == 0) { /* an empty cell: the text may have no storage yet (NULL + 0 is undefined) */
+    put_end(b, b->utf16_end, ROW_TAG_TEXT);
+    return 0;
   }
   /* Written in place (the room is reserved): MySQL sends DECIMAL with the binary charset, so
    * S4's `amount` comes this way, and a buf_put_u8 per byte was 1.6% of the MySQL client's
