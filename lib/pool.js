@@ -154,9 +154,7 @@ class NativePool {
 
   // Nothing pending that only this pool holds (see Keeper): C may let go of it.
   loosen() {
-    const w = this.waiting
-    if (w.count === 0 && (w.overflow === null || w.overflow.size === 0) &&
-        (this.listening === null || !this.listening())) {
+    if (this.waiting.isEmpty() && (this.listening === null || !this.listening())) {
       this.keeper.strong = null
     }
   }

@@ -42,6 +42,11 @@ class SinkTable {
     return this.overflow === null ? undefined : this.overflow.get(id)
   }
 
+  // No sink left, in the ring or the overflow.
+  isEmpty() {
+    return this.count === 0 && (this.overflow === null || this.overflow.size === 0)
+  }
+
   has(id) {
     return this.get(id) !== undefined
   }

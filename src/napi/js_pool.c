@@ -695,13 +695,13 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
     return NULL;
   }
   bool for_tx = false;
-  if (argc > 2 && napi_get_value_bool(env, argv[2], &for_tx) == napi_ok && for_tx) {
-    q->reserve = 2;
+  if (argc > 2 && napi_get_value_bool(env, argv[2], &for_tx) != napi_ok) {
+    for_tx = false;
   }
   /* Registered first: an idle connection grants the lease during the call (on_reserved). */
   jq->pq = q;
   list_push_back(&jp->inflight, &jq->live);
-  if (pool_reserve(&jp->pool, q) < 0) {
+  if (pool_reserve(&jp->pool, q, for_tx) < 0) {
     list_remove(&jq->live);
     pool_query_free(q);
     js__query_free(jp, jq);

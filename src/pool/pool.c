@@ -297,8 +297,8 @@ static void dispatch_once(pool_t *p) {
   }
 }
 
-int pool_reserve(pool_t *p, pool_query_t *q) {
-  q->reserve = q->reserve == 2 ? 2 : 1;
+int pool_reserve(pool_t *p, pool_query_t *q, int for_tx) {
+  q->reserve = for_tx ? 2 : 1;
   return pool_query_submit(p, q);
 }
 

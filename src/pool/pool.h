@@ -224,11 +224,11 @@ void pool_query_free(pool_query_t *q);
  * the caller still owns q. Never calls back synchronously. */
 int pool_query_submit(pool_t *p, pool_query_t *q);
 
-/* Queues a request for an exclusive lease (q->reserve = 1, or 2 set before for a transaction's
- * lease, no text): FIFO with the queries;
- * served by an idle connection. Answered by on_reserved, which may come during this call when
+/* Queues a request for an exclusive lease (q has no text): FIFO with the queries; served by an
+ * idle connection. for_tx: a transaction's lease, which runs its queries through a graceful
+ * close (pool_slot_t.close_hold). Answered by on_reserved, which may come during this call when
  * a connection is idle (the caller must be ready for it), or by on_query_done on failure. */
-int pool_reserve(pool_t *p, pool_query_t *q);
+int pool_reserve(pool_t *p, pool_query_t *q, int for_tx);
 
 /* Sends q on the reserved connection {slot, seq}, pipelined behind what runs there. 0, then
  * on_query_done; or DB_ECLOSED when that lease is gone (the connection died or the pool closed
