@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/base_bytes.h"
 #include "../base/base_err.h"
 #include "my_row.h"
 #include "mysql.h"
@@ -77,15 +78,11 @@ static int put_printf(rowbatch_t *b, const char *fmt, ...) {
  * vsnprintf cost about 0.1 us per cell here. */
 static int put_integer(rowbatch_t *b, uint64_t magnitude, int negative) {
   uint8_t tmp[21];
-  size_t at = sizeof(tmp);
-  do {
-    tmp[--at] = (uint8_t)('0' + magnitude % 10);
-    magnitude /= 10;
-  } while (magnitude != 0);
+  uint8_t *at = wr_u64_decimal_back(tmp + sizeof(tmp), magnitude);
   if (negative) {
-    tmp[--at] = '-';
+    *--at = '-';
   }
-  return rowbatch_put_text(b, tmp + at, sizeof(tmp) - at);
+  return rowbatch_put_text(b, at, (size_t)(tmp + sizeof(tmp) - at));
 }
 
 /* A FLOAT column's value as the server prints it: the shortest decimal that reads back as the

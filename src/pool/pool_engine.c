@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../base/base_bytes.h"
 #include "../base/base_err.h"
 #include "pool_int.h"
 
@@ -265,17 +266,12 @@ static size_t leading_keyword(const char *text, size_t n, char *out, size_t cap)
 
 /* " <v>" in decimal at tag + len; the new length. */
 static size_t put_space_u64(char *tag, size_t len, uint64_t v) {
-  char digits[20];
-  size_t k = 0;
-  do {
-    digits[k++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
+  uint8_t digits[20];
+  const uint8_t *at = wr_u64_decimal_back(digits + sizeof(digits), v);
+  size_t n = (size_t)(digits + sizeof(digits) - at);
   tag[len++] = ' ';
-  while (k > 0) {
-    tag[len++] = digits[--k];
-  }
-  return len;
+  memcpy(tag + len, at, n);
+  return len + n;
 }
 
 /* An OK packet -> the pool's command tag: "<KEYWORD> <affected rows> <last insert id>"
