@@ -143,6 +143,7 @@ class NativePool {
     this.closed = false
     this.closePromise = null
     this.resolveClose = null
+    this.closing = false // close() waits for C's onClosed: only the pool holds its resolver
     this.onNotification = null // set by listen() (pid, channel, payload)
     this.onLeaseLost = null // set by listen() ({ slot, seq })
     this.shapes = new Map() // row shape id (from C) -> { names, oids, decoders }
@@ -154,7 +155,7 @@ class NativePool {
 
   // Nothing pending that only this pool holds (see Keeper): C may let go of it.
   loosen() {
-    if (this.waiting.isEmpty() && (this.listening === null || !this.listening())) {
+    if (this.waiting.isEmpty() && !this.closing && (this.listening === null || !this.listening())) {
       this.keeper.strong = null
     }
   }
@@ -421,7 +422,9 @@ class NativePool {
   }
 
   onClosed() {
+    this.closing = false
     if (this.resolveClose) this.resolveClose()
+    if (this.keeper.strong !== null) this.loosen()
   }
 
   // timeout (seconds): undefined = wait for running and queued queries; 0 = fail them at
@@ -435,8 +438,12 @@ class NativePool {
       this.closePromise = new Promise((resolve) => { this.resolveClose = resolve })
     }
     const ms = timeout === undefined || timeout === null ? -1 : Math.max(0, Number(timeout) * 1000)
+    // Kept until C reports the close: `await sql.close()` is often the last use of `sql`, and a
+    // pool collected meanwhile would never resolve the promise its caller awaits.
+    this.closing = true
+    this.keeper.strong = this
     const done = binding().poolClose(this.handle, Number.isFinite(ms) ? ms : -1)
-    if (done) this.resolveClose()
+    if (done) this.onClosed()
     return this.closePromise
   }
 

@@ -101,6 +101,27 @@ const scenarios = {
     return { x, closedAfterRounds: await roundsUntilClosed(ids) }
   },
 
+  // `await sql.close()` as the last use of `sql`: unreachable while it closes, collected in the
+  // middle of the close (close() is called from a timer, the collection runs in the check phase
+  // of the same loop turn, before the connections' close callbacks): the promise still resolves.
+  async closing() {
+    let resolved = 0
+    const rounds = 5
+    for (let i = 0; i < rounds; i++) {
+      let sql = new SQL(url, { max: 2 })
+      await idQuery(sql)
+      const pending = await new Promise((resolve) => setTimeout(() => {
+        const closed = sql.close()
+        sql = null
+        setImmediate(gc)
+        resolve({ closed })
+      }, 1))
+      const outcome = await Promise.race([pending.closed.then(() => 'closed'), sleep(2000).then(() => 'hung')])
+      resolved += outcome === 'closed'
+    }
+    return { rounds, resolved }
+  },
+
   // PostgreSQL: unreachable but for a listener: notifications still arrive after collections.
   async listener() {
     let ids

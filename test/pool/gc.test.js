@@ -3,7 +3,7 @@
 // Keeper): the native pool holds its JS callbacks, which reach the pool only weakly while
 // nothing is pending. Pending work that only the pool holds (a running query, a listener) and
 // work that holds the pool (a reserved connection, a transaction) keep it, whatever the
-// collector does meanwhile. Each scenario runs in a child process that forces collections
+// collector does meanwhile; so does a close() in progress, whose promise only the pool resolves. Each scenario runs in a child process that forces collections
 // (test/helpers/gc-child.js: --expose-gc on Node, Bun.gc under Bun) and counts the instance's
 // server connections (pg_stat_activity / information_schema.processlist).
 
@@ -40,8 +40,8 @@ function runChild(url, scenarios) {
 }
 
 const PROTOCOLS = [
-  { name: 'PostgreSQL', url: () => env.pg.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction', 'listener'] },
-  { name: 'MySQL', url: () => env.mysql.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction'] },
+  { name: 'PostgreSQL', url: () => env.pg.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction', 'closing', 'listener'] },
+  { name: 'MySQL', url: () => env.mysql.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction', 'closing'] },
 ]
 
 for (const P of PROTOCOLS) {
@@ -49,7 +49,7 @@ for (const P of PROTOCOLS) {
     const r = await runChild(P.url(), P.scenarios)
     assert.strictEqual(r.code, 0, `child exited with ${r.code} ${r.signal}\n${r.stderr}`)
     for (const name of P.scenarios) assert.ok(r.out[name] && !r.out[name].error, `${name}: ${JSON.stringify(r.out[name])}\n${r.stderr}`)
-    const { idle, inflight, reserved, transaction, listener } = r.out
+    const { idle, inflight, reserved, transaction, closing, listener } = r.out
     assert.ok(idle.ids >= 1 && idle.openBefore === idle.ids, `idle: its connections were open first: ${JSON.stringify(idle)}`)
     assert.ok(idle.closedAfterRounds >= 0, 'idle: an unreachable idle instance is collected and its connections close')
     assert.strictEqual(inflight.x, 7, 'inflight: the running query finished with its own value')
@@ -59,6 +59,7 @@ for (const P of PROTOCOLS) {
     assert.ok(reserved.closedAfterRounds >= 0, 'reserved: collected once released')
     assert.strictEqual(transaction.x, 9, 'transaction: it ran to its end')
     assert.ok(transaction.closedAfterRounds >= 0, 'transaction: collected once it ended')
+    assert.strictEqual(closing.resolved, closing.rounds, `closing: every close() resolved though its instance was collected meanwhile: ${JSON.stringify(closing)}`)
     if (listener) assert.strictEqual(listener.heard, 'still here', 'listener: notifications still arrive')
   })
 }
