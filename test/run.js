@@ -187,8 +187,11 @@ async function main () {
   let passed = 0
   let failed = 0
   for (const r of results) {
-    say(`${r.label}: ${r.passed} passed, ${r.failed} failed` + (r.code !== 0 ? ` (exit ${r.code})` : '') +
+    say(`${r.label}: ${r.passed} passed, ${r.failed} failed` + (r.cancelled ? `, ${r.cancelled} cancelled` : '') +
+      (r.code !== 0 ? ` (exit ${r.code})` : '') +
       (r.failedFiles && r.failedFiles.length ? ` in ${r.failedFiles.join(', ')}` : ''))
+    // Named again here, at the end: CI keeps only the tail of a long run's output.
+    for (const name of r.failedNames || []) say(`  not passed: ${name}`)
     passed += r.passed
     // A pass that exited non-zero with no failure counted (a crash, a runner error) still fails.
     failed += r.failed > 0 || r.code === 0 ? r.failed : 1
@@ -228,7 +231,18 @@ async function nodePass (pass, flags, files, serverEnv) {
     // spec reporter: "ℹ pass 12"; tap: "# pass 12"
     passed: lastCount(text, /^(?:\u2139|#) pass (\d+)/gm),
     failed: lastCount(text, /^(?:\u2139|#) fail (\d+)/gm),
+    cancelled: lastCount(text, /^(?:\u2139|#) cancelled (\d+)/gm),
+    failedNames: notPassedNames(text),
   }
+}
+
+// The tests the spec reporter marked ✖ (failed or cancelled), once each, at most 20.
+function notPassedNames (text) {
+  const names = new Set()
+  for (const m of text.matchAll(/^\s*\u2716 (.+?)(?: \([\d.]+m?s\))?$/gm)) {
+    if (m[1] !== 'failing tests:') names.add(m[1])
+  }
+  return [...names].slice(0, 20)
 }
 
 // `bun test` runs node:test suites; one process per file keeps them as isolated as node --test.
