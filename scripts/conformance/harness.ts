@@ -1,5 +1,5 @@
 // Stand-in for Bun's test/harness.ts: the docker containers become the servers that
-// `node test/run.js --servers-only` started (see /tmp/conf/env.sh and setup.sh).
+// `node test/run.js --servers-only` started (see $CONF_DIR/env.sh and setup.sh).
 import { describe } from "bun:test";
 import fs from "fs";
 import os from "os";
