@@ -272,11 +272,30 @@ test('env: a URL variable that names its adapter (PGURL, MYSQL_URL...) decides t
   // DATABASE_URL names no adapter: its scheme decides; an explicit URL is still read by its scheme.
   assert.strictEqual(parseOptions(undefined, undefined, { DATABASE_URL: 'mysql://host/db' }).adapter, 'mysql')
   assert.strictEqual(parseOptions('mysql://host/db', undefined, { PGURL: 'postgres://x/y' }).adapter, 'mysql')
-  assert.throws(() => parseOptions('postgres://host/db', { adapter: 'mysql' }, {}), { code: 'ERR_INVALID_ARG_VALUE' })
 })
 
-test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID_ARG_VALUE (Bun 1.4.5 wording); numbers, numeric strings and null close', async () => {
-  for (const bad of [NaN, -1, 'abc', Infinity, {}]) {
+test('an explicit adapter wins over the URL scheme: its server, the URL\'s host, user, database and parameters, its default port (Bun 1.4.5)', async () => {
+  const { parseOptions } = require('../../lib/options.js')
+  const my = parseOptions('postgres://u:p@h.example/db?sslmode=require', { adapter: 'mysql' }, {})
+  assert.deepStrictEqual([my.adapter, my.hostname, my.port, my.username, my.database, my.tlsMode], ['mysql', 'h.example', 3306, 'u', 'db', 'require'])
+  const pgo = parseOptions('mysql://u@h.example/db', { adapter: 'postgres' }, {})
+  assert.deepStrictEqual([pgo.adapter, pgo.port], ['postgres', 5432])
+  assert.strictEqual(parseOptions('postgres://u@h.example:1234/db', { adapter: 'mariadb' }, {}).port, 1234)
+  // And it connects: a postgres:// URL naming the MariaDB server, a mysql:// one naming PostgreSQL.
+  for (const [url, adapter, q] of [[mysql.url.replace(/^mysql:/, 'postgres:'), 'mysql', 'select @@version as v'],
+    [pg.url.replace(/^postgres:/, 'mysql:'), 'postgres', 'select version() as v']]) {
+    const db = new SQL(url, { adapter, max: 1 })
+    try {
+      assert.strictEqual(db.options.adapter, adapter)
+      assert.match((await db.unsafe(q))[0].v, adapter === 'mysql' ? /MariaDB/ : /PostgreSQL/)
+    } finally {
+      await db.close()
+    }
+  }
+})
+
+test('close({ timeout }): NaN, negative, over 2^31 and Infinity are a TypeError ERR_INVALID_ARG_VALUE (Bun 1.4.5 wording); numbers, numeric strings and null close', async () => {
+  for (const bad of [NaN, -1, 'abc', 2 ** 32, 2 ** 31 + 1, Infinity, {}]) {
     const db = new SQL(pg.url, { max: 1 })
     const e = await rejection(db.close({ timeout: bad }))
     assert.ok(e instanceof TypeError)
@@ -286,7 +305,7 @@ test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID
     assert.strictEqual((await db`select 1 as x`)[0].x, 1)
     await db.close({ timeout: 0 })
   }
-  for (const good of [null, undefined, '0', 0.5, 2]) {
+  for (const good of [null, undefined, '0', 0.5, 2, 2 ** 31]) {
     const db = new SQL(pg.url, { max: 1 })
     await db`select 1`
     await db.close({ timeout: good })
@@ -702,3 +721,45 @@ test('PostgreSQL: a BINARY cursor\'s FETCH (columns in binary format) rejects wi
     await db.close()
   }
 })
+
+// Bun's sql-close-pending-connection: "close({ timeout: 0.01 }) closes a pool that waits in
+// close({ timeout: 30 })". A later close() with a shorter timeout brings the deadline forward;
+// the running query fails with Bun's "Connection closed" (it said "connection closed", and a
+// query made past the deadline "the connection pool is closed").
+for (const [name, url, sleep, prefix] of [['PostgreSQL', () => pg.url, 'select pg_sleep(5)', 'ERR_POSTGRES_'],
+  ['MySQL', () => mysql.url, 'select sleep(5)', 'ERR_MYSQL_']]) {
+  test(`${name}: a later close() with a shorter timeout ends a close() that waits longer; the queries fail with "Connection closed"`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    await db`select 1`
+    const running = rejection(db.unsafe(sleep))
+    await new Promise((resolve) => setTimeout(resolve, 50)) // on the wire
+    const t0 = Date.now()
+    const first = db.close({ timeout: 30 })
+    await db.close({ timeout: 0.05 })
+    const e = await running
+    assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`)
+    assert.deepStrictEqual([e.code, e.message], [prefix + 'CONNECTION_CLOSED', 'Connection closed'])
+    await first
+    // A longer later timeout does not put the deadline back.
+    const db2 = new SQL(url(), { max: 1 })
+    await db2`select 1`
+    const running2 = rejection(db2.unsafe(sleep))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const t1 = Date.now()
+    const early = db2.close({ timeout: 0.05 })
+    await db2.close({ timeout: 30 })
+    await early
+    assert.ok(Date.now() - t1 < 3000, `closed after ${Date.now() - t1} ms`)
+    assert.strictEqual((await running2).message, 'Connection closed')
+    // A transaction query made after the deadline: the same words.
+    const db3 = new SQL(url(), { max: 1 })
+    const tx = rejection(db3.begin(async (t) => {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      return t`select 3`
+    }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await db3.close({ timeout: 0.1 })
+    const te = await tx
+    assert.deepStrictEqual([te.code, te.message], [prefix + 'CONNECTION_CLOSED', 'Connection closed'])
+  })
+}
