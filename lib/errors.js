@@ -78,6 +78,11 @@ function clientMessage(name, message) {
   return name === 'DB_ECLOSED' && GENERIC_CLOSED.has(message) ? 'Connection closed' : message
 }
 
+// A DataRow or RowDescription whose counts or cell lengths overrun its own length: Bun.SQL's
+// ERR_POSTGRES_INVALID_MESSAGE (its postgres-datarow-overrun test); C names both DB_EPROTO, and
+// every other protocol violation stays UNEXPECTED_MESSAGE.
+const OVERRUN = new Set(['malformed DataRow', 'malformed RowDescription'])
+
 function serverErrorCode(sqlstate) {
   return sqlstate === '42601' ? 'ERR_POSTGRES_SYNTAX_ERROR' : 'ERR_POSTGRES_SERVER_ERROR'
 }
@@ -100,7 +105,7 @@ function postgresClientError(name, message, serverFields) {
     // The connection ended because of a server error (bad password, no such database...).
     return postgresServerError(serverFields)
   }
-  const code = 'ERR_POSTGRES_' + (clientCodes[name] || 'CONNECTION_FAILED')
+  const code = 'ERR_POSTGRES_' + (name === 'DB_EPROTO' && OVERRUN.has(message) ? 'INVALID_MESSAGE' : clientCodes[name] || 'CONNECTION_FAILED')
   return new PostgresError(clientMessage(name, message), { code })
 }
 

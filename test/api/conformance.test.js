@@ -763,3 +763,38 @@ for (const [name, url, sleep, prefix] of [['PostgreSQL', () => pg.url, 'select p
     assert.deepStrictEqual([te.code, te.message], [prefix + 'CONNECTION_CLOSED', 'Connection closed'])
   })
 }
+
+// Bun's postgres-datarow-overrun: a DataRow or RowDescription whose counts or cell lengths
+// overrun its own length is ERR_POSTGRES_INVALID_MESSAGE (was UNEXPECTED_MESSAGE); an unknown
+// message type stays UNEXPECTED_MESSAGE. A scripted server: a real one never sends these.
+test('PostgreSQL: a DataRow / RowDescription that overruns its length is ERR_POSTGRES_INVALID_MESSAGE; an unknown message stays UNEXPECTED_MESSAGE', async () => {
+  const { fakePg } = require('../helpers/fake-pg.js')
+  const f = require('../helpers/frames.js')
+  const raw = (type, ...parts) => f.frame(type, Buffer.concat(parts))
+  const field = (name) => Buffer.concat([Buffer.from(name + '\0'), f.u32(0), f.u16(0), f.u32(25), f.u16(65535), f.i32(-1), f.u16(0)])
+  const end = Buffer.concat([f.commandComplete('SELECT 1'), f.readyForQuery('I')])
+  const cases = [
+    [raw('T', f.u16(1), field('n')), raw('D', f.u16(1), f.i32(100), Buffer.from('ab')), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(1), field('n')), raw('D', f.u16(3), f.i32(2), Buffer.from('ab')), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(1), field('n')), raw('D', f.u16(1), f.i32(-2), Buffer.from('ab')), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(2), field('n')), Buffer.alloc(0), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(1), field('n')), raw('!', Buffer.from('hello\0')), 'ERR_POSTGRES_UNEXPECTED_MESSAGE'],
+  ]
+  for (const [desc, row, code] of cases) {
+    const server = await fakePg(async (c) => {
+      await c.startup()
+      c.send(f.startupOk())
+      await c.expect('Q')
+      c.send(Buffer.concat([desc, row, end]))
+    })
+    const db = new SQL(server.url, { max: 1 })
+    try {
+      const e = await rejection(db`select n`.simple())
+      assert.ok(e instanceof SQL.PostgresError)
+      assert.strictEqual(e.code, code, e.message)
+    } finally {
+      await db.close({ timeout: 0 })
+      await server.close()
+    }
+  }
+})
