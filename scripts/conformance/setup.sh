@@ -15,4 +15,12 @@ $UVSQL_TEST_MYSQL_CLIENT -S $UVSQL_TEST_MYSQL_SOCKET -u root -e "CREATE DATABASE
 psql_drop() { node -e 'const {SQL}=require(process.env.UVSQL_ROOT || "/work/main");(async()=>{const a=new SQL(process.argv[1],{max:1});for(const t of ["test","test2","users","students"])await a.unsafe(`drop table if exists ${t}`);await a.close()})()' "$1"; }
 psql_drop "postgres://bun_sql_test@127.0.0.1:$UVSQL_TEST_PG_PORT/bun_sql_test"
 psql_drop "mysql://root@127.0.0.1:$UVSQL_TEST_MYSQL_PORT/bun_sql_test"
+# Self-signed certificates for the scripted TLS backends (harness.ts `tls`, `expiredTls`; the
+# "checks the certificate against the host name" test wants one naming only localhost).
+mkdir -p $CONF_DIR/certs
+for n in tls:IP:127.0.0.1,DNS:localhost other:IP:127.0.0.1,DNS:localhost hostonly:DNS:localhost; do
+  name=${n%%:*}
+  [ -f $CONF_DIR/certs/$name.crt ] || openssl req -x509 -newkey rsa:2048 -nodes -keyout $CONF_DIR/certs/$name.key \
+    -out $CONF_DIR/certs/$name.crt -days 3650 -subj "/CN=$name" -addext "subjectAltName=${n#*:}" 2>/dev/null
+done
 echo setup ok
