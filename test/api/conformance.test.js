@@ -798,3 +798,70 @@ test('PostgreSQL: a DataRow / RowDescription that overruns its length is ERR_POS
     }
   }
 })
+
+// Bun's postgres-query-cancel TLS tests: the CancelRequest of a TLS session went in the clear
+// (its 16 bytes, with the backend's cancel key, right after the TCP connect). It now goes the
+// way the session went: SSLRequest, TLS handshake with the session's settings, the request
+// inside TLS. A scripted TLS-only backend, which reads only TLS after its 'S'.
+test('PostgreSQL: a TLS session\'s cancel() sends the CancelRequest through TLS (an SSLRequest first, nothing else in the clear)', async () => {
+  const tls = require('node:tls')
+  const fs = require('node:fs')
+  const f = require('../helpers/frames.js')
+  const cert = { cert: fs.readFileSync(process.env.UVSQL_TEST_TLS_CERT), key: fs.readFileSync(process.env.UVSQL_TEST_TLS_KEY) }
+  const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+  const plaintext = [] // what each connection sent before TLS
+  let held = null
+  let gotPacket
+  const cancelPacket = new Promise((resolve) => { gotPacket = resolve })
+  const sockets = new Set()
+  const server = net.createServer((raw) => {
+    sockets.add(raw)
+    const n = plaintext.length
+    plaintext.push(Buffer.alloc(0))
+    raw.on('error', () => {})
+    raw.on('data', function first(d) {
+      plaintext[n] = Buffer.concat([plaintext[n], d])
+      if (plaintext[n].length < 8) return
+      raw.removeListener('data', first)
+      if (!plaintext[n].subarray(0, 8).equals(SSL_REQUEST)) return void gotPacket(null) // in the clear
+      raw.write('S')
+      const s = new tls.TLSSocket(raw, { isServer: true, ...cert })
+      s.on('error', () => {})
+      let buf = Buffer.alloc(0)
+      let started = false
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d])
+        if (n > 0) { // the cancel connection: 16 bytes, then it hangs up
+          if (buf.length >= 16) { gotPacket(buf); s.end() }
+          return
+        }
+        if (!started) {
+          started = true
+          buf = Buffer.alloc(0)
+          s.write(Buffer.concat([f.authOk(), f.backendKeyData(4242, 13371337), f.readyForQuery('I')]))
+        } else if (buf.includes(0x53) || buf[0] === 0x51) {
+          held = s // the query: no answer until the cancel arrives
+        }
+      })
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const db = new SQL({ url: `postgres://postgres@127.0.0.1:${server.address().port}/postgres?sslmode=verify-full`,
+    tls: { ca: fs.readFileSync(process.env.UVSQL_TEST_TLS_CA, 'utf8') }, max: 1, connectionTimeout: 5 })
+  try {
+    const q = db.unsafe('select pg_sleep(10)').simple().execute()
+    const settled = q.then((r) => r, (e) => e)
+    while (held === null) await new Promise((resolve) => setTimeout(resolve, 5))
+    q.cancel()
+    const packet = await cancelPacket
+    assert.ok(packet !== null, 'the CancelRequest went in the clear: ' + plaintext[1].toString('hex'))
+    assert.deepStrictEqual(packet, Buffer.from([0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0x10, 0x92, 0, 0xcc, 0x07, 0xc9]))
+    assert.deepStrictEqual(plaintext.map((b) => b.toString('hex')), [SSL_REQUEST.toString('hex'), SSL_REQUEST.toString('hex')])
+    held.write(Buffer.concat([f.errorResponse({ S: 'ERROR', C: '57014', M: 'canceling statement due to user request' }), f.readyForQuery('I')]))
+    assert.strictEqual((await settled).errno, '57014')
+  } finally {
+    await db.close({ timeout: 0 })
+    for (const s of sockets) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
