@@ -70,6 +70,19 @@ const clientCodes = {
   DB_ELIFETIME: 'LIFETIME_TIMEOUT',
 }
 
+// C's words for a connection that close() (or its deadline) ended, with no reason of its own:
+// Bun.SQL says "Connection closed" there, whatever the driver. A specific reason ("the server
+// closed the connection", a cancel request that got no answer) is kept: it says more.
+const GENERIC_CLOSED = new Set(['connection closed', 'the pool was closed'])
+function clientMessage(name, message) {
+  return name === 'DB_ECLOSED' && GENERIC_CLOSED.has(message) ? 'Connection closed' : message
+}
+
+// A DataRow or RowDescription whose counts or cell lengths overrun its own length: Bun.SQL's
+// ERR_POSTGRES_INVALID_MESSAGE (its postgres-datarow-overrun test); C names both DB_EPROTO, and
+// every other protocol violation stays UNEXPECTED_MESSAGE.
+const OVERRUN = new Set(['malformed DataRow', 'malformed RowDescription'])
+
 function serverErrorCode(sqlstate) {
   return sqlstate === '42601' ? 'ERR_POSTGRES_SYNTAX_ERROR' : 'ERR_POSTGRES_SERVER_ERROR'
 }
@@ -92,8 +105,8 @@ function postgresClientError(name, message, serverFields) {
     // The connection ended because of a server error (bad password, no such database...).
     return postgresServerError(serverFields)
   }
-  const code = 'ERR_POSTGRES_' + (clientCodes[name] || 'CONNECTION_FAILED')
-  return new PostgresError(message, { code })
+  const code = 'ERR_POSTGRES_' + (name === 'DB_EPROTO' && OVERRUN.has(message) ? 'INVALID_MESSAGE' : clientCodes[name] || 'CONNECTION_FAILED')
+  return new PostgresError(clientMessage(name, message), { code })
 }
 
 // A MySQL server error, as Bun.SQL 1.4 fills it: code 'ERR_MYSQL_SERVER_ERROR', errno the
@@ -121,7 +134,7 @@ function mysqlClientError(name, message, serverFields) {
   let code = mysqlClientCodes[name] || 'CONNECTION_FAILED'
   // The engine names the option a user must set to allow this (allowPublicKeyRetrieval).
   if (/allowPublicKeyRetrieval/.test(message)) code = 'PUBLIC_KEY_RETRIEVAL_NOT_ALLOWED'
-  return new MySQLError(message, { code: 'ERR_MYSQL_' + code })
+  return new MySQLError(clientMessage(name, message), { code: 'ERR_MYSQL_' + code })
 }
 
 // Calls a user callback (onconnect, onclose, onnotice...): a throw from it must not break what

@@ -156,11 +156,10 @@ function parseOptions(a, b, env = process.env) {
   const urlParams = { ...fromUrl.params }
   // A scheme-less URL counts as PostgreSQL only when nothing else names the adapter. A URL from
   // a variable that names its adapter (PGURL, MYSQL_URL...) is that adapter whatever its scheme
-  // says (measured on Bun 1.4.5: MYSQL_URL=postgres://... is MySQL).
+  // says (measured on Bun 1.4.5: MYSQL_URL=postgres://... is MySQL). So is a URL given with an
+  // explicit `adapter`: Bun 1.4.5 connects a postgres:// URL with adapter "mysql" to MySQL, with
+  // the URL's host, user, database and parameters and MySQL's default port.
   const schemeAdapter = envAdapter === undefined && url !== undefined && String(url).includes('://') ? fromUrl.adapter : undefined
-  if (explicitAdapter !== undefined && schemeAdapter !== undefined && schemeAdapter !== explicitAdapter) {
-    throw invalid(`the URL is a ${schemeAdapter} URL but the adapter option says ${o.adapter}`)
-  }
   const adapter = explicitAdapter || envAdapter || schemeAdapter || fromUrl.adapter || 'postgres'
   const defaults = ADAPTER_DEFAULTS[adapter]
   const fromEnv = (field) => pick(...defaults.env[field].map((k) => env[k]))
@@ -274,8 +273,6 @@ function nativeConfig(options) {
   }
 }
 
-// close({ timeout }) in seconds, as Bun.SQL 1.4.5 checks it: null/undefined = no timeout; a value
-// that is not a number >= 0 (NaN, negative, Infinity) is a TypeError with Bun's wording.
 function isNonDirectory(p) {
   try {
     return !fs.statSync(p).isDirectory()
@@ -284,11 +281,14 @@ function isNonDirectory(p) {
   }
 }
 
+// close({ timeout }) in seconds, as Bun.SQL 1.4.5 checks it: null/undefined = no timeout; a value
+// that is not a number in [0, 2^31] (NaN, negative, 2 ** 32, Infinity) is a TypeError with Bun's
+// wording. An over-long one must not be taken: it would make the close wait for ever.
 function closeTimeout(opts) {
   const value = opts === undefined || opts === null ? undefined : opts.timeout
   if (value === undefined || value === null) return undefined
   const n = Number(value)
-  if (!(n >= 0 && n !== Infinity)) {
+  if (!(n >= 0 && n <= 2 ** 31)) {
     throw invalid(`The property 'options.timeout' must be a non-negative integer less than 2^31. Received ${n}`)
   }
   return n

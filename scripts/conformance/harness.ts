@@ -1,5 +1,5 @@
 // Stand-in for Bun's test/harness.ts: the docker containers become the servers that
-// `node test/run.js --servers-only` started (see /tmp/conf/env.sh and setup.sh).
+// `node test/run.js --servers-only` started (see $CONF_DIR/env.sh and setup.sh).
 import { describe } from "bun:test";
 import fs from "fs";
 import os from "os";
@@ -36,6 +36,18 @@ export const tempDir = (name: string, files: Record<string, string>) => {
   const p = tempDirWithFiles(name, files);
   return { toString: () => p, [Symbol.dispose]() {}, [Symbol.toPrimitive]: () => p };
 };
+// Bun's harness `tls` (self-signed for 127.0.0.1 and localhost: a server's cert and a client's
+// `ca` at once) and `expiredTls` (one no session's CA signed): made by setup.sh with openssl.
+const certDir = path.join(env.CONF_DIR || "/tmp/conf", "certs");
+const readPair = (name: string) => {
+  try {
+    return { cert: fs.readFileSync(path.join(certDir, name + ".crt"), "utf8"), key: fs.readFileSync(path.join(certDir, name + ".key"), "utf8") };
+  } catch {
+    return { cert: "", key: "" };
+  }
+};
+export const tls = readPair("tls");
+export const expiredTls = readPair("other");
 export function tmpdirSync() { return fs.mkdtempSync(path.join(os.tmpdir(), "conf-")); }
 
 export function describeWithContainer(label: string, opts: { image: string }, fn: (c: any) => void) {

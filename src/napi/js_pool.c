@@ -524,7 +524,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!jp->pool_live) {
-    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "Connection closed"); /* Bun.SQL's wording */
     return NULL;
   }
   double id;
@@ -661,7 +661,7 @@ static napi_value js_pool_query(napi_env env, napi_callback_info info) {
         js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED",
                        "the reserved connection was closed; its transaction is over");
       } else if (rc == DB_ECLOSED) {
-        js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+        js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "Connection closed"); /* Bun.SQL's wording */
       } else {
         js_throw_error(env, "ERR_UVSQL_NO_MEMORY", "out of memory");
       }
@@ -682,7 +682,7 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!jp->pool_live || jp->pool.closing) {
-    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "Connection closed"); /* Bun.SQL's wording */
     return NULL;
   }
   double id;
@@ -705,7 +705,7 @@ static napi_value js_pool_reserve(napi_env env, napi_callback_info info) {
     list_remove(&jq->live);
     pool_query_free(q);
     js__query_free(jp, jq);
-    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "the connection pool is closed");
+    js_throw_error(env, "ERR_POSTGRES_CONNECTION_CLOSED", "Connection closed"); /* Bun.SQL's wording */
     return NULL;
   }
   js__on_flush(jp); /* the lease if granted at once, or a password request */

@@ -665,8 +665,13 @@ int pool_close(pool_t *p, int now, uint64_t timeout_ms) {
     fail_waiting(p, DB_ECLOSED, "the pool was closed", NULL);
     p->close_deadline_ms = 0;
     pool__cancel_abort_all(p); /* their connections are closed below: nothing left to hit */
-  } else if (timeout_ms > 0 && p->close_deadline_ms == 0) {
-    p->close_deadline_ms = net_now(p->loop) + timeout_ms;
+  } else if (timeout_ms > 0) {
+    /* A later close() with a shorter timeout brings the deadline forward (as in Bun.SQL); a
+     * longer one leaves it: the pool stops waiting at the earliest deadline any call gave. */
+    uint64_t due = net_now(p->loop) + timeout_ms;
+    if (p->close_deadline_ms == 0 || due < p->close_deadline_ms) {
+      p->close_deadline_ms = due;
+    }
   }
   if (list_empty(&p->waiting)) {
     pool__reset_retry(p);

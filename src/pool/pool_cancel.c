@@ -56,10 +56,21 @@
 #define RESEND_BASE_MS 50u
 #define RESEND_CAP_MS 1000u
 
+/* A TLS session's cancel goes the way the session went (as Bun.SQL and libpq 17 do): an
+ * SSLRequest, the handshake with the session's TLS settings, then the request, encrypted. In the
+ * clear the 16 bytes would show the backend's cancel key to the network, and a server that
+ * only takes TLS would never read them. A server that declines TLS or fails verification gets
+ * nothing: the query runs on. */
+enum { CANCEL_PLAIN, CANCEL_SSL_ANSWER, CANCEL_HANDSHAKE, CANCEL_SENT };
+
 typedef struct {
   pool_cancel_t rec;
   pool_t *pool;
   net_sock_t sock;
+  int phase;
+  tls_conn_t *tls; /* a TLS session's cancel, from the 'S' on */
+  buf_t request;   /* the CancelRequest, until the handshake is done */
+  buf_t cipher;    /* TLS output on its way to the socket */
 } pool_canceller_t;
 
 uint64_t pool__cancel_timeout_ms(const pool_t *p) {
@@ -211,7 +222,64 @@ static void on_cancel_connect(net_sock_t *s, int status) {
     net_sock_close(s); /* nothing left: the query simply runs to its end */
     return;
   }
-  pool__cancel_sent(k->pool, &k->rec); /* the request, queued before the connect, is leaving */
+  if (k->phase == CANCEL_PLAIN) {
+    k->phase = CANCEL_SENT;
+    pool__cancel_sent(k->pool, &k->rec); /* the request, queued before the connect, is leaving */
+  }
+}
+
+/* Whatever TLS has to send (handshake records, the encrypted request) goes out. */
+static int cancel_tls_flush(pool_canceller_t *k) {
+  int rc = tls_conn_take_output(k->tls, &k->cipher);
+  if (rc == 0 && buf_size(&k->cipher) > 0) {
+    rc = net_sock_send(&k->sock, &k->cipher);
+  }
+  return rc;
+}
+
+/* The answer to the SSLRequest: 'S' starts the handshake; anything else ends the cancel with
+ * nothing sent (the session is TLS, so a plaintext request would give its key away). */
+static void cancel_ssl_answer(pool_canceller_t *k, const uint8_t *p, size_t n) {
+  if (p[0] != 'S' || n != 1 || tls_conn_new(k->pool->tls_ctx, &k->tls) < 0 ||
+      tls_conn_start(k->tls) < 0 || cancel_tls_flush(k) < 0) {
+    net_sock_close(&k->sock);
+    return;
+  }
+  k->phase = CANCEL_HANDSHAKE;
+}
+
+/* Ciphertext during the handshake. At its end the request leaves only if its query still
+ * runs: the dial took a while, and a request for a query that ended would stop the next one. */
+static void cancel_handshake(pool_canceller_t *k, const uint8_t *p, size_t n) {
+  buf_t plain;
+  buf_init(&plain);
+  int rc = tls_conn_feed(k->tls, p, n, &plain);
+  buf_destroy(&plain);
+  if (rc == 0) {
+    rc = cancel_tls_flush(k);
+  }
+  if (rc != 0) {
+    net_sock_close(&k->sock); /* not verified, or the server went: nothing was sent */
+    return;
+  }
+  if (!tls_conn_handshake_done(k->tls)) {
+    return;
+  }
+  pool_conn_t *c = victim(k->pool, &k->rec);
+  if (c == NULL || c->queries_left != k->rec.mark) {
+    k->rec.resolved = 1; /* its query ended: nothing to cancel */
+    net_sock_close(&k->sock);
+    return;
+  }
+  rc = tls_conn_write(k->tls, buf_begin(&k->request), buf_size(&k->request));
+  if (rc == 0) {
+    k->phase = CANCEL_SENT;
+    pool__cancel_sent(k->pool, &k->rec);
+    rc = cancel_tls_flush(k);
+  }
+  if (rc != 0) {
+    net_sock_close(&k->sock);
+  }
 }
 
 /* PostgreSQL answers a CancelRequest with nothing. A server that answers anyway (one that took
@@ -219,9 +287,15 @@ static void on_cancel_connect(net_sock_t *s, int status) {
  * resolved, and the connection closes now instead of lingering until the deadline and then
  * costing the victim its connection (as Bun.SQL does, postgres-query-cancel.test.ts). */
 static void on_cancel_read(net_sock_t *s, const uint8_t *p, size_t n) {
-  (void)p;
   pool_canceller_t *k = s->data;
-  if (n > 0 && !k->rec.resolved) {
+  if (n == 0) {
+    return;
+  }
+  if (k->phase == CANCEL_SSL_ANSWER) {
+    cancel_ssl_answer(k, p, n);
+  } else if (k->phase == CANCEL_HANDSHAKE) {
+    cancel_handshake(k, p, n);
+  } else if (!k->rec.resolved) {
     k->rec.resolved = 1;
     net_sock_close(s);
   }
@@ -230,14 +304,18 @@ static void on_cancel_read(net_sock_t *s, const uint8_t *p, size_t n) {
 static void on_cancel_end(net_sock_t *s, int status) {
   pool_canceller_t *k = s->data;
   /* The server closes the connection after it signalled the backend; a reset or the deadline
-   * says nothing about whether the request arrived. */
-  k->rec.resolved = status == DB_ECLOSED;
+   * says nothing about whether the request arrived. Before the request left, a close is just
+   * a failed dial: the query runs on. */
+  k->rec.resolved = k->phase == CANCEL_SENT && status == DB_ECLOSED;
   net_sock_close(s);
 }
 
 static void on_cancel_closed(net_sock_t *s) {
   pool_canceller_t *k = s->data;
   pool__cancel_closed(k->pool, &k->rec);
+  tls_conn_free(k->tls);
+  buf_destroy(&k->request);
+  buf_destroy(&k->cipher);
   free(k);
 }
 
@@ -262,13 +340,20 @@ static int send_cancel_request(pool_t *p, pool_conn_t *c, uint64_t mark) {
   list_push_back(&p->cancels, &k->rec.node);
   p->live_cancels++;
   net_sock_init(&k->sock, p->loop, p->cfg.js, &cancel_sock_cb, k);
-  buf_t msg;
-  buf_init(&msg);
-  int rc = pg_conn_cancel_message(&c->eng.pg, &msg);
-  if (rc == 0) {
-    rc = net_sock_send(&k->sock, &msg); /* queued until connected */
+  buf_init(&k->request);
+  buf_init(&k->cipher);
+  int rc = pg_conn_cancel_message(&c->eng.pg, &k->request);
+  if (rc == 0 && c->tls != NULL) {
+    /* SSLRequest (protocol 55.2.10): Int32 length 8, Int32 80877103. */
+    static const uint8_t ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+    k->phase = CANCEL_SSL_ANSWER;
+    rc = buf_append(&k->cipher, ssl_request, sizeof(ssl_request));
+    if (rc == 0) {
+      rc = net_sock_send(&k->sock, &k->cipher); /* queued until connected */
+    }
+  } else if (rc == 0) {
+    rc = net_sock_send(&k->sock, &k->request); /* queued until connected */
   }
-  buf_destroy(&msg);
   if (rc == 0) {
     /* The deadline is never cleared: it bounds the wait for the server's close too. */
     rc = net_sock_connect(&k->sock, p->cfg.host, p->cfg.port, p->cfg.path,

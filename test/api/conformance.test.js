@@ -272,11 +272,30 @@ test('env: a URL variable that names its adapter (PGURL, MYSQL_URL...) decides t
   // DATABASE_URL names no adapter: its scheme decides; an explicit URL is still read by its scheme.
   assert.strictEqual(parseOptions(undefined, undefined, { DATABASE_URL: 'mysql://host/db' }).adapter, 'mysql')
   assert.strictEqual(parseOptions('mysql://host/db', undefined, { PGURL: 'postgres://x/y' }).adapter, 'mysql')
-  assert.throws(() => parseOptions('postgres://host/db', { adapter: 'mysql' }, {}), { code: 'ERR_INVALID_ARG_VALUE' })
 })
 
-test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID_ARG_VALUE (Bun 1.4.5 wording); numbers, numeric strings and null close', async () => {
-  for (const bad of [NaN, -1, 'abc', Infinity, {}]) {
+test('an explicit adapter wins over the URL scheme: its server, the URL\'s host, user, database and parameters, its default port (Bun 1.4.5)', async () => {
+  const { parseOptions } = require('../../lib/options.js')
+  const my = parseOptions('postgres://u:p@h.example/db?sslmode=require', { adapter: 'mysql' }, {})
+  assert.deepStrictEqual([my.adapter, my.hostname, my.port, my.username, my.database, my.tlsMode], ['mysql', 'h.example', 3306, 'u', 'db', 'require'])
+  const pgo = parseOptions('mysql://u@h.example/db', { adapter: 'postgres' }, {})
+  assert.deepStrictEqual([pgo.adapter, pgo.port], ['postgres', 5432])
+  assert.strictEqual(parseOptions('postgres://u@h.example:1234/db', { adapter: 'mariadb' }, {}).port, 1234)
+  // And it connects: a postgres:// URL naming the MariaDB server, a mysql:// one naming PostgreSQL.
+  for (const [url, adapter, q] of [[mysql.url.replace(/^mysql:/, 'postgres:'), 'mysql', 'select @@version as v'],
+    [pg.url.replace(/^postgres:/, 'mysql:'), 'postgres', 'select version() as v']]) {
+    const db = new SQL(url, { adapter, max: 1 })
+    try {
+      assert.strictEqual(db.options.adapter, adapter)
+      assert.match((await db.unsafe(q))[0].v, adapter === 'mysql' ? /MariaDB/ : /PostgreSQL/)
+    } finally {
+      await db.close()
+    }
+  }
+})
+
+test('close({ timeout }): NaN, negative, over 2^31 and Infinity are a TypeError ERR_INVALID_ARG_VALUE (Bun 1.4.5 wording); numbers, numeric strings and null close', async () => {
+  for (const bad of [NaN, -1, 'abc', 2 ** 32, 2 ** 31 + 1, Infinity, {}]) {
     const db = new SQL(pg.url, { max: 1 })
     const e = await rejection(db.close({ timeout: bad }))
     assert.ok(e instanceof TypeError)
@@ -286,7 +305,7 @@ test('close({ timeout }): NaN, negative and Infinity are a TypeError ERR_INVALID
     assert.strictEqual((await db`select 1 as x`)[0].x, 1)
     await db.close({ timeout: 0 })
   }
-  for (const good of [null, undefined, '0', 0.5, 2]) {
+  for (const good of [null, undefined, '0', 0.5, 2, 2 ** 31]) {
     const db = new SQL(pg.url, { max: 1 })
     await db`select 1`
     await db.close({ timeout: good })
@@ -700,5 +719,149 @@ test('PostgreSQL: a BINARY cursor\'s FETCH (columns in binary format) rejects wi
     assert.deepStrictEqual([...ok], [{ n: '1.5', i: 42 }]) // a text cursor reads, and the connection went on
   } finally {
     await db.close()
+  }
+})
+
+// Bun's sql-close-pending-connection: "close({ timeout: 0.01 }) closes a pool that waits in
+// close({ timeout: 30 })". A later close() with a shorter timeout brings the deadline forward;
+// the running query fails with Bun's "Connection closed" (it said "connection closed", and a
+// query made past the deadline "the connection pool is closed").
+for (const [name, url, sleep, prefix] of [['PostgreSQL', () => pg.url, 'select pg_sleep(5)', 'ERR_POSTGRES_'],
+  ['MySQL', () => mysql.url, 'select sleep(5)', 'ERR_MYSQL_']]) {
+  test(`${name}: a later close() with a shorter timeout ends a close() that waits longer; the queries fail with "Connection closed"`, async () => {
+    const db = new SQL(url(), { max: 1 })
+    await db`select 1`
+    const running = rejection(db.unsafe(sleep))
+    await new Promise((resolve) => setTimeout(resolve, 50)) // on the wire
+    const t0 = Date.now()
+    const first = db.close({ timeout: 30 })
+    await db.close({ timeout: 0.05 })
+    const e = await running
+    assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`)
+    assert.deepStrictEqual([e.code, e.message], [prefix + 'CONNECTION_CLOSED', 'Connection closed'])
+    await first
+    // A longer later timeout does not put the deadline back.
+    const db2 = new SQL(url(), { max: 1 })
+    await db2`select 1`
+    const running2 = rejection(db2.unsafe(sleep))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const t1 = Date.now()
+    const early = db2.close({ timeout: 0.05 })
+    await db2.close({ timeout: 30 })
+    await early
+    assert.ok(Date.now() - t1 < 3000, `closed after ${Date.now() - t1} ms`)
+    assert.strictEqual((await running2).message, 'Connection closed')
+    // A transaction query made after the deadline: the same words.
+    const db3 = new SQL(url(), { max: 1 })
+    const tx = rejection(db3.begin(async (t) => {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      return t`select 3`
+    }))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await db3.close({ timeout: 0.1 })
+    const te = await tx
+    assert.deepStrictEqual([te.code, te.message], [prefix + 'CONNECTION_CLOSED', 'Connection closed'])
+  })
+}
+
+// Bun's postgres-datarow-overrun: a DataRow or RowDescription whose counts or cell lengths
+// overrun its own length is ERR_POSTGRES_INVALID_MESSAGE (was UNEXPECTED_MESSAGE); an unknown
+// message type stays UNEXPECTED_MESSAGE. A scripted server: a real one never sends these.
+test('PostgreSQL: a DataRow / RowDescription that overruns its length is ERR_POSTGRES_INVALID_MESSAGE; an unknown message stays UNEXPECTED_MESSAGE', async () => {
+  const { fakePg } = require('../helpers/fake-pg.js')
+  const f = require('../helpers/frames.js')
+  const raw = (type, ...parts) => f.frame(type, Buffer.concat(parts))
+  const field = (name) => Buffer.concat([Buffer.from(name + '\0'), f.u32(0), f.u16(0), f.u32(25), f.u16(65535), f.i32(-1), f.u16(0)])
+  const end = Buffer.concat([f.commandComplete('SELECT 1'), f.readyForQuery('I')])
+  const cases = [
+    [raw('T', f.u16(1), field('n')), raw('D', f.u16(1), f.i32(100), Buffer.from('ab')), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(1), field('n')), raw('D', f.u16(3), f.i32(2), Buffer.from('ab')), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(1), field('n')), raw('D', f.u16(1), f.i32(-2), Buffer.from('ab')), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(2), field('n')), Buffer.alloc(0), 'ERR_POSTGRES_INVALID_MESSAGE'],
+    [raw('T', f.u16(1), field('n')), raw('!', Buffer.from('hello\0')), 'ERR_POSTGRES_UNEXPECTED_MESSAGE'],
+  ]
+  for (const [desc, row, code] of cases) {
+    const server = await fakePg(async (c) => {
+      await c.startup()
+      c.send(f.startupOk())
+      await c.expect('Q')
+      c.send(Buffer.concat([desc, row, end]))
+    })
+    const db = new SQL(server.url, { max: 1 })
+    try {
+      const e = await rejection(db`select n`.simple())
+      assert.ok(e instanceof SQL.PostgresError)
+      assert.strictEqual(e.code, code, e.message)
+    } finally {
+      await db.close({ timeout: 0 })
+      await server.close()
+    }
+  }
+})
+
+// Bun's postgres-query-cancel TLS tests: the CancelRequest of a TLS session went in the clear
+// (its 16 bytes, with the backend's cancel key, right after the TCP connect). It now goes the
+// way the session went: SSLRequest, TLS handshake with the session's settings, the request
+// inside TLS. A scripted TLS-only backend, which reads only TLS after its 'S'.
+test('PostgreSQL: a TLS session\'s cancel() sends the CancelRequest through TLS (an SSLRequest first, nothing else in the clear)', async () => {
+  const tls = require('node:tls')
+  const fs = require('node:fs')
+  const f = require('../helpers/frames.js')
+  const cert = { cert: fs.readFileSync(process.env.UVSQL_TEST_TLS_CERT), key: fs.readFileSync(process.env.UVSQL_TEST_TLS_KEY) }
+  const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
+  const plaintext = [] // what each connection sent before TLS
+  let held = null
+  let gotPacket
+  const cancelPacket = new Promise((resolve) => { gotPacket = resolve })
+  const sockets = new Set()
+  const server = net.createServer((raw) => {
+    sockets.add(raw)
+    const n = plaintext.length
+    plaintext.push(Buffer.alloc(0))
+    raw.on('error', () => {})
+    raw.on('data', function first(d) {
+      plaintext[n] = Buffer.concat([plaintext[n], d])
+      if (plaintext[n].length < 8) return
+      raw.removeListener('data', first)
+      if (!plaintext[n].subarray(0, 8).equals(SSL_REQUEST)) return void gotPacket(null) // in the clear
+      raw.write('S')
+      const s = new tls.TLSSocket(raw, { isServer: true, ...cert })
+      s.on('error', () => {})
+      let buf = Buffer.alloc(0)
+      let started = false
+      s.on('data', (d) => {
+        buf = Buffer.concat([buf, d])
+        if (n > 0) { // the cancel connection: 16 bytes, then it hangs up
+          if (buf.length >= 16) { gotPacket(buf); s.end() }
+          return
+        }
+        if (!started) {
+          started = true
+          buf = Buffer.alloc(0)
+          s.write(Buffer.concat([f.authOk(), f.backendKeyData(4242, 13371337), f.readyForQuery('I')]))
+        } else if (buf.includes(0x53) || buf[0] === 0x51) {
+          held = s // the query: no answer until the cancel arrives
+        }
+      })
+    })
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const db = new SQL({ url: `postgres://postgres@127.0.0.1:${server.address().port}/postgres?sslmode=verify-full`,
+    tls: { ca: fs.readFileSync(process.env.UVSQL_TEST_TLS_CA, 'utf8') }, max: 1, connectionTimeout: 5 })
+  try {
+    const q = db.unsafe('select pg_sleep(10)').simple().execute()
+    const settled = q.then((r) => r, (e) => e)
+    while (held === null) await new Promise((resolve) => setTimeout(resolve, 5))
+    q.cancel()
+    const packet = await cancelPacket
+    assert.ok(packet !== null, 'the CancelRequest went in the clear: ' + plaintext[1].toString('hex'))
+    assert.deepStrictEqual(packet, Buffer.from([0, 0, 0, 16, 0x04, 0xd2, 0x16, 0x2e, 0, 0, 0x10, 0x92, 0, 0xcc, 0x07, 0xc9]))
+    assert.deepStrictEqual(plaintext.map((b) => b.toString('hex')), [SSL_REQUEST.toString('hex'), SSL_REQUEST.toString('hex')])
+    held.write(Buffer.concat([f.errorResponse({ S: 'ERROR', C: '57014', M: 'canceling statement due to user request' }), f.readyForQuery('I')]))
+    assert.strictEqual((await settled).errno, '57014')
+  } finally {
+    await db.close({ timeout: 0 })
+    for (const s of sockets) s.destroy()
+    await new Promise((resolve) => server.close(resolve))
   }
 })

@@ -19,7 +19,8 @@ const MODES = [
 const LENGTH = 'ERR_POSTGRES_INVALID_MESSAGE_LENGTH'
 const UNEXPECTED = 'ERR_POSTGRES_UNEXPECTED_MESSAGE'
 const CLOSED = 'ERR_POSTGRES_CONNECTION_CLOSED'
-const PROTOCOL = [LENGTH, UNEXPECTED] // a body that disagrees with its frame: either is fair
+const INVALID = 'ERR_POSTGRES_INVALID_MESSAGE' // a DataRow/RowDescription overrun, as Bun.SQL names it
+const PROTOCOL = [LENGTH, UNEXPECTED, INVALID] // a body that disagrees with its frame: any is fair
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -112,6 +112,12 @@ test('prepare: false is refused for MySQL with a clear error', () => {
   assert.throws(() => new SQL(mysql.url, { prepare: false }), (e) => e.code === 'ERR_INVALID_ARG_VALUE' && /prepare/.test(e.message))
 })
 
-test('a postgres URL with adapter mysql throws', () => {
-  assert.throws(() => new SQL('postgres://a@b/c', { adapter: 'mysql' }), /adapter/)
+test('a postgres URL with adapter mysql is MySQL (the adapter wins, as in Bun.SQL)', async () => {
+  const db = new SQL(mysql.url.replace(/^mysql:/, 'postgres:'), { adapter: 'mysql', max: 1 })
+  try {
+    assert.strictEqual(db.options.adapter, 'mysql')
+    assert.match((await db`select version() as v`)[0].v, /MariaDB|^\d/)
+  } finally {
+    await db.close()
+  }
 })
