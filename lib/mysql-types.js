@@ -4,7 +4,7 @@
 // Results, as Bun.SQL returns them. C (src/mysql/my_rowbatch.c) already turns integers that fit
 // a double, FLOAT/DOUBLE and DATE/DATETIME/TIMESTAMP (read as UTC: the session runs at
 // time_zone '+00:00') into numbers and Dates; what reaches these parsers is text:
-//   BIGINT       -> number when it fits int32/uint32, else string; BigInt with `bigint: true`
+//   BIGINT       -> number when it fits int32/uint32 (C decides), else string; BigInt with `bigint: true`
 //   DECIMAL      -> string (exact)
 //   TIME         -> string ('-838:59:59.000000' .. '838:59:59.000000')
 //   zero dates   -> Invalid Date ('0000-00-00' cannot be a Date)
@@ -27,33 +27,10 @@ const UNSIGNED = 0x100
 const BINARY = 0x200
 const BIT1 = 0x400
 
-const I32_MIN = -2147483648
-const U32_MAX = 4294967295
-
 // BIGINT as Bun.SQL 1.4.5 returns it: a number when it fits int32 (BIGINT UNSIGNED: uint32),
-// else a string, or a BigInt with `bigint: true`.
-const I32_MAX = 2147483647
-const fitsSigned = (n) => n >= I32_MIN && n <= I32_MAX
-const fitsUnsigned = (n) => n >= 0 && n <= U32_MAX
-// Longer than '-2147483648' with no leading zero (ZEROFILL pads them): out of both ranges, so
-// no Number() (most BIGINT values, such as ids, never fit).
-const tooLong = (s) => {
-  if (s.length <= 11) return false
-  const c = s.charCodeAt(0)
-  return c !== 48 && !(c === 45 && s.charCodeAt(1) === 48)
-}
-const bigintParser = (fits, big) => (s) => {
-  if (tooLong(s)) return big(s)
-  const n = Number(s)
-  return fits(n) ? n : big(s)
-}
-const keep = (s) => s
-const BIGINT_PARSERS = {
-  signed: bigintParser(fitsSigned, keep),
-  unsigned: bigintParser(fitsUnsigned, keep),
-  signedBig: bigintParser(fitsSigned, BigInt),
-  unsignedBig: bigintParser(fitsUnsigned, BigInt),
-}
+// else a string, or a BigInt with `bigint: true`. C decides (put_bigint_cell in
+// src/mysql/my_rowbatch.c): the values that fit come as numbers, only the others as text.
+
 const parseNumber = (s) => Number(s)
 const bytes = (s) => Buffer.from(s, 'latin1')
 const bit1 = (s) => s.charCodeAt(0) !== 0
@@ -81,7 +58,7 @@ function mysqlParserFor(code, options) {
   const type = code & 0xff
   switch (type) {
     case T.LONGLONG:
-      return BIGINT_PARSERS[((code & UNSIGNED) !== 0 ? 'unsigned' : 'signed') + (options && options.bigint === true ? 'Big' : '')]
+      return options && options.bigint === true ? BigInt : null
     case T.TINY: case T.SHORT: case T.LONG: case T.INT24: case T.YEAR: case T.FLOAT: case T.DOUBLE:
       return parseNumber
     case T.DATE: case T.DATETIME: case T.TIMESTAMP:

@@ -26,6 +26,10 @@ const KIND_JSON = 4
 // float32's exact value (0.1::float4 is 0.10000000149011612); C parsed the text as a double.
 const KIND_FLOAT4 = 5
 const PG_FLOAT4 = 700
+// The only PostgreSQL types whose rows decode differently in the format Bun.SQL reads them in
+// (float4, int4[], float4[]: lib/types.js parserFor). A shape with none of them (and every
+// MySQL shape) decodes alike in both formats.
+const FORMAT_OIDS = new Set([PG_FLOAT4, 1007, 1021])
 
 function keyLiteral(name) {
   return name === '__proto__' ? '["__proto__"]' : JSON.stringify(name)
@@ -37,15 +41,20 @@ const rawText = (s) => Buffer.from(s, 'utf8')
 // the next document of the batch's JSON array (parsed one by one from `json` when the array as
 // a whole did not parse: docs === null).
 // vals/tags are views of the whole buffer: cell i is vals[vb + i] and tags[tb + i].
-function cellSource(c, kind) {
-  const value = kind === KIND_NUMBER ? `vals[vb + i]` : kind === KIND_FLOAT4 ? `Math.fround(vals[vb + i])` : kind === KIND_BOOL ? `vals[vb + i] === 1` : kind === KIND_TIME ? `new Date(vals[vb + i])` : `null`
+// Only the branches a column can take are emitted (C gives a text column tags 0 and 2 only, a
+// json column 0, 3 and 2, the others 0, 1 and 2), and a column without parser has no parser
+// test: TurboFan compiles the decoder 2-6 times per S4 query (its first optimization, OSR, the
+// deopts when V8 decides to pretenure the row literal), each time in proportion to its size.
+function cellSource(c, kind, hasParser) {
+  const textValue = hasParser ? `P${c}(text.substring(p, e))` : 'text.substring(p, e)'
+  const value = kind === KIND_NUMBER ? `vals[vb + i]` : kind === KIND_FLOAT4 ? `Math.fround(vals[vb + i])` : kind === KIND_BOOL ? `vals[vb + i] === 1` : kind === KIND_TIME ? `new Date(vals[vb + i])` : null
+  const valueCase = value !== null ? `  else if (t === 1) c${c} = ${value}\n` : ''
   const jsonCase = kind === KIND_JSON
     ? `  else if (t === 3) { e = vals[vb + i]; c${c} = docs !== null ? docs[d++] : P${c}(json.substring(j, e)); j = e + 1 }\n`
     : ''
   return `  t = tags[tb + i]
   if (t === 0) c${c} = null
-  else if (t === 1) c${c} = ${value}
-${jsonCase}  else { e = vals[vb + i]; c${c} = P${c} === null ? text.substring(p, e) : P${c}(text.substring(p, e)); p = e }
+${valueCase}${jsonCase}  else { e = vals[vb + i]; c${c} = ${textValue}; p = e }
   i++
 `
 }
@@ -58,7 +67,7 @@ function compileDecoder(names, kinds, parsers, mode) {
   src += '  let i = 0, p = 0, t = 0, e = 0, d = 0, j = 1, k = out.length\n'
   src += '  ' + (n > 0 ? 'let ' + names.map((_, c) => `c${c}`).join(', ') : '') + '\n'
   src += '  for (let r = 0; r < nrows; r++) {\n'
-  for (let c = 0; c < n; c++) src += cellSource(c, kinds[c])
+  for (let c = 0; c < n; c++) src += cellSource(c, kinds[c], parsers[c] !== null)
   const cells = names.map((_, c) => `c${c}`)
   // A store at the end rather than push(): `out` is an Array subclass, which V8 does not inline
   // push() for, so every row went through the C++ Builtin_ArrayPush (about 30 ns a row).
@@ -111,6 +120,19 @@ function decoderFor(shape, decoders, kinds, mode, options) {
   if (cached !== undefined) return cached
   const textFormat = decoders === shape.textDecoders
   const mysql = options !== undefined && options.adapter === 'mysql'
+  // Where the format makes no difference, both formats share one decoder: a statement with
+  // parameters (binary format) and one without (text) that return the same columns then run
+  // the same function, already optimized by V8 for the first. Each `new Function` is compiled
+  // on its own: S4's timed query (no parameters) used to start in the interpreter and pay
+  // TurboFan again (13-24 ms a compile, 2-4 compiles) after its warm-up (with a parameter).
+  const shared = mysql || !shape.oids.some((oid) => FORMAT_OIDS.has(oid))
+  if (shared) {
+    const other = textFormat ? shape.decoders[mode] : shape.textDecoders[mode]
+    if (other !== undefined) {
+      decoders[mode] = other
+      return other
+    }
+  }
   const typeParser = mysql ? mysqlParserFor : parserFor
   const cellKinds = textFormat || mysql || !shape.oids.includes(PG_FLOAT4) ? kinds
     : Array.from(kinds, (k, c) => (k === KIND_NUMBER && shape.oids[c] === PG_FLOAT4 ? KIND_FLOAT4 : k))

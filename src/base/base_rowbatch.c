@@ -83,23 +83,40 @@ int rowbatch_keep_cols(rowbatch_t *b, const db_field_t *fields, uint16_t n) {
 /* Appends a cell to `dst` as valid UTF-8 (an invalid byte becomes U+FFFD) and advances the
  * UTF-16 offset `*utf16` the same way JS will count it; clears `*ascii` on a non-ASCII byte. */
 static int append_utf8(buf_t *dst, const uint8_t *p, size_t n, double *utf16, int *ascii) {
+  if (n == 0) {
+    return 0; /* the buffer may have no storage yet (NULL + 0 is undefined) */
+  }
   int rc = buf_reserve(dst, n);
   if (rc < 0) {
     return rc;
   }
-  /* ASCII runs: copy as is. Eight bytes at a time: S4's text and JSON are all ASCII, and a
-   * byte at a time this loop was the largest of the C decoder's costs. */
+  /* ASCII runs are copied into the reserved room as they are checked, eight bytes at a time:
+   * S4's text and JSON are all ASCII, and a byte at a time (then a second pass to copy) this
+   * was the largest of the C decoder's costs. */
+  uint8_t *d = dst->data + dst->len;
   size_t i = 0;
   for (uint64_t w; i + 8 <= n; i += 8) {
     memcpy(&w, p + i, 8);
     if ((w & 0x8080808080808080ull) != 0) {
       break;
     }
+    memcpy(d + i, &w, 8);
+  }
+  if (i < n && i + 8 > n && n >= 8) {
+    /* The last few bytes as the word that ends the cell, overlapping what is already copied:
+     * no byte loop for the tail of a cell of eight bytes or more. */
+    uint64_t w;
+    memcpy(&w, p + n - 8, 8);
+    if ((w & 0x8080808080808080ull) == 0) {
+      memcpy(d + n - 8, &w, 8);
+      i = n;
+    }
   }
   while (i < n && p[i] < 0x80) {
+    d[i] = p[i];
     i++;
   }
-  rc = buf_append(dst, p, i);
+  dst->len += i;
   *utf16 += (double)i;
   while (i < n && rc == 0) {
     uint8_t c = p[i];
@@ -244,9 +261,12 @@ int rowbatch_put_text(rowbatch_t *b, const uint8_t *p, size_t n) {
 }
 
 int rowbatch_put_json(rowbatch_t *b, const uint8_t *p, size_t n) {
-  /* "[" before the first document, "," before the others: one UTF-16 unit either way. */
-  int rc = buf_put_u8(&b->json, buf_size(&b->json) == 0 ? '[' : ',');
+  /* "[" before the first document, "," before the others: one UTF-16 unit either way,
+   * written into the room reserved for the document as well. */
+  int rc = buf_reserve(&b->json, n + 1);
   if (rc == 0) {
+    uint8_t lead = buf_size(&b->json) == 0 ? '[' : ',';
+    b->json.data[b->json.len++] = lead;
     b->json_utf16 += 1;
     rc = append_utf8(&b->json, p, n, &b->json_utf16, &b->json_ascii);
   }

@@ -33,6 +33,7 @@ static row_cell_kind_t my_cell_kind(const db_field_t *f) {
     case MYSQL_TYPE_YEAR:
     case MYSQL_TYPE_FLOAT:
     case MYSQL_TYPE_DOUBLE:
+    case MYSQL_TYPE_LONGLONG: /* a number when it fits 32 bits, else text: put_bigint_cell */
       return ROW_CELL_NUMBER;
     case MYSQL_TYPE_DATE:
     case MYSQL_TYPE_NEWDATE:
@@ -44,7 +45,7 @@ static row_cell_kind_t my_cell_kind(const db_field_t *f) {
        * latin1-carried text cell, as before. */
       return is_binary(f) ? ROW_CELL_TEXT : ROW_CELL_JSON;
     default:
-      return ROW_CELL_TEXT; /* BIGINT (number or string is JS's call), DECIMAL, TIME, strings */
+      return ROW_CELL_TEXT; /* DECIMAL, TIME, strings */
   }
 }
 
@@ -204,6 +205,49 @@ static int put_number_cell(rowbatch_t *b, const db_field_t *f, const my_cell_t *
   }
 }
 
+/* BIGINT as Bun.SQL returns it: a number when it fits int32 (UNSIGNED: uint32), else decimal
+ * text, which JS keeps as a string or makes a BigInt (`bigint: true`). Decided here, where the
+ * binary value is at hand: JS used to range-check the text of every cell (a parser call and a
+ * Number() per value), now it only sees the values that do not fit. */
+static int fits_32(double v, int is_unsigned) {
+  return is_unsigned ? v >= 0 && v <= 4294967295.0 : v >= -2147483648.0 && v <= 2147483647.0;
+}
+
+static int put_text_cell(rowbatch_t *b, const db_field_t *f, const my_cell_t *cell);
+
+static int put_bigint_cell(rowbatch_t *b, const db_field_t *f, const my_cell_t *cell) {
+  int is_unsigned = (f->flags & MY_FLAG_UNSIGNED) != 0;
+  double v;
+  switch (cell->kind) {
+    case MY_CELL_INT:
+      if (fits_32((double)cell->i, is_unsigned)) {
+        rowbatch_put_value(b, (double)cell->i);
+        return 0;
+      }
+      return put_text_cell(b, f, cell);
+    case MY_CELL_UINT:
+      if (cell->u <= (is_unsigned ? 4294967295u : 2147483647u)) {
+        rowbatch_put_value(b, (double)cell->u);
+        return 0;
+      }
+      return put_text_cell(b, f, cell);
+    case MY_CELL_BYTES: {
+      /* The text protocol: what JS's Number() reads, unless it is longer than '-2147483648'
+       * without a leading zero (ZEROFILL pads them), which fits neither range. */
+      const uint8_t *p = cell->bytes.p;
+      size_t n = cell->bytes.n;
+      int too_long = n > 11 && p[0] != '0' && !(p[0] == '-' && p[1] == '0');
+      if (!too_long && rowbatch_parse_number(p, n, &v) == 0 && fits_32(v, is_unsigned)) {
+        rowbatch_put_value(b, v);
+        return 0;
+      }
+      return put_text_cell(b, f, cell);
+    }
+    default:
+      return DB_EPROTO;
+  }
+}
+
 static int put_time_cell(rowbatch_t *b, const my_cell_t *cell) {
   double ms;
   if (cell->kind == MY_CELL_DATETIME) {
@@ -255,7 +299,8 @@ static int on_cell(void *arg, uint16_t col, const my_cell_t *cell) {
   }
   switch ((row_cell_kind_t)b->kinds[col]) {
     case ROW_CELL_NUMBER:
-      return put_number_cell(b, f, cell);
+      return f->type_oid == MYSQL_TYPE_LONGLONG ? put_bigint_cell(b, f, cell)
+                                                : put_number_cell(b, f, cell);
     case ROW_CELL_TIME:
       return put_time_cell(b, cell);
     case ROW_CELL_JSON:

@@ -696,6 +696,39 @@ test('PostgreSQL float4 in rows Bun.SQL reads in binary (a query with parameters
   }
 })
 
+test('one row shape read with and without parameters: float4 still decodes by format (PostgreSQL); the rest share a decoder', async () => {
+  const db = new SQL(pg.url, { max: 1 })
+  try {
+    // The same columns, so the same row shape: binary first (a parameter), then text; then the
+    // other way round under other names.
+    const [b] = await db`select 0.1::float4 as f, 7::int4 as i where ${1}::int = 1`
+    const [t] = await db`select 0.1::float4 as f, 7::int4 as i`
+    assert.deepStrictEqual([b.f, t.f, b.i, t.i], [Math.fround(0.1), 0.1, 7, 7])
+    const [t2] = await db`select 0.1::float4 as g`
+    const [b2] = await db`select 0.1::float4 as g where ${1}::int = 1`
+    assert.deepStrictEqual([t2.g, b2.g], [0.1, Math.fround(0.1)])
+    const q = (p) => p
+      ? db`select 5::int4 as i, 'x'::text as s, null::text as n, '{"a": [1]}'::jsonb as j, 't'::bool as b where ${1}::int = 1`
+      : db`select 5::int4 as i, 'x'::text as s, null::text as n, '{"a": [1]}'::jsonb as j, 't'::bool as b`
+    const want = [{ i: 5, s: 'x', n: null, j: { a: [1] }, b: true }]
+    assert.deepStrictEqual([...await q(true)], want)
+    assert.deepStrictEqual([...await q(false)], want)
+  } finally {
+    await db.close()
+  }
+  const my = new SQL(mysql.url, { max: 1 })
+  try {
+    const q = (p) => p
+      ? my`select cast(5 as signed) as i, cast(1e15 as signed) as big, 'x' as s, null as n where ${1} = 1`
+      : my`select cast(5 as signed) as i, cast(1e15 as signed) as big, 'x' as s, null as n`
+    const want = [{ i: 5, big: '1000000000000000', s: 'x', n: null }]
+    assert.deepStrictEqual([...await q(false)], want)
+    assert.deepStrictEqual([...await q(true)], want)
+  } finally {
+    await my.close()
+  }
+})
+
 test('a sqlite URL with another adapter is Bun.SQL\'s "Invalid URL ... Did you mean to specify { adapter: "sqlite" }?"', () => {
   for (const adapter of ['postgres', 'mysql']) {
     assert.throws(() => new SQL('sqlite://:memory:', { adapter }), (e) => e instanceof Error &&
