@@ -101,6 +101,34 @@ const scenarios = {
     return { x, closedAfterRounds: await roundsUntilClosed(ids) }
   },
 
+  // A reserved handle dropped while things it made still run: a query made from it before (not
+  // sent yet) and a transaction on it (reserved.begin() as the handle's last use). Both run on
+  // the reserved connection; the lease goes back only once they are done.
+  async reservedAfterHandle() {
+    const sql = new SQL(url, { max: 2 })
+    const { sameTx, sameLater } = await (async () => {
+      let reserved = await sql.reserve()
+      const id = Number((await idQuery(reserved))[0].id)
+      const later = idQuery(reserved).then((rows) => Number(rows[0].id) === id, (err) => err.code)
+      const tx = reserved.begin(async (t) => {
+        await collectFor(150)
+        return Number((await idQuery(t))[0].id)
+      }).then((txId) => txId === id, (err) => err.code)
+      reserved = null
+      await collectFor(150)
+      return { sameTx: await tx, sameLater: await later }
+    })()
+    // Everything is done and the handle is gone: the lease comes back.
+    let reservedAfter = -1
+    for (let i = 0; i < 80 && reservedAfter !== 0; i++) {
+      gc()
+      await sleep(25)
+      reservedAfter = sql.stats().reserved
+    }
+    await sql.close()
+    return { sameTx, sameLater, reservedAfter }
+  },
+
   // `await sql.close()` as the last use of `sql`: unreachable while it closes, collected in the
   // middle of the close (close() is called from a timer, the collection runs in the check phase
   // of the same loop turn, before the connections' close callbacks): the promise still resolves.

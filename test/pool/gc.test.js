@@ -40,8 +40,8 @@ function runChild(url, scenarios) {
 }
 
 const PROTOCOLS = [
-  { name: 'PostgreSQL', url: () => env.pg.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction', 'closing', 'listener'] },
-  { name: 'MySQL', url: () => env.mysql.url, scenarios: ['idle', 'inflight', 'reserved', 'transaction', 'closing'] },
+  { name: 'PostgreSQL', url: () => env.pg.url, scenarios: ['idle', 'inflight', 'reserved', 'reservedAfterHandle', 'transaction', 'closing', 'listener'] },
+  { name: 'MySQL', url: () => env.mysql.url, scenarios: ['idle', 'inflight', 'reserved', 'reservedAfterHandle', 'transaction', 'closing'] },
 ]
 
 for (const P of PROTOCOLS) {
@@ -49,7 +49,7 @@ for (const P of PROTOCOLS) {
     const r = await runChild(P.url(), P.scenarios)
     assert.strictEqual(r.code, 0, `child exited with ${r.code} ${r.signal}\n${r.stderr}`)
     for (const name of P.scenarios) assert.ok(r.out[name] && !r.out[name].error, `${name}: ${JSON.stringify(r.out[name])}\n${r.stderr}`)
-    const { idle, inflight, reserved, transaction, closing, listener } = r.out
+    const { idle, inflight, reserved, reservedAfterHandle, transaction, closing, listener } = r.out
     assert.ok(idle.ids >= 1 && idle.openBefore === idle.ids, `idle: its connections were open first: ${JSON.stringify(idle)}`)
     assert.ok(idle.closedAfterRounds >= 0, 'idle: an unreachable idle instance is collected and its connections close')
     assert.strictEqual(inflight.x, 7, 'inflight: the running query finished with its own value')
@@ -57,6 +57,8 @@ for (const P of PROTOCOLS) {
     assert.ok(inflight.closedAfterRounds >= 0, 'inflight: collected once the query finished')
     assert.strictEqual(reserved.x, 5, 'reserved: the reserved connection kept working')
     assert.ok(reserved.closedAfterRounds >= 0, 'reserved: collected once released')
+    assert.deepStrictEqual(reservedAfterHandle, { name: 'reservedAfterHandle', sameTx: true, sameLater: true, reservedAfter: 0 },
+      'reservedAfterHandle: a query made from a dropped reserved handle and a transaction on it ran on its connection; the lease came back afterwards')
     assert.strictEqual(transaction.x, 9, 'transaction: it ran to its end')
     assert.ok(transaction.closedAfterRounds >= 0, 'transaction: collected once it ended')
     assert.strictEqual(closing.resolved, closing.rounds, `closing: every close() resolved though its instance was collected meanwhile: ${JSON.stringify(closing)}`)
