@@ -9,34 +9,14 @@
 
 const { test } = require('node:test')
 const assert = require('node:assert')
-const { spawn } = require('node:child_process')
-const path = require('node:path')
 const env = require('../helpers/env.js')
+const { runGcChild } = require('../helpers/gc-spawn.js')
 
-const ROOT = path.join(__dirname, '..', '..')
-const CHILD = path.join(__dirname, '..', 'helpers', 'gc-child.js')
-
-function runChild(url, scenarios) {
-  return new Promise((resolve, reject) => {
-    const args = typeof Bun === 'object' ? [CHILD, ...scenarios] : ['--expose-gc', CHILD, ...scenarios]
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { ...process.env, UVSQL_ROOT: ROOT, UVSQL_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d })
-    const killer = setTimeout(() => child.kill('SIGKILL'), 30000)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(killer)
-      const out = {}
-      for (const line of stdout.split('\n')) if (line.startsWith('{')) { const r = JSON.parse(line); out[r.name] = r }
-      resolve({ code, signal, stderr, out })
-    })
-  })
+async function runChild(url, scenarios) {
+  const r = await runGcChild('gc-child.js', scenarios, url)
+  const out = {}
+  for (const line of r.stdout.split('\n')) if (line.startsWith('{')) { const o = JSON.parse(line); out[o.name] = o }
+  return { ...r, out }
 }
 
 const PROTOCOLS = [
