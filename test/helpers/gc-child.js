@@ -61,12 +61,18 @@ const scenarios = {
   // Used (3 connections), idle, unreachable: collected, and its connections close.
   async idle() {
     let ids
+    // Kept until its connections are counted: with collections running all the time (the
+    // GC-torture mode) it would otherwise be gone before.
+    let kept = null
     await (async () => {
       const sql = new SQL(url, { max: 3 })
       const rows = await Promise.all([0, 1, 2].map((x) => sql.begin(async (tx) => (await idQuery(tx))[0].id)))
       ids = [...new Set(rows.map(Number))]
+      kept = sql
     })()
-    return { ids: ids.length, openBefore: await open(ids), closedAfterRounds: await roundsUntilClosed(ids) }
+    const openBefore = await open(ids)
+    kept = null
+    return { ids: ids.length, openBefore, closedAfterRounds: await roundsUntilClosed(ids) }
   },
 
   // Unreachable with a query running: it finishes with its own value; only then collected.

@@ -22,8 +22,9 @@ function findGc() {
   }
   let gc = globalThis.gc
   if (typeof gc !== 'function') {
-    // No --expose-gc on the command line (NODE_OPTIONS refuses it on Node 20): turn the flag on
-    // now and take gc() from a fresh context, which sees it.
+    // Not --expose-gc in NODE_OPTIONS: the tests' own global would get a gc() (and children
+    // that pass it themselves a duplicate flag). The flag turned on now shows gc() only in a
+    // fresh context, which is where it is taken from.
     require('node:v8').setFlagsFromString('--expose-gc')
     gc = require('node:vm').runInNewContext('gc')
   }
