@@ -125,9 +125,11 @@ const scenarios = {
   // the reserved connection; the lease goes back only once they are done.
   async reservedAfterHandle() {
     const sql = new SQL(url, { max: 2 })
+    let ranQuery = null // a query that ran, kept: it must not keep the lease
     const { sameTx, sameLater } = await (async () => {
       let reserved = await sql.reserve()
-      const id = Number((await idQuery(reserved))[0].id)
+      ranQuery = idQuery(reserved)
+      const id = Number((await ranQuery)[0].id)
       const later = idQuery(reserved).then((rows) => Number(rows[0].id) === id, (err) => err.code)
       const tx = reserved.begin(async (t) => {
         await collectFor(150)
@@ -145,7 +147,7 @@ const scenarios = {
       reservedAfter = sql.stats().reserved
     }
     await sql.close()
-    return { sameTx, sameLater, reservedAfter }
+    return { sameTx, sameLater, reservedAfter, ranKept: ranQuery !== null }
   },
 
   // `await sql.close()` as the last use of `sql`: unreachable while it closes, collected in the

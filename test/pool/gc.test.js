@@ -40,8 +40,8 @@ for (const P of PROTOCOLS) {
     assert.ok(inflight.closedAfterRounds >= 0, 'inflight: collected once the query finished')
     assert.strictEqual(reserved.x, 5, 'reserved: the reserved connection kept working')
     assert.ok(reserved.closedAfterRounds >= 0, 'reserved: collected once released')
-    assert.deepStrictEqual(reservedAfterHandle, { name: 'reservedAfterHandle', sameTx: true, sameLater: true, reservedAfter: 0 },
-      'reservedAfterHandle: a query made from a dropped reserved handle and a transaction on it ran on its connection; the lease came back afterwards')
+    assert.deepStrictEqual(reservedAfterHandle, { name: 'reservedAfterHandle', sameTx: true, sameLater: true, reservedAfter: 0, ranKept: true },
+      'reservedAfterHandle: a query made from a dropped reserved handle and a transaction on it ran on its connection; the lease came back afterwards, though a query that ran on it is still kept')
     assert.strictEqual(transaction.x, 9, 'transaction: it ran to its end')
     assert.ok(transaction.closedAfterRounds >= 0, 'transaction: collected once it ended')
     assert.strictEqual(closing.resolved, closing.rounds, `closing: every close() resolved though its instance was collected meanwhile: ${JSON.stringify(closing)}`)
