@@ -173,6 +173,10 @@ class Query extends Promise {
     // C has copied them: garbage now rather than copied by every scavenge until the answer.
     this.#params = null
     this.#types = null
+    // A query that ran no longer holds its lease: a dropped reserved handle's lease goes back
+    // once nothing that may still run holds it (lib/sql.js forgottenLeases), however long the
+    // program keeps this query.
+    if (extra !== null) extra.lease = undefined
   }
 
   #runMode() {

@@ -339,10 +339,13 @@ async function runTransaction(pool, mode, fn, prepared, held) {
   }
 }
 
-// A reserved connection whose handle was garbage-collected without release() goes back to
-// the pool: GC is one more way a lease returns, through the same pool.release().
-const forgottenLeases = new FinalizationRegistry(({ pool, lease, state }) => {
-  if (!state.released) pool.release(lease)
+// A reserved connection forgotten without release() goes back to the pool: GC is one more way
+// a lease returns, through the same pool.release(). What is watched is the lease object, not
+// the handle: the handle's queries not yet sent and a transaction on it (reserved.begin()) hold
+// the lease, and may outlive the handle (`const q = reserved\`...\``, or `reserved.begin(fn)`
+// as the handle's last use); the record holds only its slot and seq.
+const forgottenLeases = new FinalizationRegistry(({ pool, ticket, state }) => {
+  if (!state.released) pool.release(ticket)
 })
 
 // A tagged-template function on one connection of the pool, until release().
@@ -350,7 +353,7 @@ async function reserveConnection(pool, signal) {
   const lease = await pool.reserve(signal)
   const reserved = makeScopedSql(pool, lease)
   const state = { released: false }
-  forgottenLeases.register(reserved, { pool, lease, state }, state)
+  forgottenLeases.register(lease, { pool, ticket: { slot: lease.slot, seq: lease.seq }, state }, state)
   reserved.release = () => {
     if (!state.released) {
       state.released = true

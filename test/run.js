@@ -12,7 +12,9 @@
 //            the `bun` devDependency (node_modules/bun/bin/bun.exe)
 // Suites in ONCE do not depend on the runtime or the driver: only the first pass runs them.
 // UVSQL_TEST_RUNTIMES=node,node-js,bun (the default) picks passes; node --test flags go to the
-// node passes only. Exit code: non-zero when any pass failed. The last line is the total,
+// node passes only. UVSQL_GC_TORTURE=1 loads test/helpers/gc-torture.js into every test process
+// (NODE_OPTIONS=--require for node and its node children, --preload for bun), which collects
+// garbage every few milliseconds (docs/SANITIZERS.md). Exit code: non-zero when any pass failed. The last line is the total,
 // `N passed, N failed`.
 'use strict'
 const { spawn } = require('node:child_process')
@@ -45,6 +47,8 @@ const TEST_DIR = __dirname
 const ROOT = join(__dirname, '..')
 const BUN = join(ROOT, 'node_modules', 'bun', 'bin', 'bun.exe')
 const PASSES = ['node', 'node-js', 'bun']
+const GC_TORTURE = join(__dirname, 'helpers', 'gc-torture.js')
+const gcTorture = !['', '0', undefined].includes(process.env.UVSQL_GC_TORTURE) // as gc-torture.js reads it
 // Run by the first pass only, each for a reason that makes a second run pointless:
 const ONCE = [
   'test/unit/c-units.test.js', // compiles and runs C programs: no runtime, no driver
@@ -158,6 +162,7 @@ async function main () {
     return finish(1)
   }
   const { env, info } = servers
+  if (gcTorture) say(`GC torture on (${relative(process.cwd(), GC_TORTURE)})`)
   say(`PostgreSQL ${info.pgVersion} on 127.0.0.1:${info.pgPort}, MariaDB ${info.mysqlVersion} on 127.0.0.1:${info.mysqlPort}` +
     `${info.ed25519 ? '' : ' (no ed25519)'}; ready in ${(info.ms / 1000).toFixed(1)} s`)
 
@@ -224,6 +229,7 @@ const lastCount = (text, re) => {
 async function nodePass (pass, flags, files, serverEnv) {
   const driver = pass === 'node-js' ? 'js' : 'uv'
   const childEnv = { ...process.env, ...serverEnv, UVSQL_DRIVER: driver }
+  if (gcTorture) childEnv.NODE_OPTIONS = `${childEnv.NODE_OPTIONS || ''} --require=${GC_TORTURE}`.trim()
   const { code, text } = await runChild(process.execPath, nodeTestArgs([...flags], files), childEnv)
   return {
     label: `node ${process.versions.node} (${driver} driver)`,
@@ -255,7 +261,8 @@ async function bunPass (files, serverEnv) {
   const childEnv = { ...process.env, ...serverEnv }
   delete childEnv.UVSQL_DRIVER
   for (const file of files) {
-    const { code, text } = await runChild(BUN, ['test', '--timeout', '60000', resolve(file)], childEnv)
+    const preload = gcTorture ? ['--preload', GC_TORTURE] : []
+    const { code, text } = await runChild(BUN, ['test', ...preload, '--timeout', '60000', resolve(file)], childEnv)
     const version = /^bun test v(\S+)/m.exec(text)
     if (version) result.label = `bun ${version[1]} (js driver)`
     const passed = lastCount(text, /^\s*(\d+) pass$/gm)
