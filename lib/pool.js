@@ -10,8 +10,6 @@ const { newShape, rowViews } = require('./rows.js')
 const { jsDriver } = require('./driver-js.js')
 const { SinkTable } = require('./sink-table.js')
 
-// JS_ROWS_KEEP_MAX of src/napi/js_pool_int.h: the largest row buffer C keeps for the next flush.
-const ROWS_KEEP_MAX = 262144
 
 // Parameters go to C packed: every non-NULL value in one string and a Uint32Array of
 // [type, UTF-16 length or NULL_LEN] per parameter; two Node-API reads per query instead of four
@@ -323,13 +321,13 @@ class NativePool {
   onResults(rows, batch) {
     let views = null
     if (rows !== null) {
-      // C passes the same buffer to every flush up to ROWS_KEEP_MAX bytes (src/napi/js_outbox.c
+      // C passes the same buffer to every flush up to rowsKeepMax bytes (src/napi/js_outbox.c
       // rows_buffer): its views are made once. A larger one is used once and not kept here.
       if (rows === this.keptRows) {
         views = this.keptViews
       } else {
         views = rowViews(rows)
-        if (rows.byteLength <= ROWS_KEEP_MAX) {
+        if (rows.byteLength <= binding().rowsKeepMax) {
           this.keptRows = rows
           this.keptViews = views
         }

@@ -884,5 +884,9 @@ napi_value js_pool_init(napi_env env, napi_value exports) {
     {"poolStats", NULL, js_pool_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+  /* lib/pool.js keeps its views into a row buffer up to this size, as C keeps the buffer. */
+  napi_value keep_max;
+  NAPI_CALL(env, napi_create_uint32(env, JS_ROWS_KEEP_MAX, &keep_max));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "rowsKeepMax", keep_max));
   return exports;
 }

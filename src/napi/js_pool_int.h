@@ -50,7 +50,7 @@ typedef struct js_query_s {
 } js_query_t;
 
 /* The flush row buffer that is kept (js_outbox.c rows_buffer): it starts at MIN bytes and
- * doubles to fit, up to MAX; lib/pool.js keeps the views of a buffer up to MAX as well. */
+ * doubles to fit, up to MAX; lib/pool.js keeps the views of a buffer up to MAX as well (the binding exports it as rowsKeepMax). */
 #define JS_ROWS_KEEP_MIN 16384
 #define JS_ROWS_KEEP_MAX 262144
 
