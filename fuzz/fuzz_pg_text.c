@@ -18,8 +18,8 @@
  *
  * Input: byte 0 selects the column type of the extra row batch (int4, float8, bool, timestamptz,
  * date, text, jsonb: byte 0 % 7) and of the binary cell (byte 0 >> 3: int4, float4, float8,
- * bool, timestamp, timestamptz, json, bytea, text, "char", int4[], float8[]); the rest is
- * the cell.
+ * bool, timestamp, timestamptz, json, bytea, text, "char", int4[], float8[], int2[], float4[]);
+ * the rest is the cell.
  */
 #include <math.h>
 #include <stddef.h>
@@ -332,7 +332,7 @@ static void check_typed(uint8_t sel, const uint8_t *p, size_t n) {
  * is one brace-balanced {...} literal. */
 static void check_binary(uint8_t sel, const uint8_t *p, size_t n) {
   static const uint32_t oids[] = {23, 700, 701, 16, 1114, 1184, 114, 17, 25, 18,
-                                  PG_OID_BINARY_INT4_ARRAY, 1022, PG_OID_BINARY_INT4_ARRAY, 1022};
+                                  PG_OID_BINARY_INT4_ARRAY, 1022, 1005, PG_OID_BINARY_FLOAT4_ARRAY};
   uint32_t oid = oids[(sel >> 3) % (sizeof(oids) / sizeof(oids[0]))];
   taken_t t = one_cell(oid, 1, 0, p, n);
   if (t.data == NULL) {
@@ -347,7 +347,8 @@ static void check_binary(uint8_t sel, const uint8_t *p, size_t n) {
                                                   (uint32_t)p[2] << 8 | p[3]), "int4 %.17g", v);
   } else if (oid == 16) {
     FUZZ_CHECK(tag == 1 && v == p[0], "bool %.17g from %u", v, p[0]);
-  } else if (oid == PG_OID_BINARY_INT4_ARRAY || oid == 1022) {
+  } else if (oid == PG_OID_BINARY_INT4_ARRAY || oid == 1022 || oid == 1005 ||
+             oid == PG_OID_BINARY_FLOAT4_ARRAY) {
     int depth = 0;
     for (size_t i = 0; i < len; i++) {
       depth += text[i] == '{' ? 1 : text[i] == '}' ? -1 : 0;

@@ -11,8 +11,9 @@
 #include "../base/base_err.h"
 
 enum {
-  OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT4 = 23, OID_TEXT = 25,
-  OID_JSON = 114, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_INT4_ARRAY = 1007,
+  OID_BOOL = 16, OID_BYTEA = 17, OID_CHAR = 18, OID_NAME = 19, OID_INT2 = 21, OID_INT4 = 23,
+  OID_TEXT = 25, OID_JSON = 114, OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_INT2_ARRAY = 1005,
+  OID_INT4_ARRAY = 1007, OID_FLOAT4_ARRAY = 1021,
   OID_FLOAT8_ARRAY = 1022, OID_BPCHAR = 1042, OID_VARCHAR = 1043, OID_TIMESTAMP = 1114,
   OID_TIMESTAMPTZ = 1184,
 };
@@ -26,9 +27,11 @@ uint32_t pg_binary_column_type(uint32_t oid) {
   switch (oid) {
     case OID_INT4_ARRAY:
       return PG_OID_BINARY_INT4_ARRAY;
+    case OID_FLOAT4_ARRAY:
+      return PG_OID_BINARY_FLOAT4_ARRAY;
     case OID_BOOL: case OID_BYTEA: case OID_CHAR: case OID_NAME: case OID_INT4: case OID_TEXT:
-    case OID_JSON: case OID_FLOAT4: case OID_FLOAT8: case OID_FLOAT8_ARRAY: case OID_BPCHAR:
-    case OID_VARCHAR: case OID_TIMESTAMP: case OID_TIMESTAMPTZ:
+    case OID_JSON: case OID_FLOAT4: case OID_FLOAT8: case OID_INT2_ARRAY: case OID_FLOAT8_ARRAY:
+    case OID_BPCHAR: case OID_VARCHAR: case OID_TIMESTAMP: case OID_TIMESTAMPTZ:
       return oid;
     default:
       return PG_OID_BINARY_COLUMN;
@@ -56,15 +59,22 @@ static double rd_float4(const uint8_t *p) {
 
 /* An array's element type and element size for the array types decoded here; 0 otherwise. */
 static size_t array_element(uint32_t type, uint32_t *elem) {
-  if (type == PG_OID_BINARY_INT4_ARRAY) {
-    *elem = OID_INT4;
-    return 4;
+  switch (type) {
+    case OID_INT2_ARRAY:
+      *elem = OID_INT2;
+      return 2;
+    case PG_OID_BINARY_INT4_ARRAY:
+      *elem = OID_INT4;
+      return 4;
+    case PG_OID_BINARY_FLOAT4_ARRAY:
+      *elem = OID_FLOAT4;
+      return 4;
+    case OID_FLOAT8_ARRAY:
+      *elem = OID_FLOAT8;
+      return 8;
+    default:
+      return 0;
   }
-  if (type == OID_FLOAT8_ARRAY) {
-    *elem = OID_FLOAT8;
-    return 8;
-  }
-  return 0;
 }
 
 /* array_send: i32 ndim, i32 has-nulls flag, u32 element type, ndim x (i32 length, i32 lower
@@ -129,7 +139,9 @@ int pg_binary_check(uint32_t type, const uint8_t *p, size_t n) {
       return n == 8 ? 0 : -1;
     case OID_BOOL:
       return n == 1 && p[0] <= 1 ? 0 : -1;
+    case OID_INT2_ARRAY:
     case PG_OID_BINARY_INT4_ARRAY:
+    case PG_OID_BINARY_FLOAT4_ARRAY:
     case OID_FLOAT8_ARRAY:
       return check_array(type, p, n, dims, &ndim);
     case PG_OID_BINARY_COLUMN:
@@ -169,15 +181,17 @@ static int put_bytea(rowbatch_t *b, const uint8_t *p, size_t n, buf_t *tmp) {
   return rowbatch_put_text(b, tmp->data, tmp->len);
 }
 
-/* One element as the text format writes it; float8 with 17 significant digits, which reads
- * back as the same double. */
+/* One element as the text format writes it; a float with 17 significant digits, which reads
+ * back as the same double (a float4's is its float32 value, as Bun.SQL gives it). */
 static int put_element(buf_t *tmp, uint32_t type, const uint8_t *p) {
   char s[32];
   int k;
-  if (type == PG_OID_BINARY_INT4_ARRAY) {
+  if (type == OID_INT2_ARRAY) {
+    k = snprintf(s, sizeof s, "%d", (int16_t)rd_u16be(p));
+  } else if (type == PG_OID_BINARY_INT4_ARRAY) {
     k = snprintf(s, sizeof s, "%d", (int32_t)rd_u32be(p));
   } else {
-    double v = rd_float8(p);
+    double v = type == PG_OID_BINARY_FLOAT4_ARRAY ? rd_float4(p) : rd_float8(p);
     k = isnan(v) ? snprintf(s, sizeof s, "NaN")
         : isinf(v) ? snprintf(s, sizeof s, v > 0 ? "Infinity" : "-Infinity")
                    : snprintf(s, sizeof s, "%.17g", v);
@@ -271,7 +285,9 @@ int pg_binary_put(rowbatch_t *b, uint32_t type, const uint8_t *p, size_t n) {
       rc = put_bytea(b, p, n, &tmp);
       buf_destroy(&tmp);
       return rc;
+    case OID_INT2_ARRAY:
     case PG_OID_BINARY_INT4_ARRAY:
+    case PG_OID_BINARY_FLOAT4_ARRAY:
     case OID_FLOAT8_ARRAY:
       buf_init(&tmp);
       rc = put_array(b, type, p, n, &tmp);

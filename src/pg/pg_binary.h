@@ -13,13 +13,16 @@
 /* The type reported for a column the server sent in binary format and that is not decoded
  * (lib/types.js fails the query on it): no real type has this OID. */
 #define PG_OID_BINARY_COLUMN 0xFFFFFFFFu
-/* A binary int4[] column: Bun.SQL gives a 1-D one without NULLs as an Int32Array, whatever
- * the query's protocol (lib/types.js parses its text as for an extended query's int4[]). */
+/* Binary int4[] and float4[] columns: Bun.SQL gives a 1-D one without NULLs as an Int32Array /
+ * Float32Array, whatever the query's protocol (lib/types.js parses their text as for an
+ * extended query's int4[] / float4[]). */
 #define PG_OID_BINARY_INT4_ARRAY 0xFFFFFFFEu
+#define PG_OID_BINARY_FLOAT4_ARRAY 0xFFFFFFFDu
 
 /* The type a column of type `oid` in binary format is reported with: `oid` itself when it is
  * decoded (int4, float4, float8, bool, text, varchar, bpchar, name, "char", bytea, timestamp,
- * timestamptz, json, float8[]), PG_OID_BINARY_INT4_ARRAY, or PG_OID_BINARY_COLUMN. */
+ * timestamptz, json, int2[], float8[]), PG_OID_BINARY_INT4_ARRAY / _FLOAT4_ARRAY, or
+ * PG_OID_BINARY_COLUMN. */
 uint32_t pg_binary_column_type(uint32_t oid);
 
 /* 0 when the datum (n bytes) has the layout of `type` (as pg_binary_column_type gave it):

@@ -1,7 +1,8 @@
 'use strict'
 // Columns the server sends in binary format although uvsql asks for text: the FETCH of a
 // BINARY cursor (src/pg/pg_binary.c). The types Bun.SQL 1.4.5 decodes there read as their text
-// format reads (float4: the float32's exact value, int4[]: an Int32Array, as in Bun); the
+// format reads (float4: the float32's exact value, int4[] / float4[]: an Int32Array /
+// Float32Array, as in Bun); the
 // others fail with ERR_POSTGRES_UNKNOWN_FORMAT_CODE; a datum of the wrong length is
 // ERR_POSTGRES_INVALID_BINARY_DATA (a scripted server: PostgreSQL never sends one).
 
@@ -58,6 +59,10 @@ const CASES = [
   ["'{{1,2},{3,4}}'::int4[]", [[1, 2], [3, 4]]],
   ["'{1.5,NaN,-Infinity,NULL}'::float8[]", [1.5, NaN, -Infinity, null]],
   ["'{{0.1},{2}}'::float8[]", [[0.1], [2]]],
+  ["'{1,NULL,-32768}'::int2[]", [1, null, -32768]],
+  ["'{{1},{2}}'::int2[]", [[1], [2]]],
+  ["'{0.1,-Infinity}'::float4[]", Float32Array.from([0.1, -Infinity]), [0.1, -Infinity]],
+  ["'{0.1,NULL}'::float4[]", [Math.fround(0.1), null], [0.1, null]],
   ['null::int4', null],
 ]
 
@@ -82,7 +87,7 @@ test('a BINARY cursor of many rows with NULLs reads every row', async () => {
 test('a BINARY cursor of a type not decoded in binary fails with ERR_POSTGRES_UNKNOWN_FORMAT_CODE, and the connection goes on', async () => {
   for (const expr of ['1::int2', '1::int8', '1.5::numeric', "'2024-01-02'::date", "'01:02:03'::time",
     "'1 day'::interval", "'{}'::jsonb", "'00000000-0000-0000-0000-000000000000'::uuid", '1::oid',
-    "'127.0.0.1'::inet", "'{a}'::text[]"]) {
+    "'127.0.0.1'::inet", "'{a}'::text[]", "'{t}'::bool[]", "'{1}'::int8[]", "'{1}'::oid[]"]) {
     await assert.rejects(fetch(`select 1::int4 as ok, ${expr} as v`, true),
       (e) => e.code === 'ERR_POSTGRES_UNKNOWN_FORMAT_CODE', expr)
     assert.deepStrictEqual(await fetch('select 7::int4 as i', true), [{ i: 7 }], `after ${expr}`)
@@ -143,6 +148,8 @@ test('a binary datum of the wrong length for its type is ERR_POSTGRES_INVALID_BI
     [1007, Buffer.concat([i32(1), i32(0), i32(23), i32(1), i32(1), i32(4), i32(5), Buffer.alloc(1)])],
     [1022, Buffer.concat([i32(1), i32(0), i32(23), i32(1), i32(1), i32(8), Buffer.alloc(8)])], // int4 elements
     [1022, Buffer.concat([i32(7), i32(0), i32(701)])], // 7 dimensions
+    [1005, Buffer.concat([i32(1), i32(0), i32(21), i32(1), i32(1), i32(4), i32(5)])], // int2 of 4 bytes
+    [1021, Buffer.concat([i32(1), i32(0), i32(700), i32(1 << 20), i32(1)])],
   ]
   for (const [oid, datum] of bad) {
     await assert.rejects(scripted(oid, datum), (e) => e.code === 'ERR_POSTGRES_INVALID_BINARY_DATA', `${oid} ${datum.toString('hex')}`)
