@@ -48,7 +48,8 @@ int pg_rowbatch_set_fields(rowbatch_t *b, const db_field_t *fields, uint16_t n, 
   }
   if (rc == 0 && binary) {
     rc = rowbatch_keep_cols(b, fields, n);
-  } else if (b->cols != NULL) {
+  }
+  if ((rc < 0 || !binary) && b->cols != NULL) {
     free(b->cols);
     b->cols = NULL;
     b->cols_cap = 0;
