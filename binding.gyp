@@ -31,6 +31,7 @@
         "src/pg/pg_frame.c",
         "src/pg/pg_msg.c",
         "src/pg/pg_rowbatch.c",
+        "src/pg/pg_binary.c",
         "src/pg/pg_stmt.c",
         "src/pool/pool.c",
         "src/pool/pool_cancel.c",

@@ -13,8 +13,13 @@
  *    that value must be strtod's (the decimal fast path divides instead).
  *  - json/jsonb cells: the batch's JSON array (the batch checker walks it).
  *
+ *  - the same bytes as a binary-format cell (src/pg/pg_binary.c): refused, or decoded within
+ *    the cell into a consistent batch.
+ *
  * Input: byte 0 selects the column type of the extra row batch (int4, float8, bool, timestamptz,
- * date, text, jsonb); the rest is the cell.
+ * date, text, jsonb: byte 0 % 7) and of the binary cell (byte 0 >> 3: int4, float4, float8,
+ * bool, timestamp, timestamptz, json, bytea, text, "char", int4[], float8[], int2[], float4[]);
+ * the rest is the cell.
  */
 #include <math.h>
 #include <stddef.h>
@@ -23,6 +28,7 @@
 #include <string.h>
 
 #include "../src/base/base_err.h"
+#include "../src/pg/pg_binary.h"
 #include "../src/pg/pg_rowbatch.h"
 #include "fuzz_util.h"
 
@@ -206,7 +212,7 @@ typedef struct {
 } taken_t;
 
 /* A one-column, one-row batch with `cell`; returns the serialized batch (caller frees). */
-static taken_t one_cell(uint32_t oid, int all_text, const uint8_t *cell, size_t n) {
+static taken_t one_cell(uint32_t oid, uint16_t format, int all_text, const uint8_t *cell, size_t n) {
   taken_t t = {NULL, 0};
   size_t body_n = 2 + 4 + n;
   uint8_t *body = malloc(body_n);
@@ -225,11 +231,14 @@ static taken_t one_cell(uint32_t oid, int all_text, const uint8_t *cell, size_t 
   db_field_t f;
   memset(&f, 0, sizeof(f));
   f.type_oid = oid;
+  f.format = format;
   rowbatch_t b;
   rowbatch_init(&b);
   if (pg_rowbatch_set_fields(&b, &f, 1, all_text) == 0) {
     int rc = pg_rowbatch_add(&b, body, body_n);
-    FUZZ_CHECK(rc == 0 || rc == DB_ENOMEM, "pg_rowbatch_add: %d", rc);
+    /* A binary datum without its type's layout is refused, and only that. */
+    int bad = format == 1 && !all_text && pg_binary_check(oid, cell, n) < 0;
+    FUZZ_CHECK(rc == 0 || rc == DB_ENOMEM || (bad && rc == DB_EPROTO), "pg_rowbatch_add: %d", rc);
     if (rc == 0) {
       t.size = rowbatch_size(&b);
       t.data = malloc(t.size);
@@ -257,7 +266,7 @@ static const uint8_t *cell_text(const taken_t *t, size_t *len, uint8_t *tag, dou
 /* A raw-text cell: valid UTF-8 is kept byte for byte; otherwise each invalid byte became one
  * U+FFFD, so the length grew by exactly 2 bytes per replacement. */
 static void check_utf8(const uint8_t *p, size_t n) {
-  taken_t t = one_cell(25, 1, p, n);
+  taken_t t = one_cell(25, 0, 1, p, n);
   if (t.data == NULL) {
     return;
   }
@@ -286,7 +295,7 @@ static void check_utf8(const uint8_t *p, size_t n) {
 static void check_typed(uint8_t sel, const uint8_t *p, size_t n) {
   static const uint32_t oids[] = {23, 701, 16, 1184, 1082, 25, 3802};
   uint32_t oid = oids[sel % (sizeof(oids) / sizeof(oids[0]))];
-  taken_t t = one_cell(oid, 0, p, n);
+  taken_t t = one_cell(oid, 0, 0, p, n);
   if (t.data == NULL) {
     return;
   }
@@ -317,6 +326,40 @@ static void check_typed(uint8_t sel, const uint8_t *p, size_t n) {
   free(t.data);
 }
 
+/* The same bytes as a binary-format cell (src/pg/pg_binary.c) of one of the types decoded
+ * there: every datum is either refused by pg_binary_check or decoded into a consistent batch
+ * (ASan: never read past the cell); a fixed-size value is the one the bytes encode, an array
+ * is one brace-balanced {...} literal. */
+static void check_binary(uint8_t sel, const uint8_t *p, size_t n) {
+  static const uint32_t oids[] = {23, 700, 701, 16, 1114, 1184, 114, 17, 25, 18,
+                                  PG_OID_BINARY_INT4_ARRAY, 1022, 1005, PG_OID_BINARY_FLOAT4_ARRAY};
+  uint32_t oid = oids[(sel >> 3) % (sizeof(oids) / sizeof(oids[0]))];
+  taken_t t = one_cell(oid, 1, 0, p, n);
+  if (t.data == NULL) {
+    return;
+  }
+  size_t len;
+  uint8_t tag;
+  double v;
+  const uint8_t *text = cell_text(&t, &len, &tag, &v);
+  if (oid == 23) {
+    FUZZ_CHECK(tag == 1 && v == (double)(int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+                                                  (uint32_t)p[2] << 8 | p[3]), "int4 %.17g", v);
+  } else if (oid == 16) {
+    FUZZ_CHECK(tag == 1 && v == p[0], "bool %.17g from %u", v, p[0]);
+  } else if (oid == PG_OID_BINARY_INT4_ARRAY || oid == 1022 || oid == 1005 ||
+             oid == PG_OID_BINARY_FLOAT4_ARRAY) {
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+      depth += text[i] == '{' ? 1 : text[i] == '}' ? -1 : 0;
+      FUZZ_CHECK(depth > 0 || i == len - 1, "array literal closes early at %zu", i);
+    }
+    FUZZ_CHECK(tag == 2 && len >= 2 && text[0] == '{' && depth == 0, "array literal '%.*s'",
+               (int)(len < 200 ? len : 200), (const char *)text);
+  }
+  free(t.data);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) {
     return 0;
@@ -332,6 +375,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   check_time(cell, n);
   check_utf8(cell, n);
   check_typed(sel, cell, n);
+  check_binary(sel, cell, n);
   free(cell);
   return 0;
 }

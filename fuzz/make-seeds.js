@@ -164,6 +164,22 @@ session('errors-notices', { chunk: 17, seedv: 5 }, cat(
   f.errorResponse(ERR), f.readyForQuery('E'),
   f.parseComplete(), f.bindComplete(), f.errorResponse({ S: 'ERROR', V: 'ERROR', C: '0A000', M: 'cached plan must not change result type' }), f.readyForQuery('I'),
 ))
+// Columns in binary format (a BINARY cursor's FETCH): every type src/pg/pg_binary.c decodes,
+// one it does not (numeric), then a datum of the wrong length (the connection fails).
+const binDesc = (oids) => f.frame('T', Buffer.concat([f.u16(oids.length),
+  ...oids.map((oid, i) => Buffer.concat([Buffer.from(`b${i}\0`), f.u32(0), f.u16(0), f.u32(oid), f.u16(4), f.i32(-1), f.u16(1)]))]))
+const be = (n, write) => { const b = Buffer.alloc(n); write(b); return b }
+const BIN_COLS = [23, 700, 701, 16, 1114, 1184, 114, 17, 25, 1043, 1042, 19, 18, 1007, 1022, 1005, 1021, 1700]
+const binArray = (elem, dims, cells) => Buffer.concat([f.i32(dims.length), f.i32(cells.includes(null) ? 1 : 0), f.u32(elem),
+  ...dims.map((d) => cat(f.i32(d), f.i32(1))), ...cells.map((c) => (c === null ? f.i32(-1) : cat(f.i32(c.length), c)))])
+const BIN_ROW = [f.i32(-7), be(4, (b) => b.writeFloatBE(0.1)), be(8, (b) => b.writeDoubleBE(NaN)), Buffer.from([1]),
+  be(8, (b) => b.writeBigInt64BE(-1n)), be(8, (b) => b.writeBigInt64BE(0x7fffffffffffffffn)), Buffer.from('{"a":1}'),
+  Buffer.from([0, 255]), Buffer.from('héllo'), Buffer.from(''), Buffer.from('ab  '), Buffer.from('nm'), Buffer.from('x'),
+  binArray(23, [2, 2], [f.i32(1), null, f.i32(3), f.i32(4)]), binArray(701, [1], [be(8, (b) => b.writeDoubleBE(1.5))]), binArray(21, [2], [Buffer.from([0xff, 0xfe]), null]),
+  binArray(700, [1], [be(4, (b) => b.writeFloatBE(0.1))]), Buffer.from([0, 0])]
+session('binary-columns', { chunk: 13, seedv: 9 }, cat(startupOk(),
+  f.parseComplete(), f.bindComplete(), binDesc(BIN_COLS), rowBytes(BIN_ROW), rowBytes(BIN_COLS.map(() => null)), tail('FETCH 2'),
+  binDesc([23]), rowBytes([f.i32(5)]), f.commandComplete('FETCH 1'), binDesc([701]), rowBytes([f.i32(0)]), tail('FETCH 1')))
 engine('fatal-mid-query', { chunk: 6 }, cat(startupOk(), f.parseComplete(), f.bindComplete(), f.rowDescription(XY),
   f.errorResponse({ S: 'FATAL', V: 'FATAL', C: '57P01', M: 'terminating connection due to administrator command' })))
 engine('empty-query-nodata-suspended', {}, cat(startupOk(), f.parseComplete(), f.bindComplete(), f.noData(), f.emptyQueryResponse(),
@@ -329,6 +345,21 @@ const badUtf8 = [
   [0x61, 0xf0, 0x9f, 0x98, 0x62],
 ]
 badUtf8.forEach((bytes, i) => seed('pg_text', `utf8-${String(i).padStart(2, '0')}`, Buffer.from([5, ...bytes])))
+
+// Binary cells (byte 0 >> 3 selects the type in check_binary: 0 int4, 1 float4, 2 float8,
+// 3 bool, 4 timestamp, 5 timestamptz, 6 json, 7 bytea, 8 text, 9 "char", 10 int4[], 11 float8[],
+// 12 int2[], 13 float4[]).
+const i32s = (...ns) => Buffer.concat(ns.map((n) => f.i32(n)))
+const binCells = [
+  [0, i32s(-7)], [1, Buffer.from('3dcccccd', 'hex')], [2, Buffer.from('fffe000000000007', 'hex')], [3, Buffer.from([1])],
+  [3, Buffer.from([2])], [4, Buffer.from('7fffffffffffffff', 'hex')], [5, Buffer.from('fffffffffffffc17', 'hex')],
+  [6, Buffer.from('{"k":[1]}')], [7, Buffer.from([0, 0xff])], [9, Buffer.from('x')],
+  [10, i32s(2, 1, 23, 2, 1, 2, 0, 4, 1, -1, 4, 3, 4, 4)], [10, i32s(1, 0, 23, 1, 1, 8, 0, 0)], [10, i32s(0, 0, 23)],
+  [11, Buffer.concat([i32s(1, 0, 701, 2, -3, 8), Buffer.from('7ff8000000000000', 'hex'), i32s(-1)])], [11, i32s(1, 0, 701, 0x7fffffff, 1)],
+  [12, cat(i32s(1, 1, 21, 3, 1, 2), Buffer.from([0x80, 0]), i32s(-1, 2), Buffer.from([0, 7]))], [12, i32s(1, 0, 21, 1, 1, 4, 7)],
+  [13, cat(i32s(1, 0, 700, 2, 1, 4), Buffer.from('3dcccccd', 'hex'), i32s(4), Buffer.from('7fc00001', 'hex'))],
+]
+binCells.forEach(([sel, bytes], i) => seed('pg_text', `binary-${String(i).padStart(2, '0')}`, cat(Buffer.from([sel << 3]), bytes)))
 
 // ---- stmt_intern: cache bound, interner bound, then (op, arg) pairs --------------------------
 // ops: 0 query (find or add, holds a user), 1 ParseComplete, 2 release, 3 detach, 4 find only.

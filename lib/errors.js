@@ -82,6 +82,9 @@ function clientMessage(name, message) {
 // ERR_POSTGRES_INVALID_MESSAGE (its postgres-datarow-overrun test); C names both DB_EPROTO, and
 // every other protocol violation stays UNEXPECTED_MESSAGE.
 const OVERRUN = new Set(['malformed DataRow', 'malformed RowDescription'])
+// A binary-format cell whose length does not fit its type (src/pg/pg_conn.c): Bun.SQL's
+// ERR_POSTGRES_INVALID_BINARY_DATA (its postgres-binary-datum-validation test).
+const BINARY_DATUM = 'malformed binary datum'
 
 function serverErrorCode(sqlstate) {
   return sqlstate === '42601' ? 'ERR_POSTGRES_SYNTAX_ERROR' : 'ERR_POSTGRES_SERVER_ERROR'
@@ -105,7 +108,9 @@ function postgresClientError(name, message, serverFields) {
     // The connection ended because of a server error (bad password, no such database...).
     return postgresServerError(serverFields)
   }
-  const code = 'ERR_POSTGRES_' + (name === 'DB_EPROTO' && OVERRUN.has(message) ? 'INVALID_MESSAGE' : clientCodes[name] || 'CONNECTION_FAILED')
+  const code = 'ERR_POSTGRES_' + (name !== 'DB_EPROTO' ? clientCodes[name] || 'CONNECTION_FAILED'
+    : OVERRUN.has(message) ? 'INVALID_MESSAGE'
+      : message.startsWith(BINARY_DATUM) ? 'INVALID_BINARY_DATA' : clientCodes[name])
   return new PostgresError(clientMessage(name, message), { code })
 }
 

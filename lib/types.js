@@ -349,9 +349,14 @@ const parseFloat4Binary = (s) => Math.fround(parseNumber(s))
 const parseInt4Array = typedArrayParser((s) => parseArray(s, parseNumber, 44), Int32Array)
 const parseFloat4Array = typedArrayParser((s) => parseArray(s, parseFloat4Binary, 44), Float32Array)
 
-// A column the server sent in binary format (a BINARY cursor's FETCH; src/pg/pg_conn.c gives it
-// this type): Bun 1.4.5 fails such a query with ERR_POSTGRES_UNKNOWN_FORMAT_CODE too.
+// A column the server sent in binary format (a BINARY cursor's FETCH) of a type C does not
+// decode (src/pg/pg_binary.h gives it this type): Bun 1.4.5 fails such a query with
+// ERR_POSTGRES_UNKNOWN_FORMAT_CODE too. The types it decodes come from C as their text format
+// would, with their own OIDs, except int4[] and float4[] (BINARY_INT4_ARRAY, _FLOAT4_ARRAY): an
+// Int32Array / Float32Array as Bun.SQL reads them in binary, whatever the protocol of the query.
 const BINARY_COLUMN = 0xFFFFFFFF
+const BINARY_INT4_ARRAY = 0xFFFFFFFE
+const BINARY_FLOAT4_ARRAY = 0xFFFFFFFD
 function failBinaryColumn() {
   throw new PostgresError('a column came in binary format (DECLARE ... BINARY CURSOR), which is not decoded; declare the cursor without BINARY',
     { code: 'ERR_POSTGRES_UNKNOWN_FORMAT_CODE' })
@@ -362,6 +367,8 @@ function failBinaryColumn() {
 function parserFor(oid, options, textFormat = false) {
   const bigint = options !== undefined && options !== null && options.bigint === true
   if (oid === BINARY_COLUMN) return failBinaryColumn
+  if (oid === BINARY_INT4_ARRAY) return parseInt4Array
+  if (oid === BINARY_FLOAT4_ARRAY) return parseFloat4Array
   if (!textFormat && oid === OID.int4_array) return parseInt4Array
   if (!textFormat && oid === OID.float4_array) return parseFloat4Array
   if (!textFormat && oid === OID.float4) return parseFloat4Binary // when C left it as text

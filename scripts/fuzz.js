@@ -35,15 +35,15 @@ const BASE = ['src/base/base_buf.c', 'src/base/base_err.c', 'src/base/base_mem.c
 const AUTH = ['src/auth/auth_md5.c', 'src/auth/auth_scram.c', 'src/auth/auth_util.c']
 const MY_AUTH = ['src/auth/auth_mysql.c', 'src/auth/auth_ed25519.c', 'src/auth/auth_util.c']
 const MY = ['src/mysql/my_cmd.c', 'src/mysql/my_conn.c', 'src/mysql/my_msg.c', 'src/mysql/my_packet.c', 'src/mysql/my_row.c', 'src/mysql/my_stmt.c']
-const PG = ['src/pg/pg_conn.c', 'src/pg/pg_frame.c', 'src/pg/pg_msg.c', 'src/pg/pg_stmt.c', 'src/pg/pg_rowbatch.c']
+const PG = ['src/pg/pg_conn.c', 'src/pg/pg_frame.c', 'src/pg/pg_msg.c', 'src/pg/pg_stmt.c', 'src/pg/pg_rowbatch.c', 'src/pg/pg_binary.c']
 
 // name -> the project sources it links, and whether it needs OpenSSL (and the deterministic
 // RAND_bytes wrapper its harness defines).
 const TARGETS = {
-  pg_frame: { sources: [...BASE, 'src/pg/pg_frame.c', 'src/pg/pg_rowbatch.c'] },
+  pg_frame: { sources: [...BASE, 'src/pg/pg_frame.c', 'src/pg/pg_rowbatch.c', 'src/pg/pg_binary.c'] },
   pg_engine: { sources: [...BASE, ...AUTH, ...PG], crypto: true },
   scram: { sources: [...BASE, ...AUTH], crypto: true },
-  pg_text: { sources: [...BASE, 'src/pg/pg_rowbatch.c'] },
+  pg_text: { sources: [...BASE, 'src/pg/pg_rowbatch.c', 'src/pg/pg_binary.c'] },
   stmt_intern: { sources: [...BASE, 'src/pg/pg_stmt.c'] },
   my_engine: { sources: [...BASE, ...MY_AUTH, ...MY], crypto: true, dict: 'my.dict' },
   my_row: { sources: [...BASE, 'src/mysql/my_msg.c', 'src/mysql/my_packet.c', 'src/mysql/my_row.c', 'src/mysql/my_rowbatch.c'], dict: 'my.dict' },

@@ -130,6 +130,7 @@ typedef struct pg_conn_s {
   pg_stmt_cache_t stmts;       /* owned */
   uint32_t npending;
   int32_t row_ncols;           /* columns of the current RowDescription, -1 when none */
+  int row_binary;              /* ... of which some are in binary format (checked per row) */
   db_field_t *fields;          /* owned scratch for RowDescription decoding */
   uint16_t fields_cap;
   int err;                     /* sticky error once FAILED */

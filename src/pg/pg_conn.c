@@ -12,7 +12,9 @@
 
 #include "../auth/auth_md5.h"
 #include "../base/base_err.h"
+#include "../base/base_bytes.h"
 #include "../base/base_mem.h"
+#include "pg_binary.h"
 #include "pg_int.h"
 
 /* One query sent and not yet answered by its ReadyForQuery. */
@@ -687,14 +689,41 @@ static int on_row_description(pg_conn_t *c, const uint8_t *body, size_t n) {
   }
   c->row_ncols = count;
   /* Every Bind asks for text results; only the FETCH of a BINARY cursor (simple protocol)
-   * answers in binary. Its bytes read as text would be wrong values, silently: such a column
-   * gets a type no parser knows, and lib/types.js fails the query with a clear error. */
+   * answers in binary. The types Bun.SQL reads there are decoded (pg_binary.c); any other
+   * column, or a format code that is neither 0 nor 1, gets a type no parser knows, and
+   * lib/types.js fails the query with a clear error rather than read its bytes as text. */
+  c->row_binary = 0;
   for (uint16_t i = 0; i < count; i++) {
-    if (c->fields[i].format != 0) {
-      c->fields[i].type_oid = PG_OID_BINARY_COLUMN;
+    db_field_t *f = &c->fields[i];
+    if (f->format != 0) {
+      f->type_oid = f->format == 1 ? pg_binary_column_type(f->type_oid) : PG_OID_BINARY_COLUMN;
+      c->row_binary = 1;
     }
   }
   c->handler->on_fields(c->ctx, front_query(c), c->fields, count);
+  return 0;
+}
+
+/* A binary datum that does not have its type's layout (a float8 of 4 bytes, a bool of 2) is
+ * a broken server: the connection fails (ERR_POSTGRES_INVALID_BINARY_DATA in lib/errors.js)
+ * rather than a cell read past its end. The body is already bounds-checked. */
+static int check_binary_row(pg_conn_t *c, const uint8_t *body) {
+  size_t off = 2;
+  for (int32_t i = 0; i < c->row_ncols; i++) {
+    int32_t len = (int32_t)rd_u32be(body + off);
+    off += 4;
+    if (len < 0) {
+      continue;
+    }
+    const db_field_t *f = &c->fields[i];
+    if (f->format == 1 && f->type_oid != PG_OID_BINARY_COLUMN &&
+        pg_binary_check(f->type_oid, body + off, (size_t)len) < 0) {
+      fail_with(c, DB_EPROTO, NULL, "malformed binary datum: %d bytes in column %d (type %u)",
+                len, i + 1, f->type_oid);
+      return DB_EPROTO;
+    }
+    off += (size_t)len;
+  }
   return 0;
 }
 
@@ -744,6 +773,9 @@ static int on_query_message(pg_conn_t *c, uint8_t type, const uint8_t *body, siz
       if ((int32_t)ncols != c->row_ncols) {
         fail_with(c, DB_EPROTO, NULL, "DataRow with %u columns where the RowDescription has %d",
                   ncols, c->row_ncols);
+        return DB_EPROTO;
+      }
+      if (c->row_binary && check_binary_row(c, body) < 0) {
         return DB_EPROTO;
       }
       c->handler->on_row(c->ctx, q, body, n);

@@ -15,10 +15,6 @@
 #define PG_MESSAGE_MAX (1024u * 1024u * 1024u - 1u)
 /* PostgreSQL allows at most 1664 result columns. */
 #define PG_MAX_FIELDS 1664u
-/* The type reported for a column the server sent in binary format (lib/types.js fails the
- * query on it): no real type has this OID. */
-#define PG_OID_BINARY_COLUMN 0xFFFFFFFFu
-
 /* >0: a whole frame of that many bytes (type byte included) is buffered; 0: need more bytes;
  * DB_ESYNC: the length field is impossible. Never consumes, never allocates. */
 ssize_t pg_frame_peek(const uint8_t *p, size_t n);

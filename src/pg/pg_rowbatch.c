@@ -1,5 +1,5 @@
-/* Decoding DataRows (text format) into row batches. The parsers mirror lib/types.js exactly:
- * what C cannot read the same way stays text, and JS parses it. */
+/* Decoding DataRows into row batches. The text parsers mirror lib/types.js exactly: what C
+ * cannot read the same way stays text, and JS parses it. Binary-format columns: pg_binary.c. */
 #include "pg_rowbatch.h"
 
 #include <stdlib.h>
@@ -8,6 +8,7 @@
 #include "../base/base_bytes.h"
 #include "../base/base_err.h"
 #include "../base/base_rowbatch.h"
+#include "pg_binary.h"
 
 row_cell_kind_t pg_cell_kind(uint32_t oid) {
   switch (oid) {
@@ -37,6 +38,21 @@ int pg_rowbatch_set_fields(rowbatch_t *b, const db_field_t *fields, uint16_t n, 
   int rc = rowbatch_start(b, n, all_text);
   for (uint16_t i = 0; rc == 0 && i < n; i++) {
     b->kinds[i] = (uint8_t)(all_text ? ROW_CELL_TEXT : pg_cell_kind(fields[i].type_oid));
+  }
+  /* A column in binary format needs its type and format at each cell: b->cols, kept only
+   * then (raw mode hands every cell over as its bytes). A recycled batch may still hold the
+   * columns of an earlier binary result: b->cols != NULL must mean "these columns". */
+  int binary = 0;
+  for (uint16_t i = 0; !all_text && i < n; i++) {
+    binary |= fields[i].format != 0;
+  }
+  if (rc == 0 && binary) {
+    rc = rowbatch_keep_cols(b, fields, n);
+  }
+  if ((rc < 0 || !binary) && b->cols != NULL) {
+    free(b->cols);
+    b->cols = NULL;
+    b->cols_cap = 0;
   }
   return rc;
 }
@@ -154,6 +170,10 @@ int pg_rowbatch_add(rowbatch_t *b, const uint8_t *body, size_t n) {
     const uint8_t *cell = body + off;
     size_t clen = (size_t)len;
     off += clen;
+    if (b->cols != NULL && b->cols[c].format != 0 && b->cols[c].type_oid != PG_OID_BINARY_COLUMN) {
+      rc = pg_binary_put(b, b->cols[c].type_oid, cell, clen);
+      continue;
+    }
     double v = 0;
     int decoded = -1;
     switch ((row_cell_kind_t)b->kinds[c]) {

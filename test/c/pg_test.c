@@ -1,6 +1,6 @@
 /* PostgreSQL engine tests, driven with bytes (no sockets): event logs compared the llhttp way,
  * with the server's bytes fed whole, one at a time and in seeded random chunks. */
-// c-units-sources: src/pg/pg_conn.c src/pg/pg_frame.c src/pg/pg_msg.c src/pg/pg_stmt.c src/pg/pg_rowbatch.c
+// c-units-sources: src/pg/pg_conn.c src/pg/pg_frame.c src/pg/pg_msg.c src/pg/pg_stmt.c src/pg/pg_rowbatch.c src/pg/pg_binary.c
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
