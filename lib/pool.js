@@ -140,8 +140,7 @@ class NativePool {
     this.nextId = 1
     this.closed = false
     this.closePromise = null
-    this.resolveClose = null
-    this.closing = false // close() waits for C's onClosed: only the pool holds its resolver
+    this.resolveClose = null // set while close() waits for C's onClosed: only the pool holds it
     this.onNotification = null // set by listen() (pid, channel, payload)
     this.onLeaseLost = null // set by listen() ({ slot, seq })
     this.shapes = new Map() // row shape id (from C) -> { names, oids, decoders }
@@ -153,7 +152,7 @@ class NativePool {
 
   // Nothing pending that only this pool holds (see Keeper): C may let go of it.
   loosen() {
-    if (this.waiting.isEmpty() && !this.closing && (this.listening === null || !this.listening())) {
+    if (this.waiting.isEmpty() && this.resolveClose === null && (this.listening === null || !this.listening())) {
       this.keeper.strong = null
     }
   }
@@ -420,8 +419,9 @@ class NativePool {
   }
 
   onClosed() {
-    this.closing = false
-    if (this.resolveClose) this.resolveClose()
+    const resolve = this.resolveClose
+    this.resolveClose = null
+    if (resolve !== null) resolve()
     if (this.keeper.strong !== null) this.loosen()
   }
 
@@ -432,13 +432,13 @@ class NativePool {
     this.closed = true
     if (this.handle === null) return Promise.resolve()
     forgottenPools.unregister(this)
+    if (this.closePromise !== null && this.resolveClose === null) return this.closePromise // closed
     if (this.closePromise === null) {
       this.closePromise = new Promise((resolve) => { this.resolveClose = resolve })
     }
     const ms = timeout === undefined || timeout === null ? -1 : Math.max(0, Number(timeout) * 1000)
     // Kept until C reports the close: `await sql.close()` is often the last use of `sql`, and a
     // pool collected meanwhile would never resolve the promise its caller awaits.
-    this.closing = true
     this.keeper.strong = this
     const done = binding().poolClose(this.handle, Number.isFinite(ms) ? ms : -1)
     if (done) this.onClosed()
